@@ -1,0 +1,1 @@
+"""One module per noun or verb; each exposes a Typer app or a command function."""

@@ -1,0 +1,1 @@
+"""Stack configuration, the Pulumi programs per target, and the driver that runs them."""

@@ -1,0 +1,95 @@
+"""Finding the Pulumi engine (the `pulumi` CLI) and the dynamic-provider shim.
+
+`scripts/setup.sh` builds the engine into a versioned cache directory and links
+it into the virtual environment; a `pulumi` already on PATH works too.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from helixflow.stacks.errors import HelixFlowError
+
+PULUMI_VERSION = "v3.274.1"
+MIN_MAJOR = 3
+SHIM = "pulumi-resource-pulumi-python"
+INSTALL_HINT = "run ./scripts/setup.sh (it builds the Pulumi engine once), or put pulumi >= 3 on PATH"
+
+
+@dataclass(frozen=True)
+class Engine:
+    """A usable engine: `root/bin/pulumi` exists, which is what PulumiCommand(root=...) expects."""
+
+    root: Path
+    version: str
+    shim: Path | None
+
+    @property
+    def binary(self) -> Path:
+        return self.root / "bin" / "pulumi"
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("HELIXFLOW_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "helixflow"
+    )
+    return Path(base)
+
+
+def _candidates() -> list[Path]:
+    found: list[Path] = []
+    if explicit := os.environ.get("HELIXFLOW_PULUMI_ROOT"):
+        found.append(Path(explicit) / "bin" / "pulumi")
+    found.append(Path(sys.prefix) / "bin" / "pulumi")
+    found.append(cache_dir() / "pulumi" / PULUMI_VERSION / "bin" / "pulumi")
+    if on_path := shutil.which("pulumi"):
+        found.append(Path(on_path))
+    return found
+
+
+def engine_version(binary: Path) -> str:
+    """The version `pulumi version` prints, or "" when it prints none (a CLI built without ldflags)."""
+    try:
+        out = subprocess.run(
+            [str(binary), "version"], capture_output=True, text=True, timeout=30, check=False
+        ).stdout.strip()
+    except OSError:
+        return ""
+    return out if re.fullmatch(r"v\d+\.\d+\.\d+\S*", out) else ""
+
+
+def _shim_for(binary: Path) -> Path | None:
+    beside = binary.parent / SHIM
+    if beside.exists() and os.access(beside, os.X_OK):
+        return beside
+    on_path = shutil.which(SHIM)
+    return Path(on_path) if on_path else None
+
+
+def find_engine() -> Engine:
+    """The first usable engine among the known places.
+
+    Raises HelixFlowError when none is found, when the one found prints no
+    version, or when its major version is older than 3.
+    """
+    problems: list[str] = []
+    for candidate in _candidates():
+        if not candidate.exists():
+            continue
+        real = candidate.resolve()
+        version = engine_version(real)
+        if not version:
+            problems.append(f"{candidate} prints no version (was it built without -ldflags?)")
+            continue
+        if int(version[1:].split(".")[0]) < MIN_MAJOR:
+            problems.append(f"{candidate} is {version}, HelixFlow needs v{MIN_MAJOR}.x")
+            continue
+        return Engine(root=real.parent.parent, version=version, shim=_shim_for(real))
+    detail = "; ".join(problems) if problems else "no `pulumi` binary found"
+    raise HelixFlowError(f"Pulumi engine not usable: {detail}", hint=INSTALL_HINT)

@@ -1,0 +1,1 @@
+"""The `local` target: the whole platform as processes on this machine."""
