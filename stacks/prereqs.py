@@ -22,6 +22,7 @@ from helixflow.stacks.local.ports import DEFAULT_PORTS, port_is_free
 
 Status = Literal["ok", "warn", "fail"]
 MIN_FREE_DISK_GIB = 2.0
+MIN_PYTHON: tuple[int, int] = (3, 11)
 APT_HINT = "run ./scripts/setup.sh, or: apt-get install --no-install-recommends {pkg}"
 
 
@@ -61,7 +62,7 @@ def postgres_bin_dir() -> Path | None:
 
 def check_python() -> CheckResult:
     version = ".".join(map(str, sys.version_info[:3]))
-    if sys.version_info >= (3, 11):
+    if sys.version_info >= MIN_PYTHON:
         return CheckResult("python", "ok", version)
     return CheckResult("python", "fail", version, "HelixFlow needs Python >= 3.11")
 

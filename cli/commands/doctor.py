@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import typer
-
 from helixflow.cli.output import out_console, print_json
 
 STYLE = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "fail": "[red]FAIL[/]"}
@@ -13,9 +12,8 @@ def doctor(
     json_output: bool = typer.Option(False, "--json", help="Print the checks as JSON on stdout."),
 ) -> None:
     """Check every prerequisite (engine, services, ports, disk) and say how to fix what fails."""
-    from rich.table import Table
-
     from helixflow.stacks.prereqs import all_required_ok, run_checks
+    from rich.table import Table
 
     results = run_checks()
     healthy = all_required_ok(results)

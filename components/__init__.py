@@ -1,0 +1,1 @@
+"""Pulumi components per cloud, cloud-neutral Kubernetes components, and the local dynamic resources."""

@@ -1,0 +1,1 @@
+"""The FastAPI + SGLang inference runtime HelixFlow deploys. Never imports Pulumi."""
