@@ -5,20 +5,25 @@ from __future__ import annotations
 import json
 import sys
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+if TYPE_CHECKING:  # rich.console costs tens of ms: imported only when something is printed
+    from rich.console import Console
 
 
 @cache
 def err_console() -> Console:
     """Progress, tables meant for people, warnings and errors."""
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False)
 
 
 @cache
 def out_console() -> Console:
     """Human-readable results (tables) when --json is not given."""
+    from rich.console import Console
+
     return Console(highlight=False)
 
 

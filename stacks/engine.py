@@ -43,9 +43,10 @@ def cache_dir() -> Path:
 
 
 def _candidates() -> list[Path]:
-    found: list[Path] = []
+    # An explicit root is the user's choice: no silent fallback to another engine.
     if explicit := os.environ.get("HELIXFLOW_PULUMI_ROOT"):
-        found.append(Path(explicit) / "bin" / "pulumi")
+        return [Path(explicit) / "bin" / "pulumi"]
+    found: list[Path] = []
     found.append(Path(sys.prefix) / "bin" / "pulumi")
     found.append(cache_dir() / "pulumi" / PULUMI_VERSION / "bin" / "pulumi")
     if on_path := shutil.which("pulumi"):
@@ -91,5 +92,6 @@ def find_engine() -> Engine:
             problems.append(f"{candidate} is {version}, HelixFlow needs v{MIN_MAJOR}.x")
             continue
         return Engine(root=real.parent.parent, version=version, shim=_shim_for(real))
-    detail = "; ".join(problems) if problems else "no `pulumi` binary found"
+    searched = ", ".join(str(c) for c in _candidates())
+    detail = "; ".join(problems) if problems else f"no `pulumi` binary found (looked at {searched})"
     raise HelixFlowError(f"Pulumi engine not usable: {detail}", hint=INSTALL_HINT)

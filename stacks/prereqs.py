@@ -147,18 +147,21 @@ def check_disk(path: Path | None = None) -> CheckResult:
     return CheckResult("disk space", "fail", detail, f"free at least {MIN_FREE_DISK_GIB:g} GiB")
 
 
-CHECK_GROUPS: tuple[Callable[[], CheckResult | list[CheckResult]], ...] = (
-    check_python,
-    check_engine,
-    check_services,
-    check_ports,
-    check_disk,
-)
+CHECK_GROUPS: dict[str, Callable[[], CheckResult | list[CheckResult]]] = {
+    "python": check_python,
+    "engine": check_engine,
+    "services": check_services,
+    "ports": check_ports,
+    "disk": check_disk,
+}
 
 
-def run_checks() -> list[CheckResult]:
+def run_checks(groups: list[str] | None = None) -> list[CheckResult]:
+    """Run the named check groups (all of them by default), in a fixed order."""
     results: list[CheckResult] = []
-    for check in CHECK_GROUPS:
+    for name, check in CHECK_GROUPS.items():
+        if groups and name not in groups:
+            continue
         outcome = check()
         results.extend(outcome if isinstance(outcome, list) else [outcome])
     return results

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+from enum import Enum
+
 import typer
 from helixflow.cli.output import out_console, print_json
+
+class Group(str, Enum):
+    python = "python"
+    engine = "engine"
+    services = "services"
+    ports = "ports"
+    disk = "disk"
+
 
 STYLE = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "fail": "[red]FAIL[/]"}
 
 
 def doctor(
     json_output: bool = typer.Option(False, "--json", help="Print the checks as JSON on stdout."),
+    only: list[Group] = typer.Option([], "--only", help="Run only these check groups (repeatable)."),
 ) -> None:
     """Check every prerequisite (engine, services, ports, disk) and say how to fix what fails."""
     from helixflow.stacks.prereqs import all_required_ok, run_checks
     from rich.table import Table
 
-    results = run_checks()
+    results = run_checks([g.value for g in only] or None)
     healthy = all_required_ok(results)
     if json_output:
         print_json({"ok": healthy, "checks": [r.to_dict() for r in results]})
@@ -29,6 +40,7 @@ def doctor(
             table.add_row(r.name, STYLE[r.status], r.detail, r.hint)
         console = out_console()
         console.print(table)
-        console.print("[green]All required checks passed.[/]" if healthy else "[red]Some required checks failed.[/]")
+        verdict = "[green]All required checks passed.[/]" if healthy else "[red]Some required checks failed.[/]"
+        console.print(verdict)
     if not healthy:
         raise typer.Exit(1)
