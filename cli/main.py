@@ -10,11 +10,12 @@ import os
 import sys
 
 import typer
-from helixflow.cli import __version__
-from helixflow.cli.commands.doctor import doctor
 
 # Typer vendors its own copy of click; its exceptions are what `main()` raises.
 from typer._click import exceptions as click_exc
+
+from helixflow.cli import __version__
+from helixflow.cli.commands.doctor import doctor
 
 app = typer.Typer(
     name="helixflow",

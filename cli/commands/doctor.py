@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 import typer
+
 from helixflow.cli.output import out_console, print_json
 
-class Group(str, Enum):
+
+class Group(StrEnum):
     python = "python"
     engine = "engine"
     services = "services"
@@ -23,8 +25,9 @@ def doctor(
     only: list[Group] = typer.Option([], "--only", help="Run only these check groups (repeatable)."),
 ) -> None:
     """Check every prerequisite (engine, services, ports, disk) and say how to fix what fails."""
-    from helixflow.stacks.prereqs import all_required_ok, run_checks
     from rich.table import Table
+
+    from helixflow.stacks.prereqs import all_required_ok, run_checks
 
     results = run_checks([g.value for g in only] or None)
     healthy = all_required_ok(results)
