@@ -1,0 +1,60 @@
+"""The auth service (:8081): OAuth 2.0 token endpoint, JWKS, admin API, health and metrics."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import asyncpg
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
+
+from helixflow.runtime.auth import admin_routes, token_routes, usage_routes
+from helixflow.runtime.auth.keystore import KeyStore
+from helixflow.runtime.auth.state import AuthState
+from helixflow.runtime.common.authenticator import Authenticator
+from helixflow.runtime.common.directory import Directory, create_pool
+from helixflow.runtime.common.fastapi_errors import install_error_handlers
+from helixflow.runtime.common.health import HealthChecks, database_check, disk_check, memory_check, redis_check
+from helixflow.runtime.common.http_metrics import HttpMetrics, HttpMetricsMiddleware
+from helixflow.runtime.common.invalidation import EpochWatcher
+from helixflow.runtime.common.metrics_registry import metrics_route
+from helixflow.runtime.settings import RuntimeSettings, get_settings
+
+
+def create_app(settings: RuntimeSettings | None = None) -> FastAPI:
+    """Build the app; connections are opened in the lifespan, not here."""
+    settings = settings or get_settings()
+    registry = CollectorRegistry()
+    health = HealthChecks()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await create_pool(settings)
+        redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        keystore = KeyStore(pool, settings.secret_key.get_secret_value(), settings.jwt_ttl_seconds)
+        with contextlib.suppress(OSError, asyncpg.PostgresError, TimeoutError):
+            await keystore.ensure_key()  # if the database is down, the first token request creates it
+        authenticator = Authenticator(Directory(pool, settings), keystore, settings)
+        watcher = EpochWatcher(redis, authenticator.clear)
+        watcher.start()
+        health.checks.update({"database": database_check(pool), "redis": redis_check(redis),
+                              "memory_usage": memory_check, "disk_space": disk_check})
+        health.required = ("database",)
+        app.state.auth = AuthState(settings, pool, redis, keystore, authenticator)
+        try:
+            yield
+        finally:
+            await watcher.stop()
+            await redis.aclose()
+            await pool.close()
+
+    app = FastAPI(title="HelixFlow auth service", version="1", lifespan=lifespan)
+    install_error_handlers(app)
+    app.include_router(token_routes.router)
+    app.include_router(admin_routes.router)
+    app.include_router(usage_routes.router)
+    app.router.routes.extend([*health.routes(), metrics_route(registry)])
+    app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(registry), router=app.router)
+    return app

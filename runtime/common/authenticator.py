@@ -1,0 +1,114 @@
+"""Turns a bearer credential (API key or JWT) into a Principal, with per-process caches.
+
+API-key records are cached by digest (positives 60 s, negatives 2 s) and the cache
+is cleared by the EpochWatcher on any change. JWTs are verified locally against
+public keys from a JwksSource; tenant records they refer to are cached the same way.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol
+
+import asyncpg
+
+from helixflow.runtime.common.directory import Directory, KeyRecord
+from helixflow.runtime.common.errors import ApiError
+from helixflow.runtime.common.principal import Principal, TenantLimits
+from helixflow.runtime.security.api_keys import digest_api_key, looks_like_api_key
+from helixflow.runtime.security.tokens import TokenError, public_key_from_jwk, unverified_kid, verify_token
+from helixflow.runtime.settings import RuntimeSettings
+
+POSITIVE_TTL = 60.0
+NEGATIVE_TTL = 2.0
+MAX_ENTRIES = 100_000
+
+
+class JwksSource(Protocol):
+    async def jwk(self, kid: str) -> dict[str, Any] | None: ...
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, message, code="invalid_api_key", headers={"WWW-Authenticate": "Bearer"})
+
+
+class Authenticator:
+    """Raises ApiError(401) for a bad credential and ApiError(503) when the directory is unreachable."""
+
+    def __init__(self, directory: Directory, jwks: JwksSource, settings: RuntimeSettings) -> None:
+        self.directory, self.jwks, self.settings = directory, jwks, settings
+        self._keys: dict[str, tuple[float, KeyRecord | None]] = {}
+        self._tenants: dict[str, tuple[float, tuple[bool, TenantLimits, bool] | None]] = {}
+
+    def clear(self) -> None:
+        self._keys.clear()
+        self._tenants.clear()
+
+    async def authenticate(self, authorization: str | None) -> Principal:
+        if not authorization:
+            raise _unauthorized("missing credentials: send 'Authorization: Bearer <API key or token>'")
+        scheme, _, token = authorization.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise _unauthorized("malformed Authorization header: expected 'Bearer <API key or token>'")
+        if looks_like_api_key(token):
+            return await self._api_key(token)
+        if token.count(".") == 2:
+            return await self._jwt(token)
+        raise _unauthorized("invalid API key or token")
+
+    async def _api_key(self, token: str) -> Principal:
+        digest = digest_api_key(token)
+        now = time.monotonic()
+        cached = self._keys.get(digest)
+        if cached is not None and cached[0] > now:
+            record = cached[1]
+        else:
+            try:
+                record = await self.directory.key_by_digest(digest)
+            except (OSError, asyncpg.PostgresError, TimeoutError) as err:
+                raise ApiError(503, "authentication backend unavailable", code="auth_unavailable",
+                               headers={"Retry-After": "1"}) from err
+            if len(self._keys) >= MAX_ENTRIES:
+                self._keys.clear()
+            self._keys[digest] = (now + (POSITIVE_TTL if record else NEGATIVE_TTL), record)
+        if record is None or not record.is_valid_now():
+            raise _unauthorized("invalid, expired or revoked API key")
+        return record.principal
+
+    async def _jwt(self, token: str) -> Principal:
+        try:
+            kid = unverified_kid(token)
+            jwk = await self.jwks.jwk(kid)
+            if jwk is None:
+                raise TokenError("unknown signing key")
+            claims = verify_token(token, public_key_from_jwk(jwk), issuer=self.settings.jwt_issuer,
+                                  audience=self.settings.jwt_audience)
+        except TokenError as err:
+            raise _unauthorized(str(err)) from err
+        tenant_id, role, sub = claims.get("tenant"), claims.get("role"), claims.get("sub")
+        if not all(isinstance(v, str) for v in (tenant_id, role, sub)):
+            raise _unauthorized("invalid token claims")
+        assert isinstance(tenant_id, str) and isinstance(role, str) and isinstance(sub, str)
+        tenant = await self._tenant(tenant_id)
+        if tenant is None or not tenant[0]:
+            raise _unauthorized("tenant is unknown or disabled")
+        key_id = claims.get("key")
+        return Principal(user_id=sub, tenant_id=tenant_id, role=role,
+                         api_key_id=key_id if isinstance(key_id, str) else None,
+                         tenant_limits=tenant[1], key_limits=TenantLimits(), store_content=tenant[2])
+
+    async def _tenant(self, tenant_id: str) -> tuple[bool, TenantLimits, bool] | None:
+        now = time.monotonic()
+        cached = self._tenants.get(tenant_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        try:
+            tenant = await self.directory.tenant(tenant_id)
+        except (OSError, asyncpg.PostgresError, TimeoutError) as err:
+            raise ApiError(503, "authentication backend unavailable", code="auth_unavailable",
+                           headers={"Retry-After": "1"}) from err
+        if len(self._tenants) >= MAX_ENTRIES:
+            self._tenants.clear()
+        self._tenants[tenant_id] = (now + (POSITIVE_TTL if tenant else NEGATIVE_TTL), tenant)
+        return tenant

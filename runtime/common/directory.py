@@ -1,0 +1,85 @@
+"""Looks up API keys and tenants in PostgreSQL and turns them into principals."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import asyncpg
+
+from helixflow.runtime.common.principal import Principal, TenantLimits
+from helixflow.runtime.settings import RuntimeSettings
+
+_KEY_QUERY = """
+SELECT k.id, k.tenant_id, k.user_id, k.role, k.requests_per_minute AS key_rpm, k.tokens_per_minute AS key_tpm,
+       k.expires_at, k.revoked_at, u.is_active AS user_active, t.is_active AS tenant_active,
+       t.requests_per_minute, t.tokens_per_minute, t.monthly_token_budget, t.store_content
+FROM api_keys k JOIN users u ON u.id = k.user_id JOIN tenants t ON t.id = k.tenant_id
+WHERE k.key_hash = $1
+"""
+
+_TENANT_QUERY = """
+SELECT id, is_active, requests_per_minute, tokens_per_minute, monthly_token_budget, store_content
+FROM tenants WHERE id = $1
+"""
+
+
+class KeyRecord:
+    """A row of api_keys joined with its user and tenant; checked on every use (expiry can pass while cached)."""
+
+    __slots__ = ("expires_at", "principal", "usable")
+
+    def __init__(self, principal: Principal, expires_at: dt.datetime | None, usable: bool) -> None:
+        self.principal, self.expires_at, self.usable = principal, expires_at, usable
+
+    def is_valid_now(self) -> bool:
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        return self.usable and (self.expires_at is None or self.expires_at > now)
+
+
+def _limits(row: Any, settings: RuntimeSettings) -> TenantLimits:
+    return TenantLimits(
+        requests_per_minute=row["requests_per_minute"] if row["requests_per_minute"] is not None
+        else settings.default_requests_per_minute,
+        tokens_per_minute=row["tokens_per_minute"] if row["tokens_per_minute"] is not None
+        else settings.default_tokens_per_minute,
+        monthly_token_budget=row["monthly_token_budget"] if row["monthly_token_budget"] is not None
+        else settings.default_monthly_token_budget,
+    )
+
+
+class Directory:
+    """Reads keys and tenants; the pool is created lazily so a service starts while PostgreSQL is down."""
+
+    def __init__(self, pool: asyncpg.Pool, settings: RuntimeSettings) -> None:
+        self.pool, self.settings = pool, settings
+
+    async def key_by_digest(self, digest: str) -> KeyRecord | None:
+        row = await self.pool.fetchrow(_KEY_QUERY, digest)
+        if row is None:
+            return None
+        principal = Principal(
+            user_id=str(row["user_id"]), tenant_id=str(row["tenant_id"]), role=row["role"], api_key_id=str(row["id"]),
+            tenant_limits=_limits(row, self.settings),
+            key_limits=TenantLimits(requests_per_minute=row["key_rpm"] or 0, tokens_per_minute=row["key_tpm"] or 0),
+            store_content=bool(row["store_content"]),
+        )
+        usable = row["revoked_at"] is None and bool(row["user_active"]) and bool(row["tenant_active"])
+        return KeyRecord(principal, row["expires_at"], usable)
+
+    async def tenant(self, tenant_id: str) -> tuple[bool, TenantLimits, bool] | None:
+        """(active, limits, store_content) or None when the tenant does not exist."""
+        try:
+            row = await self.pool.fetchrow(_TENANT_QUERY, tenant_id)
+        except (asyncpg.DataError, ValueError):
+            return None
+        if row is None:
+            return None
+        return bool(row["is_active"]), _limits(row, self.settings), bool(row["store_content"])
+
+
+async def create_pool(settings: RuntimeSettings, max_size: int = 10) -> asyncpg.Pool:
+    """A pool that opens connections on demand (min_size 0), so start-up does not need the database."""
+    pool = asyncpg.create_pool(settings.database_url, min_size=0, max_size=max_size, command_timeout=10,
+                               timeout=3)
+    return await pool

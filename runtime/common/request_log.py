@@ -1,0 +1,27 @@
+"""One JSON line per request on stdout. Fields are chosen by the caller, so no header (key, token) leaks in."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import orjson
+
+LOGGER_NAME = "helixflow.requests"
+
+
+def request_logger() -> logging.Logger:
+    """A logger writing bare JSON lines; configured once per process."""
+    logger = logging.getLogger(LOGGER_NAME)
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    return logger
+
+
+def log_request(logger: logging.Logger, fields: dict[str, Any]) -> None:
+    logger.info(orjson.dumps(fields).decode())

@@ -1,0 +1,39 @@
+"""API keys: ``hf_<8-char prefix>_<secret>``. Only a SHA-256 digest is stored, plus the visible prefix.
+
+A key carries 192 bits of randomness, so a fast digest is safe here (unlike passwords,
+nothing can be brute-forced) and lets every request look its key up by digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import string
+from dataclasses import dataclass
+
+KEY_SCHEME = "hf_"
+_ALPHABET = string.ascii_lowercase + string.digits
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    """A freshly generated key: ``plaintext`` is shown once and never stored."""
+
+    plaintext: str
+    prefix: str
+    digest: str
+
+
+def generate_api_key() -> NewApiKey:
+    ident = "".join(secrets.choice(_ALPHABET) for _ in range(8))
+    secret = secrets.token_urlsafe(24)
+    plaintext = f"{KEY_SCHEME}{ident}_{secret}"
+    return NewApiKey(plaintext=plaintext, prefix=f"{KEY_SCHEME}{ident}", digest=digest_api_key(plaintext))
+
+
+def digest_api_key(plaintext: str) -> str:
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+def looks_like_api_key(token: str) -> bool:
+    return token.startswith(KEY_SCHEME) and len(token) > 12 and token.count(".") == 0

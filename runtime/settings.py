@@ -1,0 +1,100 @@
+"""Runtime settings, read once from the environment (prefix ``HELIXFLOW_``).
+
+Variables (all optional in development; see runtime/README.md):
+
+- ``HELIXFLOW_ENV``: ``development`` (default) or ``production``. Outside
+  development the built-in default secret is refused.
+- ``HELIXFLOW_DATABASE_URL``: ``postgresql://user:pw@host:port/db``.
+- ``HELIXFLOW_REDIS_URL``: ``redis://:pw@host:port/0``.
+- ``HELIXFLOW_POOL_URL``: base URL of the OpenAI-compatible inference pool
+  (sglang-router), e.g. ``http://127.0.0.1:8082``; ``HELIXFLOW_POOL_API_KEY``
+  is sent to it as a bearer token; ``HELIXFLOW_POOL_READINESS_PATH`` (default
+  ``/readiness``) says when it is ready.
+- ``HELIXFLOW_AUTH_URL``: base URL of the auth service; the gateway fetches
+  ``/.well-known/jwks.json`` from it.
+- ``HELIXFLOW_SECRET_KEY``: encrypts the JWT signing keys at rest.
+- ``HELIXFLOW_JWT_ISSUER``, ``HELIXFLOW_JWT_AUDIENCE``, ``HELIXFLOW_JWT_TTL_SECONDS``.
+- ``HELIXFLOW_GATEWAY_HOST``/``_PORT`` (8080), ``HELIXFLOW_GATEWAY_WORKERS`` (1),
+  ``HELIXFLOW_AUTH_HOST``/``_PORT`` (8081), ``HELIXFLOW_MONITORING_HOST``/``_PORT`` (8083).
+- ``HELIXFLOW_DEFAULT_REQUESTS_PER_MINUTE``, ``HELIXFLOW_DEFAULT_TOKENS_PER_MINUTE``,
+  ``HELIXFLOW_DEFAULT_MONTHLY_TOKEN_BUDGET``: limits for tenants without their own (0 = unlimited).
+- ``HELIXFLOW_CACHE_ENABLED`` (true), ``HELIXFLOW_CACHE_TTL_SECONDS`` (300), ``HELIXFLOW_CACHE_LOCAL_ITEMS`` (1024).
+- ``HELIXFLOW_UPSTREAM_CONNECT_TIMEOUT`` (2 s), ``HELIXFLOW_UPSTREAM_READ_TIMEOUT`` (300 s).
+- ``HELIXFLOW_LOG_REQUESTS`` (true): one JSON line per request on stdout.
+- ``HELIXFLOW_TRACING_ENABLED`` (false), ``HELIXFLOW_OTLP_ENDPOINT``: optional OpenTelemetry export.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "helixflow-development-secret-do-not-use"
+
+
+class RuntimeSettings(BaseSettings):
+    """Every knob of the three services. Raises ``ValueError`` (via pydantic) on bad values."""
+
+    model_config = SettingsConfigDict(env_prefix="HELIXFLOW_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    database_url: str = "postgresql://helixflow:helixflow@127.0.0.1:5432/helixflow"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    pool_url: str = "http://127.0.0.1:8082"
+    pool_api_key: SecretStr = SecretStr("")
+    pool_readiness_path: str = "/readiness"
+    auth_url: str = "http://127.0.0.1:8081"
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+
+    jwt_issuer: str = "helixflow-auth"
+    jwt_audience: str = "helixflow-api"
+    jwt_ttl_seconds: int = 3600
+    jwks_cache_seconds: int = 300
+
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    gateway_workers: int = 1
+    auth_host: str = "127.0.0.1"
+    auth_port: int = 8081
+    monitoring_host: str = "127.0.0.1"
+    monitoring_port: int = 8083
+
+    default_requests_per_minute: int = 0
+    default_tokens_per_minute: int = 0
+    default_monthly_token_budget: int = 0
+
+    cache_enabled: bool = True
+    cache_ttl_seconds: int = 300
+    cache_local_items: int = 1024
+
+    upstream_connect_timeout: float = 2.0
+    upstream_read_timeout: float = 300.0
+    upstream_max_connections: int = 512
+
+    usage_batch_size: int = 500
+    usage_claim_idle_ms: int = 15000
+
+    log_requests: bool = True
+    tracing_enabled: bool = False
+    otlp_endpoint: str = "http://127.0.0.1:4318/v1/traces"
+    service_name: str = "helixflow"
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> RuntimeSettings:
+        if self.env != "development":
+            if self.secret_key.get_secret_value() in ("", DEVELOPMENT_SECRET):
+                raise ValueError("HELIXFLOW_SECRET_KEY must be set to a real secret outside development")
+            if len(self.secret_key.get_secret_value()) < 16:
+                raise ValueError("HELIXFLOW_SECRET_KEY must be at least 16 characters")
+        if self.gateway_workers < 1:
+            raise ValueError("HELIXFLOW_GATEWAY_WORKERS must be at least 1")
+        return self
+
+
+@functools.cache
+def get_settings() -> RuntimeSettings:
+    """The process's settings, read from the environment on first use."""
+    return RuntimeSettings()

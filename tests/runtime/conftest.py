@@ -1,0 +1,50 @@
+"""Runtime test tier: one real PostgreSQL and Redis per session, schema applied with the real command."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import orjson
+import pytest
+
+from tests.support.postgres import PostgresServer
+from tests.support.redis import RedisServer
+from tests.support.services import Service, run_module, runtime_env
+
+pytestmark = pytest.mark.services
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def base_env(postgres: PostgresServer, redis_server: RedisServer) -> dict[str, str]:
+    env = runtime_env(postgres.url, redis_server.url)
+    result = run_module("helixflow.runtime.db", ["upgrade"], env)
+    assert result.returncode == 0, result.stderr
+    return env
+
+
+@pytest.fixture(scope="session")
+def bootstrap(base_env: dict[str, str]) -> dict[str, str]:
+    result = run_module("helixflow.runtime.admin", ["bootstrap", "--tenant", "acme", "--username", "root",
+                                                    "--email", "root@acme.test", "--password", "root-password",
+                                                    "--json"], base_env)
+    assert result.returncode == 0, result.stderr
+    data: dict[str, str] = orjson.loads(result.stdout)
+    return data
+
+
+@pytest.fixture(scope="session")
+def auth_service(base_env: dict[str, str], bootstrap: dict[str, str]) -> Iterator[Service]:
+    with Service("helixflow.runtime.auth", "HELIXFLOW_AUTH_PORT", base_env) as service:
+        yield service

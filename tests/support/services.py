@@ -1,0 +1,87 @@
+"""Starts HelixFlow runtime services (and the fake pool) as real processes, the way the stack runs them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from tests.support.processes import free_port, stop, wait_for_port
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def runtime_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
+    """The HELIXFLOW_* environment of a development stack on this machine."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELIXFLOW_") and k != "PROMETHEUS_MULTIPROC_DIR"}
+    env.update({"HELIXFLOW_ENV": "development", "HELIXFLOW_DATABASE_URL": database_url,
+                "HELIXFLOW_REDIS_URL": redis_url, "PYTHONPATH": str(REPO)})
+    env.update(extra)
+    return env
+
+
+class Service:
+    """``python -m <module>`` on a free port; ``url`` once started. Output goes to ``log_path``."""
+
+    def __init__(self, module: str, port_variable: str | None, env: dict[str, str],
+                 args: list[str] | None = None, port: int | None = None) -> None:
+        self.module, self.args = module, args or []
+        self.port = port or free_port()
+        self.env = dict(env)
+        if port_variable:
+            self.env[port_variable] = str(self.port)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"helixflow-{module.rsplit('.', 1)[-1]}-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, health_path: str | None = "/health/live", timeout: float = 30) -> Service:
+        log = self.log_path.open("wb")
+        self.process = subprocess.Popen([sys.executable, "-m", self.module, *self.args], env=self.env, cwd=REPO,
+                                        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_for_port(self.port, timeout, self.process)
+            if health_path:
+                deadline = time.monotonic() + timeout
+                while httpx.get(self.url + health_path).status_code != 200:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"{self.module} not healthy")
+                    time.sleep(0.1)
+        except Exception as err:
+            raise RuntimeError(f"{self.module} failed to start: {self.log_tail()}") from err
+        return self
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group (workers included): a crash, not a shutdown."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+            if self.process.poll() is None:
+                self.kill()
+            self.process = None
+
+    def __enter__(self) -> Service:
+        return self.start()
+
+    def __exit__(self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]) -> None:
+        self.stop()
+
+
+def run_module(module: str, args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", module, *args], env=env, cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout)
