@@ -107,6 +107,10 @@ ln -sf "$PULUMI_ROOT/bin/pulumi" "$VENV/bin/pulumi"
 ln -sf "$PULUMI_ROOT/bin/pulumi-resource-pulumi-python" "$VENV/bin/pulumi-resource-pulumi-python"
 step_done "Pulumi engine $("$PULUMI_ROOT/bin/pulumi" version) at $PULUMI_ROOT (linked into $VENV/bin)"
 
+# --- 6. the tiny offline model for the CPU engine (random weights; ~0.3 s, idempotent) ---
+TINY_MODEL=$(HELIXFLOW_CACHE="$CACHE" "$VENV/bin/python" -m helixflow.runtime.engine.tiny_model)
+step_done "tiny CPU-engine model at $TINY_MODEL"
+
 elapsed=$(( $(date +%s) - started ))
 say "HelixFlow is set up (${elapsed}s)"
 for s in "${done_steps[@]}"; do echo "  - $s" >&2; done
