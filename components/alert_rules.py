@@ -1,0 +1,76 @@
+"""HelixFlow's Prometheus alert rules: the seed's HighErrorRate and HighLatency, extended.
+
+One source for every target: the local Prometheus loads them from a file, the
+Kubernetes components wrap the same groups in a PrometheusRule.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ALERT_GROUPS: list[dict[str, Any]] = [
+    {
+        "name": "helixflow.api",
+        "rules": [
+            {
+                "alert": "HighErrorRate",
+                "expr": (
+                    'sum(rate(api_requests_total{status=~"5.."}[5m])) '
+                    "/ clamp_min(sum(rate(api_requests_total[5m])), 1e-9) > 0.05"
+                ),
+                "for": "5m",
+                "labels": {"severity": "critical"},
+                "annotations": {
+                    "summary": "More than 5% of API requests fail with 5xx",
+                    "description": "Gateway 5xx ratio is {{ $value | humanizePercentage }} over 5 minutes.",
+                },
+            },
+            {
+                "alert": "HighLatency",
+                "expr": (
+                    "histogram_quantile(0.95, sum by (le) (rate(api_request_duration_seconds_bucket[5m]))) > 0.09"
+                ),
+                "for": "5m",
+                "labels": {"severity": "warning"},
+                "annotations": {
+                    "summary": "API p95 latency above 90 ms",
+                    "description": "p95 request duration is {{ $value | humanizeDuration }}.",
+                },
+            },
+            {
+                "alert": "HighRateLimiting",
+                "expr": 'sum(rate(api_requests_total{status="429"}[5m])) > 1',
+                "for": "10m",
+                "labels": {"severity": "info"},
+                "annotations": {"summary": "Tenants are being rate-limited steadily"},
+            },
+        ],
+    },
+    {
+        "name": "helixflow.platform",
+        "rules": [
+            {
+                "alert": "TargetDown",
+                "expr": "up == 0",
+                "for": "1m",
+                "labels": {"severity": "critical"},
+                "annotations": {"summary": "{{ $labels.job }} at {{ $labels.instance }} is down"},
+            },
+            {
+                "alert": "InferencePoolSaturated",
+                "expr": "sum(sglang:num_queue_reqs) > 32",
+                "for": "5m",
+                "labels": {"severity": "warning"},
+                "annotations": {"summary": "Requests are queueing in the inference workers"},
+            },
+        ],
+    },
+]
+
+
+def rules_document() -> dict[str, Any]:
+    """The rule file Prometheus and promtool read."""
+    return {"groups": ALERT_GROUPS}
+
+
+ALERT_NAMES = [rule["alert"] for group in ALERT_GROUPS for rule in group["rules"]]

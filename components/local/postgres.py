@@ -1,0 +1,159 @@
+"""PostgreSQL for the local target: initdb once, password auth, the runtime's migrations applied.
+
+PostgreSQL refuses to run as root; when HelixFlow runs as root the server runs
+as the `postgres` OS user, with a data directory that user owns.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import Resource
+
+from helixflow.components.local.process import ProcessError
+from helixflow.components.local.service import LocalServiceProvider
+
+DATABASE = "helixflow"
+SUPERUSER = "helixflow"
+
+
+def database_url(port: int, password: str, database: str = DATABASE) -> str:
+    return f"postgresql://{SUPERUSER}:{password}@127.0.0.1:{port}/{database}"
+
+
+def _chown_tree(path: Path, user: str) -> None:
+    entry = pwd.getpwnam(user)
+    for root, dirs, files in os.walk(path):
+        for name in [*dirs, *files]:
+            os.chown(os.path.join(root, name), entry.pw_uid, entry.pw_gid)
+    os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+class PostgresServerProvider(LocalServiceProvider):
+    what = "PostgreSQL"
+
+    def argv(self, props: dict[str, Any]) -> list[str]:
+        return [
+            str(Path(props["bin_dir"]) / "postgres"),
+            "-D", props["data_dir"],
+            "-p", str(props["port"]),
+            "-c", "listen_addresses=127.0.0.1",
+            "-c", "unix_socket_directories=",
+        ]
+
+    def marker(self, props: dict[str, Any]) -> str:
+        return str(props["data_dir"])
+
+    def prepare(self, props: dict[str, Any]) -> None:
+        data_dir = Path(props["data_dir"])
+        if (data_dir / "PG_VERSION").exists():
+            return  # existing data is kept across down/up
+        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.chmod(0o700)
+        user = self.run_as(props)
+        if user:
+            _chown_tree(data_dir, user)
+        # initdb reads the superuser password from a file, never from argv
+        with tempfile.NamedTemporaryFile("w", delete=False, dir=data_dir.parent, prefix=".pw") as pw:
+            pw.write(props["password"] + "\n")
+        pw_path = Path(pw.name)
+        try:
+            pw_path.chmod(0o600)
+            if user:
+                _chown_tree(pw_path, user)
+            proc = subprocess.run(
+                [
+                    str(Path(props["bin_dir"]) / "initdb"),
+                    "-D", str(data_dir),
+                    "-U", SUPERUSER,
+                    f"--pwfile={pw_path}",
+                    "--auth=scram-sha-256",
+                    "-E", "UTF8",
+                    "--locale=C",
+                ],
+                capture_output=True,
+                text=True,
+                user=user,
+                check=False,
+                timeout=120,
+            )
+        finally:
+            pw_path.unlink(missing_ok=True)
+        if proc.returncode != 0:
+            shutil.rmtree(data_dir, ignore_errors=True)
+            raise ProcessError(f"initdb failed: {proc.stderr.strip()[-800:]}")
+
+    def healthy(self, props: dict[str, Any]) -> bool:
+        import psycopg
+
+        try:
+            with psycopg.connect(database_url(props["port"], props["password"], "postgres"), connect_timeout=2):
+                return True
+        except psycopg.Error:
+            return False
+
+    def after_start(self, props: dict[str, Any]) -> dict[str, Any]:
+        import psycopg
+
+        with psycopg.connect(database_url(props["port"], props["password"], "postgres"), autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{DATABASE}"')
+        env = {**os.environ, "HELIXFLOW_DATABASE_URL": database_url(props["port"], props["password"])}
+        env = {k: v for k, v in env.items() if not k.startswith("PULUMI_")}
+        migrate = subprocess.run(
+            [sys.executable, "-m", "helixflow.runtime.db", "upgrade"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=120,
+        )
+        if migrate.returncode != 0:
+            raise ProcessError(f"database migrations failed: {migrate.stderr.strip()[-800:]}")
+        return {"database": DATABASE}
+
+
+class PostgresServer(Resource):
+    """A PostgreSQL server process with the runtime's schema applied."""
+
+    pid: pulumi.Output[int]
+    port: pulumi.Output[int]
+    database: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        port: int,
+        password: pulumi.Input[str],
+        data_dir: str,
+        bin_dir: str,
+        state_dir: str,
+        log_file: str,
+        run_as: str | None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {
+            "name": name,
+            "port": port,
+            "password": pulumi.Output.secret(password),
+            "data_dir": data_dir,
+            "bin_dir": bin_dir,
+            "state_dir": state_dir,
+            "log_file": log_file,
+            "run_as": run_as or "",
+            "start_timeout": 60,
+            "pid": None,
+            "database": None,
+        }
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["password"]))
+        super().__init__(PostgresServerProvider(), name, props, opts)

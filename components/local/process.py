@@ -1,0 +1,145 @@
+"""Starting, watching and stopping the long-lived processes of the local target.
+
+Processes started from a dynamic provider must leave the provider plugin's
+process group and pipes (the engine signals that group at shutdown), so they run
+in a new session with stdin from /dev/null and output appended to a log file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+LOG_TAIL_LINES = 15
+
+
+class ProcessError(RuntimeError):
+    """A process would not start, or did not become healthy in time. The message carries its log's tail."""
+
+
+def log_tail(log_file: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        return "\n".join(log_file.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def start_process(
+    argv: Sequence[str],
+    log_file: Path,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    user: str | None = None,
+) -> int:
+    """Start argv detached from the caller; returns its pid (the leader of its own session)."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_file, "ab") as log, open(os.devnull, "rb") as devnull:
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=devnull,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            start_new_session=True,
+            user=user,
+        )
+    return proc.pid
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def is_running(pid: int | None, marker: str = "") -> bool:
+    """True when pid is alive and (guarding against pid reuse) its command line contains marker."""
+    if not pid or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    state = _proc_state(pid)
+    if state in ("Z", "X", ""):
+        return False
+    return marker in cmdline(pid)
+
+
+def _proc_state(pid: int) -> str:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[-1].split()[0]
+
+
+def stop_process(pid: int | None, marker: str = "", timeout: float = 10.0, sig: int = signal.SIGTERM) -> None:
+    """Signal the process group, wait, then SIGKILL what is left. A process already gone is fine."""
+    if not is_running(pid, marker):
+        return
+    assert pid is not None
+    _signal_group(pid, sig)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not is_running(pid, marker):
+            _reap(pid)
+            return
+        time.sleep(0.05)
+    _signal_group(pid, signal.SIGKILL)
+    _reap(pid)
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def http_ok(url: str, timeout: float = 2.0, headers: Mapping[str, str] | None = None) -> bool:
+    """True when GET url answers 2xx. Uses urllib: providers should not import an HTTP stack for this."""
+    request = urllib.request.Request(url, headers=dict(headers or {}))
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return 200 <= int(response.status) < 300
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def wait_until(
+    healthy: Callable[[], bool],
+    *,
+    pid: int,
+    marker: str,
+    log_file: Path,
+    what: str,
+    timeout: float,
+    interval: float = 0.1,
+) -> None:
+    """Poll healthy() until it holds; fail fast (with the log's tail) when the process dies."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if healthy():
+            return
+        if not is_running(pid, marker):
+            raise ProcessError(f"{what} exited during start-up; last log lines:\n{log_tail(log_file)}")
+        time.sleep(interval)
+    raise ProcessError(f"{what} not healthy after {timeout:.0f}s; last log lines:\n{log_tail(log_file)}")

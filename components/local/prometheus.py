@@ -1,0 +1,101 @@
+"""Prometheus for the local target: scrapes every component and loads HelixFlow's alert rules.
+
+The configuration and rules are checked with promtool before the server starts.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.dynamic import Resource
+
+from helixflow.components.alert_rules import rules_document
+from helixflow.components.local.process import ProcessError, http_ok
+from helixflow.components.local.service import LocalServiceProvider
+
+
+def render_prometheus_config(props: dict[str, Any], rules_file: Path) -> dict[str, Any]:
+    jobs = [
+        {
+            "job_name": job,
+            "metrics_path": "/metrics",
+            "static_configs": [{"targets": [f"127.0.0.1:{port}" for port in ports]}],
+        }
+        for job, ports in sorted(props["targets"].items())
+        if ports
+    ]
+    jobs.append({"job_name": "prometheus", "static_configs": [{"targets": [f"127.0.0.1:{props['port']}"]}]})
+    return {
+        "global": {"scrape_interval": props.get("scrape_interval", "5s"), "evaluation_interval": "15s"},
+        "rule_files": [str(rules_file)],
+        "scrape_configs": jobs,
+    }
+
+
+class PrometheusProvider(LocalServiceProvider):
+    what = "Prometheus"
+
+    def _paths(self, props: dict[str, Any]) -> tuple[Path, Path]:
+        base = Path(props["data_dir"])
+        return base / "prometheus.yml", base / "helixflow-rules.yml"
+
+    def argv(self, props: dict[str, Any]) -> list[str]:
+        config, _ = self._paths(props)
+        return [
+            "prometheus",
+            f"--config.file={config}",
+            f"--storage.tsdb.path={Path(props['data_dir']) / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{props['port']}",
+            "--storage.tsdb.retention.time=7d",
+            "--web.enable-lifecycle",
+        ]
+
+    def marker(self, props: dict[str, Any]) -> str:
+        return str(self._paths(props)[0])
+
+    def prepare(self, props: dict[str, Any]) -> None:
+        config, rules = self._paths(props)
+        config.parent.mkdir(parents=True, exist_ok=True)
+        rules.write_text(yaml.safe_dump(rules_document(), sort_keys=False))
+        config.write_text(yaml.safe_dump(render_prometheus_config(props, rules), sort_keys=False))
+        check = subprocess.run(
+            ["promtool", "check", "config", str(config)], capture_output=True, text=True, check=False, timeout=60
+        )
+        if check.returncode != 0:
+            raise ProcessError(f"promtool rejected the configuration: {(check.stdout + check.stderr)[-800:]}")
+
+    def healthy(self, props: dict[str, Any]) -> bool:
+        return http_ok(f"http://127.0.0.1:{props['port']}/-/ready")
+
+
+class Prometheus(Resource):
+    """A Prometheus server; `targets` maps a job name to the local ports it scrapes."""
+
+    pid: pulumi.Output[int]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        port: int,
+        targets: dict[str, list[int]],
+        data_dir: str,
+        state_dir: str,
+        log_file: str,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {
+            "name": name,
+            "port": port,
+            "targets": targets,
+            "data_dir": data_dir,
+            "state_dir": state_dir,
+            "log_file": log_file,
+            "start_timeout": 60,
+            "pid": None,
+        }
+        super().__init__(PrometheusProvider(), name, props, opts)

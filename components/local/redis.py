@@ -1,0 +1,95 @@
+"""Redis for the local target: AOF persistence, a password, loopback only.
+
+The password lives in a 0600 configuration file, not on the command line where
+`ps` would show it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import Resource
+
+from helixflow.components.local.service import LocalServiceProvider
+
+
+def redis_url(port: int, password: str, db: int = 0) -> str:
+    return f"redis://:{password}@127.0.0.1:{port}/{db}"
+
+
+class RedisServerProvider(LocalServiceProvider):
+    what = "Redis"
+
+    def _conf(self, props: dict[str, Any]) -> Path:
+        return Path(props["data_dir"]) / "redis.conf"
+
+    def argv(self, props: dict[str, Any]) -> list[str]:
+        return ["redis-server", str(self._conf(props))]
+
+    def marker(self, props: dict[str, Any]) -> str:
+        return f"127.0.0.1:{props['port']}"
+
+    def prepare(self, props: dict[str, Any]) -> None:
+        data_dir = Path(props["data_dir"])
+        data_dir.mkdir(parents=True, exist_ok=True)
+        conf = self._conf(props)
+        lines = [
+            "bind 127.0.0.1",
+            f"port {props['port']}",
+            "protected-mode yes",
+            "daemonize no",
+            f'dir "{data_dir}"',
+            "appendonly yes",
+            "appendfsync everysec",
+            f"maxmemory {props.get('maxmemory', '256mb')}",
+            "maxmemory-policy noeviction",  # the usage stream must never be evicted
+            f'requirepass "{props["password"]}"',
+        ]
+        fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write("\n".join(lines) + "\n")
+
+    def healthy(self, props: dict[str, Any]) -> bool:
+        import redis
+
+        client = redis.Redis(host="127.0.0.1", port=int(props["port"]), password=props["password"], socket_timeout=2)
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+
+
+class RedisServer(Resource):
+    """A redis-server process with append-only persistence."""
+
+    pid: pulumi.Output[int]
+    port: pulumi.Output[int]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        port: int,
+        password: pulumi.Input[str],
+        data_dir: str,
+        state_dir: str,
+        log_file: str,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {
+            "name": name,
+            "port": port,
+            "password": pulumi.Output.secret(password),
+            "data_dir": data_dir,
+            "state_dir": state_dir,
+            "log_file": log_file,
+            "start_timeout": 30,
+            "pid": None,
+        }
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["password"]))
+        super().__init__(RedisServerProvider(), name, props, opts)

@@ -1,0 +1,167 @@
+"""The shape every local long-running component shares, as a Pulumi dynamic provider.
+
+create: prepare files, start the process, wait until healthy.
+read:   alive and healthy? An empty id tells the engine the component is gone,
+        so `up --refresh` starts it again.
+update: restart with the new inputs (data directories are kept).
+delete: stop the process (data is kept; `helixflow down --purge-data` removes it).
+
+The provider classes are pickled by reference into the stack's state: their
+module paths and names are a stable API. Do not move or rename them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CreateResult, ReadResult, Resource, ResourceProvider, UpdateResult
+
+from helixflow.components.local.process import (
+    ProcessError,
+    http_ok,
+    is_running,
+    start_process,
+    stop_process,
+    wait_until,
+)
+
+
+class LocalServiceProvider(ResourceProvider):
+    """Base for process-backed components. Subclasses set `what` and override the hooks.
+
+    Raises ProcessError (shown by the engine as the resource's failure) when the
+    process exits during start-up or is not healthy within `start_timeout`.
+    """
+
+    what = "service"
+
+    # --- hooks -------------------------------------------------------------------
+    def prepare(self, props: dict[str, Any]) -> None:
+        """Write configuration, initialise data directories. Must be idempotent."""
+
+    def argv(self, props: dict[str, Any]) -> list[str]:
+        return [str(a) for a in props["argv"]]
+
+    def environment(self, props: dict[str, Any]) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
+        env.update({str(k): str(v) for k, v in (props.get("env") or {}).items()})
+        return env
+
+    def run_as(self, props: dict[str, Any]) -> str | None:
+        return props.get("run_as") or None
+
+    def healthy(self, props: dict[str, Any]) -> bool:
+        return http_ok(str(props["health_url"]))
+
+    def after_start(self, props: dict[str, Any]) -> dict[str, Any]:
+        """Work that needs the running process (create a database, migrate). Returns extra outputs."""
+        return {}
+
+    # --- the provider protocol --------------------------------------------------
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        outs = self._start(props)
+        return CreateResult(id_=str(props["name"]), outs=outs)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        if not props or not self.alive_and_healthy(props):
+            return ReadResult(id_="", outs={})
+        return ReadResult(id_=id_, outs=props)
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        self._stop(olds)
+        return UpdateResult(outs=self._start(news))
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        self._stop(props)
+
+    # --- shared mechanics ---------------------------------------------------------
+    def marker(self, props: dict[str, Any]) -> str:
+        """A string in the process's command line: guards against a reused pid."""
+        return str(props.get("marker") or self.argv(props)[0])
+
+    def alive_and_healthy(self, props: dict[str, Any]) -> bool:
+        return is_running(props.get("pid"), self.marker(props)) and self.healthy(props)
+
+    def _pid_file(self, props: dict[str, Any]) -> Path:
+        return Path(props["state_dir"]) / f"{props['name']}.pid"
+
+    def _start(self, props: dict[str, Any]) -> dict[str, Any]:
+        self._stop_stale(props)
+        self.prepare(props)
+        log_file = Path(props["log_file"])
+        pid = start_process(self.argv(props), log_file, env=self.environment(props), user=self.run_as(props))
+        self._pid_file(props).parent.mkdir(parents=True, exist_ok=True)
+        self._pid_file(props).write_text(str(pid))
+        try:
+            wait_until(
+                lambda: self.healthy(props),
+                pid=pid,
+                marker=self.marker(props),
+                log_file=log_file,
+                what=f"{self.what} '{props['name']}'",
+                timeout=float(props.get("start_timeout", 60)),
+            )
+            extra = self.after_start(props)
+        except ProcessError:
+            stop_process(pid, self.marker(props))
+            raise
+        return {**props, **extra, "pid": pid}
+
+    def _stop_stale(self, props: dict[str, Any]) -> None:
+        """A process left by an interrupted `up` (no state recorded it) is found through its pid file."""
+        pid_file = self._pid_file(props)
+        try:
+            pid = int(pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return
+        stop_process(pid, self.marker(props))
+
+    def _stop(self, props: dict[str, Any]) -> None:
+        stop_process(props.get("pid"), self.marker(props), timeout=float(props.get("stop_timeout", 10)))
+        self._pid_file(props).unlink(missing_ok=True)
+
+
+class LocalProcessProvider(LocalServiceProvider):
+    """A process described entirely by its inputs (argv, env, health URL): the runtime's services,
+    CPU engine workers and sglang-router."""
+
+    what = "process"
+
+
+class LocalProcess(Resource):
+    """A long-running process of the local stack, healthy when `health_url` answers 2xx.
+
+    `env` is stored as a secret: it carries connection strings with passwords.
+    """
+
+    pid: pulumi.Output[int]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        argv: list[str],
+        env: pulumi.Input[dict[str, str]],
+        health_url: str,
+        marker: str,
+        state_dir: str,
+        log_file: str,
+        start_timeout: float = 60,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {
+            "name": name,
+            "argv": argv,
+            "env": pulumi.Output.secret(env),
+            "health_url": health_url,
+            "marker": marker,
+            "state_dir": state_dir,
+            "log_file": log_file,
+            "start_timeout": start_timeout,
+            "pid": None,
+        }
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["env"]))
+        super().__init__(LocalProcessProvider(), name, props, opts)

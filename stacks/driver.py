@@ -1,0 +1,285 @@
+"""Runs a stack's program through the Pulumi Automation API.
+
+Inline programs (so it works from an installed wheel), a file backend under
+$HELIXFLOW_HOME, a generated passphrase file (0600) for secrets. Every check that
+can fail without touching a resource (configuration, binaries, ports, the lock)
+runs before the engine starts.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from helixflow.stacks.config import NAMESPACE, StackConfig, parse_config, split_namespace
+from helixflow.stacks.engine import find_engine
+from helixflow.stacks.errors import HelixFlowError
+from helixflow.stacks.locks import clear_stale_lock, describe_live_lock
+from helixflow.stacks.paths import PROJECT, STACK_NAME_PATTERN, StackPaths
+from helixflow.stacks.secrets import CONFIG_KEYS, StackSecrets
+from helixflow.stacks.targets import require_available
+
+if TYPE_CHECKING:
+    from pulumi import automation as auto
+
+EventHandler = Callable[[Any], None]
+
+
+@dataclass
+class RunSummary:
+    """What an engine run did: counts per operation, wall time, outputs without secrets."""
+
+    result: str
+    changes: dict[str, int]
+    seconds: float
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+def validate_stack_name(name: str) -> str:
+    import re
+
+    if not re.fullmatch(STACK_NAME_PATTERN, name):
+        raise HelixFlowError(
+            f"invalid stack name {name!r}",
+            hint="use letters, digits, '-', '_' or '.', starting with a letter or digit (at most 63 characters)",
+        )
+    return name
+
+
+class StackDriver:
+    """One stack's lifecycle. Raises HelixFlowError for every failure a user can act on."""
+
+    def __init__(self, stack: str) -> None:
+        self.name = validate_stack_name(stack)
+        self.paths = StackPaths.for_stack(stack)
+
+    # --- configuration (no engine needed) -------------------------------------------
+    def raw_config(self) -> dict[str, Any]:
+        if not self.paths.config_file.exists():
+            return {}
+        try:
+            document = yaml.safe_load(self.paths.config_file.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise HelixFlowError(
+                f"{self.paths.config_file} is not valid YAML: {err}", hint="fix the file or remove it"
+            ) from None
+        config = document.get("config") if isinstance(document, dict) else None
+        return config if isinstance(config, dict) else {}
+
+    def load_config(self) -> StackConfig:
+        settings, _ = split_namespace(self.raw_config())
+        return parse_config(settings, source=str(self.paths.config_file))
+
+    def exists(self) -> bool:
+        return self.paths.config_file.exists() or any(self._state_files())
+
+    def _state_files(self) -> list[Path]:
+        stacks = self.paths.backend_dir / ".pulumi" / "stacks" / PROJECT
+        return [p for p in stacks.glob(f"{self.name}.json*") if p.is_file()] if stacks.exists() else []
+
+    # --- workspace ---------------------------------------------------------------------
+    def _ensure_home(self) -> None:
+        for directory in (self.paths.backend_dir, self.paths.project_dir, self.paths.logs_dir, self.paths.run_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+        passphrase = self.paths.passphrase_file
+        if not passphrase.exists():
+            fd = os.open(passphrase, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(32))
+
+    def _env(self) -> dict[str, str]:
+        return {
+            "PULUMI_BACKEND_URL": f"file://{self.paths.backend_dir}",
+            "PULUMI_CONFIG_PASSPHRASE_FILE": str(self.paths.passphrase_file),
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            "PULUMI_PYTHON_CMD": sys.executable,
+            "PULUMI_HOME": str(self.paths.home / "pulumi-home"),
+        }
+
+    def _stack(self, program: Callable[[], None] | None = None) -> auto.Stack:
+        from pulumi import automation as auto
+
+        self._ensure_home()
+        engine = find_engine()
+        opts = auto.LocalWorkspaceOptions(
+            work_dir=str(self.paths.project_dir),
+            pulumi_command=auto.PulumiCommand(root=str(engine.root)),
+            env_vars=self._env(),
+            project_settings=auto.ProjectSettings(
+                name=PROJECT, runtime="python", backend=auto.ProjectBackend(url=f"file://{self.paths.backend_dir}")
+            ),
+        )
+        return auto.create_or_select_stack(
+            stack_name=self.name, project_name=PROJECT, program=program or (lambda: None), opts=opts
+        )
+
+    def _secrets(self, stack: auto.Stack) -> StackSecrets:
+        from pulumi import automation as auto
+
+        existing = {
+            key.partition(":")[2]: item.value
+            for key, item in stack.get_all_config().items()
+            if key.startswith(f"{NAMESPACE}:") and key.partition(":")[2] in CONFIG_KEYS.values()
+        }
+        values, generated = StackSecrets.from_config(existing)
+        if generated:
+            stack.set_all_config(
+                {f"{NAMESPACE}:{k}": auto.ConfigValue(value=v, secret=True) for k, v in generated.items()}
+            )
+        return values
+
+    # --- operations --------------------------------------------------------------------
+    def _program(self, config: StackConfig, stack_secrets: StackSecrets) -> Callable[[], None]:
+        require_available(config.target)
+        from helixflow.stacks.local.preflight import resolve_model
+        from helixflow.stacks.local.program import build_local_program
+
+        return build_local_program(config, stack_secrets, self.paths, resolve_model(config.local))
+
+    def _guard_lock(self) -> None:
+        held = describe_live_lock(self.paths.backend_dir, self.name)
+        if held:
+            raise HelixFlowError(
+                f"stack '{self.name}' is busy: {held}",
+                hint="wait for that run to finish; nothing was changed by this one",
+            )
+        clear_stale_lock(self.paths.backend_dir, self.name)
+
+    def up(self, on_event: EventHandler | None = None) -> RunSummary:
+        config = self.load_config()
+        require_available(config.target)
+        from helixflow.stacks.local.preflight import preflight
+
+        preflight(config.local, self.paths)
+        self._guard_lock()
+        started = time.monotonic()
+        stack = self._stack()
+        program = self._program(config, self._secrets(stack))
+        self._clear_pending(stack)
+        result = self._run(lambda: stack.up(program=program, refresh=True, on_event=on_event, color="never"))
+        return RunSummary(
+            result=result.summary.result,
+            changes=dict(result.summary.resource_changes or {}),
+            seconds=time.monotonic() - started,
+            outputs=_plain_outputs(result.outputs),
+        )
+
+    def preview(self, on_event: EventHandler | None = None) -> RunSummary:
+        config = self.load_config()
+        started = time.monotonic()
+        stack = self._stack()
+        program = self._program(config, self._secrets(stack))
+        result = self._run(lambda: stack.preview(program=program, refresh=True, on_event=on_event, color="never"))
+        return RunSummary(result="preview", changes=dict(result.change_summary), seconds=time.monotonic() - started)
+
+    def refresh(self, on_event: EventHandler | None = None) -> RunSummary:
+        self._require_exists()
+        self._guard_lock()
+        started = time.monotonic()
+        stack = self._stack()
+        result = self._run(lambda: stack.refresh(clear_pending_creates=True, on_event=on_event, color="never"))
+        return RunSummary(
+            result=result.summary.result,
+            changes=dict(result.summary.resource_changes or {}),
+            seconds=time.monotonic() - started,
+        )
+
+    def down(self, purge_data: bool = False, on_event: EventHandler | None = None) -> RunSummary:
+        self._require_exists()
+        self._guard_lock()
+        started = time.monotonic()
+        stack = self._stack()
+        self._clear_pending(stack)
+        result = self._run(lambda: stack.destroy(on_event=on_event, color="never"))
+        if purge_data:
+            self._purge(stack)
+        return RunSummary(
+            result=result.summary.result,
+            changes=dict(result.summary.resource_changes or {}),
+            seconds=time.monotonic() - started,
+        )
+
+    def outputs(self, show_secrets: bool = False) -> dict[str, Any]:
+        self._require_exists()
+        stack = self._stack()
+        values = stack.outputs()
+        return {
+            key: (item.value if show_secrets or not item.secret else "[secret]") for key, item in values.items()
+        }
+
+    def set_config(self, key: str, value: str) -> StackConfig:
+        """Set `helixflow:<key>` (dotted paths reach nested settings); validated before it is kept."""
+        from pulumi import automation as auto
+
+        top = key.split(".", 1)[0]
+        if top in CONFIG_KEYS.values():
+            raise HelixFlowError(f"{key} is generated by HelixFlow and cannot be set", hint="choose a setting")
+        candidate = split_namespace(self.raw_config())[0]
+        _assign_path(candidate, key.split("."), yaml.safe_load(value) if value else value)
+        config = parse_config(candidate, source=f"value for {key}")
+        stack = self._stack()
+        stack.set_config(f"{NAMESPACE}:{key}", auto.ConfigValue(value=value), path=True)
+        return config
+
+    # --- helpers -----------------------------------------------------------------------
+    def _require_exists(self) -> None:
+        if not self.exists():
+            raise HelixFlowError(f"stack '{self.name}' does not exist", hint="create it with `helixflow up`")
+
+    def _clear_pending(self, stack: auto.Stack) -> None:
+        """An interrupted run leaves pending operations; a refresh that clears them lets the next run converge."""
+        deployment = stack.export_stack().deployment or {}
+        if deployment.get("pending_operations"):
+            self._run(lambda: stack.refresh(clear_pending_creates=True, color="never"))
+
+    def _purge(self, stack: auto.Stack) -> None:
+        for directory in (self.paths.data_dir, self.paths.postgres_data_dir, self.paths.stack_dir / "tls"):
+            shutil.rmtree(directory, ignore_errors=True)
+        # new data stores get new passwords
+        stack.remove_all_config([f"{NAMESPACE}:{k}" for k in CONFIG_KEYS.values()])
+
+    def _run(self, operation: Callable[[], Any]) -> Any:
+        from pulumi import automation as auto
+
+        try:
+            return operation()
+        except auto.ConcurrentUpdateError:
+            held = describe_live_lock(self.paths.backend_dir, self.name) or "another run holds its lock"
+            raise HelixFlowError(f"stack '{self.name}' is busy: {held}", hint="wait for that run to finish") from None
+        except auto.CommandError as err:
+            raise HelixFlowError(_engine_failure(str(err)), hint=f"see the logs under {self.paths.logs_dir}") from None
+
+
+def _assign_path(target: dict[str, Any], parts: list[str], value: Any) -> None:
+    for part in parts[:-1]:
+        nested = target.get(part)
+        if not isinstance(nested, dict):
+            nested = {}
+            target[part] = nested
+        target = nested
+    target[parts[-1]] = value
+
+
+def _plain_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
+    return {k: ("[secret]" if v.secret else v.value) for k, v in outputs.items()}
+
+
+def _engine_failure(text: str) -> str:
+    """The engine's error text, reduced to the lines that say what failed."""
+    keep = [
+        line.strip()
+        for line in text.splitlines()
+        if "error:" in line.lower() or "exception:" in line.lower() or "failed" in line.lower()
+    ]
+    reduced = " | ".join(dict.fromkeys(keep))[:1500]
+    return f"the engine reported a failure: {reduced or text.strip()[-800:]}"

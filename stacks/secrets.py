@@ -1,0 +1,36 @@
+"""The secrets a stack generates once and keeps, encrypted with the stack's passphrase,
+in Pulumi.<stack>.yaml: database and cache passwords, the runtime's secret key, the
+router's API key."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, fields
+
+# config key (under helixflow:) for each field
+CONFIG_KEYS = {
+    "postgres_password": "postgresPassword",
+    "redis_password": "redisPassword",
+    "secret_key": "secretKey",
+    "router_api_key": "routerApiKey",
+}
+
+
+@dataclass(frozen=True)
+class StackSecrets:
+    postgres_password: str
+    redis_password: str
+    secret_key: str
+    router_api_key: str
+
+    @classmethod
+    def from_config(cls, values: dict[str, str]) -> tuple[StackSecrets, dict[str, str]]:
+        """The stack's secrets, generating those it lacks; also returns the generated ones (to store)."""
+        generated = {
+            key: secrets.token_urlsafe(32) for key in CONFIG_KEYS.values() if not values.get(key)
+        }
+        merged = {**values, **generated}
+        return cls(**{f.name: merged[CONFIG_KEYS[f.name]] for f in fields(cls)}), generated
+
+    def values(self) -> list[str]:
+        return [getattr(self, f.name) for f in fields(self)]
