@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 import httpx
 import orjson
-import psutil  # type: ignore[import-untyped]
+import psutil
 from redis.asyncio import Redis
 from starlette.requests import Request
 from starlette.responses import Response

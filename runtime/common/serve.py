@@ -27,4 +27,4 @@ def serve(factory: str, host: str, port: int, workers: int = 1) -> None:
         # Workers share their metric samples through files in this folder.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="helixflow-metrics-")
     uvicorn.run(factory, factory=True, host=host, port=port, workers=workers, loop="uvloop", http="httptools",
-                access_log=False, log_level="warning", timeout_graceful_shutdown=10)
+                access_log=False, log_level="warning", proxy_headers=False, timeout_graceful_shutdown=10)

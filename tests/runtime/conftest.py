@@ -48,3 +48,17 @@ def bootstrap(base_env: dict[str, str]) -> dict[str, str]:
 def auth_service(base_env: dict[str, str], bootstrap: dict[str, str]) -> Iterator[Service]:
     with Service("helixflow.runtime.auth", "HELIXFLOW_AUTH_PORT", base_env) as service:
         yield service
+
+
+@pytest.fixture(scope="session")
+def fake_pool(base_env: dict[str, str]) -> Iterator[Service]:
+    with Service("tests.support.fake_pool", None, base_env, health_path="/health") as service:
+        yield service
+
+
+@pytest.fixture(scope="session")
+def gateway(base_env: dict[str, str], fake_pool: Service, auth_service: Service) -> Iterator[Service]:
+    env = {**base_env, "HELIXFLOW_POOL_URL": fake_pool.url, "HELIXFLOW_AUTH_URL": auth_service.url,
+           "HELIXFLOW_GATEWAY_WORKERS": "2"}
+    with Service("helixflow.runtime.gateway", "HELIXFLOW_GATEWAY_PORT", env) as service:
+        yield service

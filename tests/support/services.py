@@ -30,20 +30,24 @@ class Service:
     """``python -m <module>`` on a free port; ``url`` once started. Output goes to ``log_path``."""
 
     def __init__(self, module: str, port_variable: str | None, env: dict[str, str],
-                 args: list[str] | None = None, port: int | None = None) -> None:
-        self.module, self.args = module, args or []
+                 args: list[str] | None = None, port: int | None = None, health_path: str = "/health/live") -> None:
+        self.module, self.args, self.health_path = module, args or [], health_path
         self.port = port or free_port()
         self.env = dict(env)
         if port_variable:
             self.env[port_variable] = str(self.port)
+        if module == "tests.support.fake_pool":
+            self.args = ["--port", str(self.port), *self.args]
         self.process: subprocess.Popen[bytes] | None = None
-        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"helixflow-{module.rsplit('.', 1)[-1]}-{self.port}.log"
+        name = module.rsplit(".", 1)[-1]
+        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"helixflow-{name}-{self.port}.log"
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, health_path: str | None = "/health/live", timeout: float = 30) -> Service:
+    def start(self, timeout: float = 30) -> Service:
+        health_path = self.health_path
         log = self.log_path.open("wb")
         self.process = subprocess.Popen([sys.executable, "-m", self.module, *self.args], env=self.env, cwd=REPO,
                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -82,6 +86,7 @@ class Service:
         self.stop()
 
 
-def run_module(module: str, args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_module(module: str, args: list[str], env: dict[str, str],
+               timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", module, *args], env=env, cwd=REPO, capture_output=True, text=True,
                           timeout=timeout)

@@ -1,0 +1,129 @@
+"""The gateway (:8080): the OpenAI-compatible API in front of the inference pool.
+
+The inference routes run on raw ASGI (``proxy.py``) because a framework's
+per-request objects cost more than the whole proxying; everything else (models,
+health, metrics, OpenAPI) is a FastAPI app, which also owns the lifespan.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+from collections.abc import AsyncIterator
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
+from starlette.types import Receive, Scope, Send
+
+from helixflow.runtime.common.authenticator import Authenticator
+from helixflow.runtime.common.directory import Directory, create_pool
+from helixflow.runtime.common.errors import ApiError
+from helixflow.runtime.common.fastapi_errors import install_error_handlers
+from helixflow.runtime.common.health import (
+    HealthChecks,
+    database_check,
+    disk_check,
+    memory_check,
+    pool_check,
+    redis_check,
+)
+from helixflow.runtime.common.invalidation import EpochWatcher
+from helixflow.runtime.common.metrics_registry import metrics_route
+from helixflow.runtime.common.request_log import request_logger
+from helixflow.runtime.gateway.batcher import RedisBatcher
+from helixflow.runtime.gateway.cache import ResponseCache
+from helixflow.runtime.gateway.catalog import ModelCatalog, RemoteJwks
+from helixflow.runtime.gateway.metrics import GatewayMetrics
+from helixflow.runtime.gateway.proxy import ROUTES, handle_inference
+from helixflow.runtime.gateway.quotas import Quotas
+from helixflow.runtime.gateway.state import GatewayState
+from helixflow.runtime.gateway.upstream import UpstreamPool
+from helixflow.runtime.gateway.usage import UsageDrainer
+from helixflow.runtime.settings import RuntimeSettings, get_settings
+
+
+class GatewayApp:
+    """Routes the inference paths to the raw handler and everything else (lifespan included) to FastAPI."""
+
+    def __init__(self, api: FastAPI) -> None:
+        self.api = api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in ROUTES:
+            await handle_inference(self.api.state.gateway, scope, receive, send)
+        else:
+            await self.api(scope, receive, send)
+
+
+def _lifespan(settings: RuntimeSettings, registry: CollectorRegistry, health: HealthChecks):  # type: ignore[no-untyped-def]
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await create_pool(settings, max_size=10)
+        redis = Redis.from_url(settings.redis_url, socket_timeout=3, socket_connect_timeout=2,
+                               max_connections=64)
+        http = httpx.AsyncClient(timeout=5.0)
+        upstream = UpstreamPool(settings.pool_url, api_key=settings.pool_api_key.get_secret_value(),
+                                connect_timeout=settings.upstream_connect_timeout,
+                                read_timeout=settings.upstream_read_timeout,
+                                max_idle=settings.upstream_max_connections)
+        batcher = RedisBatcher(redis)
+        authenticator = Authenticator(Directory(pool, settings),
+                                      RemoteJwks(http, settings.auth_url.rstrip("/") + "/.well-known/jwks.json",
+                                                 settings.jwks_cache_seconds), settings)
+        quotas = Quotas(batcher)
+        cache = (ResponseCache(batcher, settings.cache_local_items, settings.cache_ttl_seconds)
+                 if settings.cache_enabled else None)
+        state = GatewayState(settings, pool, redis, batcher, upstream, http, authenticator, quotas, cache,
+                             ModelCatalog(upstream), GatewayMetrics(registry),
+                             request_logger() if settings.log_requests else None)
+        app.state.gateway = state
+        watcher = EpochWatcher(redis, authenticator.clear)
+        drainer = UsageDrainer(redis, pool, f"{socket.gethostname()}-{os.getpid()}", settings.usage_batch_size,
+                               settings.usage_claim_idle_ms)
+        health.checks.update({
+            "database": database_check(pool), "redis": redis_check(redis),
+            "model_loading": pool_check(http, settings.pool_url.rstrip("/") + settings.pool_readiness_path),
+            "memory_usage": memory_check, "disk_space": disk_check,
+        })
+        health.required = ("redis", "model_loading")
+        with contextlib.suppress(Exception):  # Redis may be down at start: the batcher falls back to EVAL
+            await quotas.load_scripts()
+        watcher.start()
+        drainer.start()
+        try:
+            yield
+        finally:
+            await drainer.stop()
+            await watcher.stop()
+            await upstream.aclose()
+            await http.aclose()
+            await redis.aclose()
+            await pool.close()
+
+    return lifespan
+
+
+def create_app(settings: RuntimeSettings | None = None) -> GatewayApp:
+    """Build the gateway; connections are opened in the lifespan, not here."""
+    settings = settings or get_settings()
+    registry = CollectorRegistry()
+    health = HealthChecks()
+    api = FastAPI(title="HelixFlow gateway", version="1", lifespan=_lifespan(settings, registry, health))
+    install_error_handlers(api)
+
+    @api.get("/v1/models", tags=["openai"], summary="Models the pool serves")
+    async def models(request: Request) -> Response:
+        state: GatewayState = request.app.state.gateway
+        await state.authenticator.authenticate(request.headers.get("authorization"))
+        await state.catalog.refresh()
+        if state.catalog.raw is None:
+            raise ApiError(503, "the inference pool is unavailable, retry shortly", code="pool_unavailable",
+                           headers={"Retry-After": "1"})
+        return Response(state.catalog.raw, media_type="application/json")
+
+    api.router.routes.extend([*health.routes(), metrics_route(registry)])
+    return GatewayApp(api)

@@ -1,0 +1,84 @@
+"""What the gateway learns from the pool and the auth service, cached: the model list and the JWKS."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+import orjson
+
+from helixflow.runtime.gateway.upstream import UpstreamError, UpstreamPool
+
+MODELS_TTL = 10.0
+JWKS_MISS_INTERVAL = 2.0
+
+
+class ModelCatalog:
+    """The pool's ``/v1/models``; ``known`` is None when the list cannot be had (the pool then answers itself)."""
+
+    def __init__(self, upstream: UpstreamPool) -> None:
+        self.upstream = upstream
+        self.raw: bytes | None = None
+        self._ids: frozenset[str] | None = None
+        self._expires = 0.0
+        self._lock = asyncio.Lock()
+
+    async def refresh(self) -> None:
+        async with self._lock:
+            if self._expires > time.monotonic():
+                return
+            try:
+                response = await self.upstream.request("GET", "/v1/models")
+                try:
+                    body = await response.read()
+                finally:
+                    response.release()
+                data = orjson.loads(body) if response.status == 200 else None
+            except (UpstreamError, orjson.JSONDecodeError):
+                data = None
+            if isinstance(data, dict) and isinstance(data.get("data"), list):
+                self.raw = body
+                self._ids = frozenset(m["id"] for m in data["data"] if isinstance(m, dict) and "id" in m)
+                self._expires = time.monotonic() + MODELS_TTL
+            else:
+                self._ids, self.raw = None, None
+                self._expires = time.monotonic() + 1.0
+
+    async def known(self, model: str) -> bool | None:
+        if self._expires <= time.monotonic():
+            await self.refresh()
+        return None if self._ids is None else model in self._ids
+
+
+class RemoteJwks:
+    """The auth service's JWKS, cached; an unknown ``kid`` (a rotation) triggers a refetch, at most every 2 s."""
+
+    def __init__(self, client: httpx.AsyncClient, url: str, ttl: float) -> None:
+        self.client, self.url, self.ttl = client, url, ttl
+        self._keys: dict[str, dict[str, Any]] = {}
+        self._expires = 0.0
+        self._last_fetch = 0.0
+        self._lock = asyncio.Lock()
+
+    async def _fetch(self) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            if now - self._last_fetch < JWKS_MISS_INTERVAL and self._expires > now:
+                return
+            self._last_fetch = now
+            try:
+                response = await self.client.get(self.url, timeout=3.0)
+                keys = response.json().get("keys", []) if response.status_code == 200 else None
+            except (httpx.HTTPError, ValueError, AttributeError):
+                keys = None
+            if isinstance(keys, list):
+                self._keys = {k["kid"]: k for k in keys if isinstance(k, dict) and isinstance(k.get("kid"), str)}
+                self._expires = now + self.ttl
+
+    async def jwk(self, kid: str) -> dict[str, Any] | None:
+        now = time.monotonic()
+        if self._expires <= now or (kid not in self._keys and now - self._last_fetch >= JWKS_MISS_INTERVAL):
+            await self._fetch()
+        return self._keys.get(kid)

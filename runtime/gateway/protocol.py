@@ -1,0 +1,129 @@
+"""Validation of OpenAI request bodies: only what the gateway needs, the rest goes to the pool untouched."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from helixflow.runtime.common.errors import ApiError
+
+MAX_BODY_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class InferenceRequest:
+    body: dict[str, Any]
+    model: str
+    stream: bool
+    batch_size: int
+    deterministic: bool
+    wants_usage_chunk: bool
+
+
+def _bad(message: str, param: str | None = None) -> ApiError:
+    return ApiError(400, message, param=param, code="invalid_request")
+
+
+def parse_body(raw: bytes) -> dict[str, Any]:
+    if not raw:
+        raise _bad("the request body is empty: send a JSON object")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as err:
+        raise _bad(f"the request body is not valid JSON: {err.msg}") from err
+    if not isinstance(body, dict):
+        raise _bad("the request body must be a JSON object")
+    return body
+
+
+def _number(body: dict[str, Any], name: str, low: float, high: float) -> float | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise _bad(f"'{name}' must be a number between {low:g} and {high:g}", name)
+    return float(value)
+
+
+def _integer(body: dict[str, Any], name: str, low: int) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise _bad(f"'{name}' must be an integer >= {low}", name)
+    return value
+
+
+def _common(body: dict[str, Any]) -> tuple[str, bool]:
+    model = body.get("model")
+    if not isinstance(model, str) or not model or len(model) > 256:
+        raise _bad("'model' is required and must be a non-empty string", "model")
+    stream = body.get("stream", False)
+    if stream is None:
+        stream = False
+    if not isinstance(stream, bool):
+        raise _bad("'stream' must be a boolean", "stream")
+    _number(body, "temperature", 0, 2)
+    _number(body, "top_p", 0, 1)
+    _integer(body, "max_tokens", 1)
+    _integer(body, "max_completion_tokens", 1)
+    _integer(body, "n", 1)
+    seed = body.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise _bad("'seed' must be an integer", "seed")
+    options = body.get("stream_options")
+    if options is not None and not isinstance(options, dict):
+        raise _bad("'stream_options' must be an object", "stream_options")
+    return model, stream
+
+
+def _deterministic(body: dict[str, Any], stream: bool) -> bool:
+    return not stream and (body.get("temperature") == 0 or body.get("seed") is not None)
+
+
+def _wants_usage(body: dict[str, Any]) -> bool:
+    options = body.get("stream_options")
+    return isinstance(options, dict) and options.get("include_usage") is True
+
+
+def chat_request(body: dict[str, Any]) -> InferenceRequest:
+    model, stream = _common(body)
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise _bad("'messages' must be a non-empty array", "messages")
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
+            raise _bad(f"messages[{i}] must be an object with a 'role'", f"messages[{i}]")
+    return InferenceRequest(body, model, stream, 1, _deterministic(body, stream), _wants_usage(body))
+
+
+def completion_request(body: dict[str, Any]) -> InferenceRequest:
+    model, stream = _common(body)
+    prompt = body.get("prompt")
+    if isinstance(prompt, str):
+        batch = 1
+    elif isinstance(prompt, list) and prompt:
+        batch = len(prompt) if all(isinstance(p, str | list) for p in prompt) else 1
+    else:
+        raise _bad("'prompt' must be a string or a non-empty array", "prompt")
+    return InferenceRequest(body, model, stream, batch, _deterministic(body, stream), _wants_usage(body))
+
+
+def embedding_request(body: dict[str, Any]) -> InferenceRequest:
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise _bad("'model' is required and must be a non-empty string", "model")
+    inputs = body.get("input")
+    if isinstance(inputs, str) and inputs:
+        batch = 1
+    elif isinstance(inputs, list) and inputs:
+        batch = len(inputs) if all(isinstance(i, str | list) for i in inputs) else 1
+    else:
+        raise _bad("'input' must be a non-empty string or array", "input")
+    encoding = body.get("encoding_format")
+    if encoding is not None and encoding not in ("float", "base64"):
+        raise _bad("'encoding_format' must be 'float' or 'base64'", "encoding_format")
+    # Embeddings are a pure function of the input: always cacheable.
+    return InferenceRequest(body, model, False, batch, True, False)

@@ -1,0 +1,270 @@
+"""The OpenAI-compatible inference routes, on raw ASGI: authenticate, check quotas, serve from the cache
+or proxy to the pool (JSON or SSE), account, measure, log."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable
+
+import orjson
+from starlette.types import Message, Receive, Scope, Send
+
+from helixflow.runtime.common.errors import ApiError, error_body
+from helixflow.runtime.gateway.accounting import Exchange, record_usage
+from helixflow.runtime.gateway.cache import cache_key
+from helixflow.runtime.gateway.http_io import clean_request_id, read_body, send_response
+from helixflow.runtime.gateway.protocol import (
+    MAX_BODY_BYTES,
+    InferenceRequest,
+    chat_request,
+    completion_request,
+    embedding_request,
+    parse_body,
+)
+from helixflow.runtime.gateway.quotas import has_limits
+from helixflow.runtime.gateway.relay import relay_events
+from helixflow.runtime.gateway.state import GatewayState
+from helixflow.runtime.gateway.upstream import UpstreamError, UpstreamResponse
+from helixflow.runtime.gateway.usage_extract import usage_from
+from helixflow.runtime.security.roles import Permission
+
+ROUTES: dict[str, tuple[str, Callable[[dict[str, object]], InferenceRequest]]] = {
+    "/v1/chat/completions": ("chat_completions", chat_request),
+    "/v1/completions": ("completions", completion_request),
+    "/v1/embeddings": ("embeddings", embedding_request),
+}
+log = logging.getLogger("helixflow.gateway")
+SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"),
+               (b"x-accel-buffering", b"no")]
+
+
+def pool_unavailable(retry_after: bytes | None = None) -> ApiError:
+    return ApiError(503, "the inference pool is unavailable, retry shortly", code="pool_unavailable",
+                    headers={"Retry-After": (retry_after or b"1").decode("latin-1"), "x-should-retry": "true"})
+
+
+async def handle_inference(state: GatewayState, scope: Scope, receive: Receive, send: Send) -> None:
+    path: str = scope["path"]
+    endpoint, parse = ROUTES[path]
+    authorization = request_id = cache_control = None
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            authorization = value.decode("latin-1")
+        elif name == b"x-request-id":
+            request_id = value.decode("latin-1")
+        elif name in (b"cache-control", b"x-helixflow-cache"):
+            cache_control = value.decode("latin-1").lower()
+    ex = Exchange(endpoint, path, clean_request_id(request_id) or uuid.uuid4().hex)
+    headers = [(b"x-request-id", ex.request_id.encode())]
+    state.metrics.active.inc()
+    try:
+        if scope["method"] != "POST":
+            raise ApiError(405, f"{path} accepts POST only", code="method_not_allowed")
+        body = await read_body(receive, MAX_BODY_BYTES)
+        ex.principal = await state.authenticator.authenticate(authorization)
+        ex.principal.require(Permission.inference)
+        ex.request = parse(parse_body(body))
+        if await state.catalog.known(ex.request.model) is False:
+            raise ApiError(404, f"the model '{ex.request.model}' does not exist", code="model_not_found",
+                           param="model")
+        if has_limits(ex.principal):
+            headers += [(k.encode(), v.encode()) for k, v in await state.quotas.check(ex.principal)]
+        bypass = cache_control in ("no-cache", "no-store", "bypass")
+        await _with_disconnect_watch(state, ex, receive, send, body, bypass, headers)
+    except ApiError as err:
+        ex.status = err.status
+        if err.status == 429:
+            state.metrics.rate_limited.labels(err.message.rsplit(": ", 1)[-1]).inc()
+        if not ex.response_started:
+            await send_response(send, err.status, err.body(),
+                                headers + [(k.lower().encode(), v.encode()) for k, v in err.headers.items()
+                                           if k.lower() != "x-request-id"])
+    except ConnectionError:
+        ex.status = 499
+    except Exception:  # the boundary: an OpenAI-shaped 500 and a log line, never a bare traceback page
+        log.exception("unexpected error serving %s", ex.request_id)
+        ex.status = 500
+        if not ex.response_started:
+            await send_response(send, 500, error_body(500, "internal error", code="internal_error"), headers)
+    finally:
+        state.metrics.active.dec()
+        _observe(state, ex, scope["method"])
+
+
+async def _with_disconnect_watch(state: GatewayState, ex: Exchange, receive: Receive, send: Send, body: bytes,
+                                 bypass: bool, headers: list[tuple[bytes, bytes]]) -> None:
+    """Serves the request; if the client disconnects meanwhile, cancels it (and with it the upstream call)."""
+    task = asyncio.current_task()
+    assert task is not None
+    complete = False
+
+    async def tracked_send(message: Message) -> None:
+        nonlocal complete
+        # The server reports a disconnect once the response is complete; that one must not cancel anything.
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            complete = True
+        await send(message)
+
+    async def watch() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        if not complete:
+            ex.disconnected = True
+            task.cancel()
+
+    watcher = asyncio.get_running_loop().create_task(watch())
+    try:
+        await _serve(state, ex, body, bypass, headers, tracked_send)
+    except asyncio.CancelledError:
+        if not ex.disconnected:
+            raise
+        task.uncancel()
+        ex.status = 499
+        await record_usage(state, ex, status="cancelled", status_code=499)
+    finally:
+        watcher.cancel()
+
+
+async def _serve(state: GatewayState, ex: Exchange, body: bytes, bypass: bool, headers: list[tuple[bytes, bytes]],
+                 send: Send) -> None:
+    request = ex.request
+    principal = ex.principal
+    assert request is not None and principal is not None
+    key = None
+    if state.cache is not None and request.deterministic:
+        if bypass:
+            ex.cache = "bypass"
+        else:
+            key = cache_key(principal.tenant_id, ex.endpoint, request.body)
+            hit = await state.cache.get(key)
+            ex.cache = "hit" if hit is not None else "miss"
+            state.metrics.cache.labels(ex.cache).inc()
+            if hit is not None:
+                ex.usage = usage_from(orjson.loads(hit))
+                await record_usage(state, ex, status="completed", status_code=200, cached=True)
+                ex.status = 200
+                await send_response(send, 200, hit, [*headers, (b"x-helixflow-cache", b"hit")])
+                return
+        headers = [*headers, (b"x-helixflow-cache", ex.cache.encode())]
+    if request.stream:
+        await _stream(state, ex, headers, send)
+    else:
+        await _unary(state, ex, body, key, headers, send)
+
+
+async def _call_pool(state: GatewayState, ex: Exchange, body: bytes) -> UpstreamResponse:
+    try:
+        return await state.upstream.request("POST", ex.path, body, headers=[("X-Request-ID", ex.request_id)])
+    except UpstreamError as err:
+        state.metrics.upstream_errors.labels(err.kind).inc()
+        raise pool_unavailable() from err
+
+
+async def _refuse_upstream_error(state: GatewayState, ex: Exchange, response: UpstreamResponse, data: bytes) -> None:
+    """A non-200 answer from the pool: 5xx becomes a quick 503; 4xx passes through in OpenAI's shape."""
+    if response.status >= 500:
+        state.metrics.upstream_errors.labels(f"status_{response.status}").inc()
+        raise pool_unavailable(response.header(b"retry-after"))
+    message = "the pool refused the request"
+    try:
+        parsed = orjson.loads(data)
+        error = parsed.get("error") if isinstance(parsed, dict) else None
+        message = str(error.get("message") if isinstance(error, dict) else error or parsed.get("message", message))
+    except (orjson.JSONDecodeError, AttributeError):
+        pass
+    await record_usage(state, ex, status="failed", status_code=response.status, error=message[:500])
+    raise ApiError(response.status if response.status < 500 else 502, message)
+
+
+async def _unary(state: GatewayState, ex: Exchange, body: bytes, key: str | None,
+                 headers: list[tuple[bytes, bytes]], send: Send) -> None:
+    request = ex.request
+    assert request is not None
+    sent_at = time.perf_counter()
+    response = await _call_pool(state, ex, body)
+    try:
+        data = await response.read()
+    except UpstreamError as err:
+        state.metrics.upstream_errors.labels(err.kind).inc()
+        raise pool_unavailable() from err
+    finally:
+        response.release()
+    if response.status != 200:
+        await _refuse_upstream_error(state, ex, response, data)
+    try:
+        parsed = orjson.loads(data)
+    except orjson.JSONDecodeError as err:
+        raise ApiError(502, "the pool sent an invalid response", code="bad_gateway") from err
+    state.metrics.inference.labels(request.model, str(request.batch_size)).observe(time.perf_counter() - sent_at)
+    ex.usage = usage_from(parsed) if isinstance(parsed, dict) else ex.usage
+    await record_usage(state, ex, status="completed", status_code=200, response=parsed)
+    if key is not None and state.cache is not None:
+        await state.cache.put(key, data)
+    ex.status = 200
+    await send_response(send, 200, data, headers)
+
+
+async def _stream(state: GatewayState, ex: Exchange, headers: list[tuple[bytes, bytes]], send: Send) -> None:
+    request = ex.request
+    assert request is not None
+    body = dict(request.body)
+    options = body.get("stream_options")
+    body["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
+    sent_at = time.perf_counter()
+    response = await _call_pool(state, ex, orjson.dumps(body))
+    try:
+        if response.status != 200:
+            try:
+                data = await response.read()
+            except UpstreamError as err:
+                raise pool_unavailable() from err
+            await _refuse_upstream_error(state, ex, response, data)
+        await send({"type": "http.response.start", "status": 200, "headers": [*SSE_HEADERS, *headers]})
+        ex.response_started = True
+        ex.status = 200
+
+        async def send_body(chunk: bytes) -> None:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+        error: str | None = None
+        try:
+            outcome = await relay_events(response, send_body, request.wants_usage_chunk)
+        except UpstreamError as err:
+            state.metrics.upstream_errors.labels(err.kind).inc()
+            error = str(err)
+            await send_body(b"data: " + error_body(503, "the inference pool failed mid-stream") + b"\n\n")
+        else:
+            ex.usage = outcome.usage
+            if outcome.first_token_at is not None:
+                state.metrics.ttft.labels(request.model).observe(outcome.first_token_at - sent_at)
+            state.metrics.inference.labels(request.model, str(request.batch_size)).observe(
+                time.perf_counter() - sent_at)
+            if not outcome.finished:
+                error = "the stream ended without [DONE]"
+    finally:
+        response.release()
+    # [DONE] goes out only after the usage record is stored, so a client that saw it is accounted for.
+    await record_usage(state, ex, status="failed" if error else "completed", status_code=502 if error else 200,
+                       error=error)
+    await send({"type": "http.response.body", "body": b"" if error else b"data: [DONE]\n\n", "more_body": False})
+
+
+def _observe(state: GatewayState, ex: Exchange, method: str) -> None:
+    elapsed = time.perf_counter() - ex.started
+    metrics = state.metrics
+    metrics.requests.labels(method, ex.path, str(ex.status)).inc()
+    metrics.duration.labels(method, ex.path).observe(elapsed)
+    if ex.usage.total and ex.request is not None:
+        metrics.tokens.labels(ex.request.model, "prompt").inc(ex.usage.prompt_tokens)
+        metrics.tokens.labels(ex.request.model, "completion").inc(ex.usage.completion_tokens)
+    if state.logger is not None:
+        fields = {"ts": round(time.time(), 3), "request_id": ex.request_id, "method": method, "route": ex.path,
+                  "status": ex.status, "latency_ms": round(elapsed * 1000, 2),
+                  "tenant": ex.principal.tenant_id if ex.principal else None,
+                  "model": ex.request.model if ex.request else None, "tokens": ex.usage.total,
+                  "cache": ex.cache or None}
+        state.logger.info(orjson.dumps(fields).decode())
+

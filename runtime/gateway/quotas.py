@@ -1,0 +1,131 @@
+"""Per-tenant (and optionally per-key) requests/minute, tokens/minute and monthly token budget, in Redis.
+
+One Lua script checks every limit and counts the request atomically; tokens are
+added when the response's usage is known. Windows are fixed calendar minutes and
+UTC months. All of a tenant's keys share a hash tag so the script works on Redis Cluster.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from dataclasses import dataclass
+
+from helixflow.runtime.common.errors import ApiError
+from helixflow.runtime.common.principal import Principal
+from helixflow.runtime.gateway.batcher import RedisBatcher
+
+CHECK_SCRIPT = """
+local function over(key, limit)
+  limit = tonumber(limit)
+  if limit <= 0 then return false end
+  return tonumber(redis.call('GET', key) or '0') >= limit
+end
+if over(KEYS[3], ARGV[3]) then return {0, 3, 0, 0} end
+if over(KEYS[2], ARGV[2]) then return {0, 2, 0, 0} end
+if over(KEYS[5], ARGV[5]) then return {0, 5, 0, 0} end
+if over(KEYS[1], ARGV[1]) then return {0, 1, 0, 0} end
+if over(KEYS[4], ARGV[4]) then return {0, 4, 0, 0} end
+local requests = redis.call('INCR', KEYS[1])
+if requests == 1 then redis.call('EXPIRE', KEYS[1], ARGV[6]) end
+if tonumber(ARGV[4]) > 0 then
+  if redis.call('INCR', KEYS[4]) == 1 then redis.call('EXPIRE', KEYS[4], ARGV[6]) end
+end
+return {1, 0, requests, tonumber(redis.call('GET', KEYS[2]) or '0')}
+"""
+
+CONSUME_SCRIPT = """
+for i, key in ipairs(KEYS) do
+  redis.call('INCRBY', key, ARGV[1])
+  if redis.call('TTL', key) < 0 then redis.call('EXPIRE', key, ARGV[i + 1]) end
+end
+return 1
+"""
+
+CHECK_SHA = hashlib.sha1(CHECK_SCRIPT.encode()).hexdigest()
+CONSUME_SHA = hashlib.sha1(CONSUME_SCRIPT.encode()).hexdigest()
+WINDOW_TTL = 120
+REASONS = {1: "requests_per_minute", 2: "tokens_per_minute", 3: "monthly_token_budget",
+           4: "key_requests_per_minute", 5: "key_tokens_per_minute"}
+
+
+def _seconds_to_next_month(now: float) -> int:
+    current = dt.datetime.fromtimestamp(now, dt.UTC)
+    first_next = (current.replace(day=1, hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=32)).replace(
+        day=1)
+    return max(1, int(first_next.timestamp() - now) + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaKeys:
+    tenant_requests: str
+    tenant_tokens: str
+    tenant_month: str
+    key_requests: str
+    key_tokens: str
+    minute_reset: int
+    month_ttl: int
+
+
+def quota_keys(principal: Principal, now: float) -> QuotaKeys:
+    minute = int(now // 60)
+    month = time.strftime("%Y%m", time.gmtime(now))
+    base = f"hf:q:{{{principal.tenant_id}}}"
+    key = f"{base}:k:{principal.api_key_id or principal.user_id}"
+    return QuotaKeys(f"{base}:r:{minute}", f"{base}:t:{minute}", f"{base}:m:{month}", f"{key}:r:{minute}",
+                     f"{key}:t:{minute}", 60 - int(now % 60), _seconds_to_next_month(now) + 86400)
+
+
+def has_limits(principal: Principal) -> bool:
+    t, k = principal.tenant_limits, principal.key_limits
+    return bool(t.requests_per_minute or t.tokens_per_minute or t.monthly_token_budget or k.requests_per_minute
+                or k.tokens_per_minute)
+
+
+class Quotas:
+    def __init__(self, batcher: RedisBatcher) -> None:
+        self.batcher = batcher
+
+    async def check(self, principal: Principal) -> list[tuple[str, str]]:
+        """Counts the request; returns x-ratelimit-* headers. Raises ApiError(429) with Retry-After when over."""
+        now = time.time()
+        keys = quota_keys(principal, now)
+        t, k = principal.tenant_limits, principal.key_limits
+        result = await self.batcher.script(
+            CHECK_SHA, CHECK_SCRIPT,
+            [keys.tenant_requests, keys.tenant_tokens, keys.tenant_month, keys.key_requests, keys.key_tokens],
+            [t.requests_per_minute, t.tokens_per_minute, t.monthly_token_budget, k.requests_per_minute,
+             k.tokens_per_minute, WINDOW_TTL])
+        allowed, reason, requests, tokens = (int(v) for v in result)
+        headers = self._headers(principal, keys, requests, tokens)
+        if not allowed:
+            which = REASONS.get(reason, "quota")
+            retry = keys.month_ttl - 86400 if which == "monthly_token_budget" else keys.minute_reset
+            raise ApiError(429, f"rate limit exceeded: {which}", code="rate_limit_exceeded",
+                           headers={"Retry-After": str(retry), **dict(headers)})
+        return headers
+
+    @staticmethod
+    def _headers(principal: Principal, keys: QuotaKeys, requests: int, tokens: int) -> list[tuple[str, str]]:
+        headers: list[tuple[str, str]] = []
+        rpm, tpm = principal.tenant_limits.requests_per_minute, principal.tenant_limits.tokens_per_minute
+        if rpm:
+            headers += [("x-ratelimit-limit-requests", str(rpm)),
+                        ("x-ratelimit-remaining-requests", str(max(0, rpm - requests))),
+                        ("x-ratelimit-reset-requests", f"{keys.minute_reset}s")]
+        if tpm:
+            headers += [("x-ratelimit-limit-tokens", str(tpm)),
+                        ("x-ratelimit-remaining-tokens", str(max(0, tpm - tokens))),
+                        ("x-ratelimit-reset-tokens", f"{keys.minute_reset}s")]
+        return headers
+
+    def consume_command(self, principal: Principal, tokens: int, now: float) -> tuple[str, ...]:
+        """The EVALSHA that adds a response's tokens to the counters (sent with the usage record)."""
+        keys = quota_keys(principal, now)
+        return ("EVALSHA", CONSUME_SHA, "3", keys.tenant_tokens, keys.tenant_month, keys.key_tokens, str(tokens),
+                str(WINDOW_TTL), str(keys.month_ttl), str(WINDOW_TTL))
+
+    async def load_scripts(self) -> None:
+        await self.batcher.redis.script_load(CHECK_SCRIPT)
+        await self.batcher.redis.script_load(CONSUME_SCRIPT)

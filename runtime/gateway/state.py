@@ -1,0 +1,35 @@
+"""Everything the gateway's request path shares, built once per worker process in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import asyncpg
+import httpx
+from redis.asyncio import Redis
+
+from helixflow.runtime.common.authenticator import Authenticator
+from helixflow.runtime.gateway.batcher import RedisBatcher
+from helixflow.runtime.gateway.cache import ResponseCache
+from helixflow.runtime.gateway.catalog import ModelCatalog
+from helixflow.runtime.gateway.metrics import GatewayMetrics
+from helixflow.runtime.gateway.quotas import Quotas
+from helixflow.runtime.gateway.upstream import UpstreamPool
+from helixflow.runtime.settings import RuntimeSettings
+
+
+@dataclass
+class GatewayState:
+    settings: RuntimeSettings
+    pool: asyncpg.Pool
+    redis: Redis
+    batcher: RedisBatcher
+    upstream: UpstreamPool
+    http: httpx.AsyncClient
+    authenticator: Authenticator
+    quotas: Quotas
+    cache: ResponseCache | None
+    catalog: ModelCatalog
+    metrics: GatewayMetrics
+    logger: logging.Logger | None

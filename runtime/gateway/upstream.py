@@ -1,0 +1,225 @@
+"""A lean keep-alive HTTP/1.1 client for the inference pool, on asyncio protocols and httptools' parser.
+
+Why not httpx: on the gateway's hot path httpx costs about a millisecond of CPU per
+request (see shared/reference/gateway-performance.md); this client passes bytes
+through and costs a fraction of that. It speaks only what the pool needs: one
+request at a time per connection, Content-Length request bodies, chunked or sized
+responses, connect and read timeouts, and a connection is dropped (never reused)
+when a response was not read to its end, e.g. when the client went away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import AsyncIterator
+from typing import cast
+from urllib.parse import urlsplit
+
+import httptools
+
+
+class UpstreamError(Exception):
+    """The pool could not be reached or broke the exchange; ``kind`` is unavailable, timeout or protocol."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class _Connection(asyncio.Protocol):
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.closed = False
+        self.status = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.chunks: collections.deque[bytes] = collections.deque()
+        self.complete = False
+        self.error: UpstreamError | None = None
+        self.headers_done: asyncio.Future[None] | None = None
+        self.wakeup: asyncio.Future[None] | None = None
+        self.received_any = False
+        self.keep_alive = False
+
+    # asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass asyncio's
+
+    def data_received(self, data: bytes) -> None:
+        self.received_any = True
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as err:
+            self._fail(UpstreamError("protocol", f"invalid response from the pool: {err}"))
+            self.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if not self.complete:
+            self._fail(UpstreamError("unavailable", "the pool closed the connection"))
+
+    # httptools callbacks
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name.lower(), value))
+
+    def on_headers_complete(self) -> None:
+        self.status = self.parser.get_status_code()
+        # Read now: the parser forgets it once the message is complete.
+        self.keep_alive = self.parser.should_keep_alive()
+        if self.headers_done is not None and not self.headers_done.done():
+            self.headers_done.set_result(None)
+
+    def on_body(self, body: bytes) -> None:
+        self.chunks.append(body)
+        self._wake()
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+        self._wake()
+
+    def _wake(self) -> None:
+        if self.wakeup is not None and not self.wakeup.done():
+            self.wakeup.set_result(None)
+
+    def _fail(self, error: UpstreamError) -> None:
+        self.error = error
+        for future in (self.headers_done, self.wakeup):
+            if future is not None and not future.done():
+                future.set_exception(error)
+
+    def reset(self) -> None:
+        self.status, self.headers, self.complete, self.error = 0, [], False, None
+        self.chunks.clear()
+        self.received_any = False
+        loop = asyncio.get_running_loop()
+        self.headers_done = loop.create_future()
+        self.wakeup = None
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+
+class UpstreamResponse:
+    """Headers are read; the body is read with ``read()`` or ``chunks()``; ``release()`` always, after."""
+
+    def __init__(self, pool: UpstreamPool, connection: _Connection) -> None:
+        self._pool, self._conn = pool, connection
+        self.status = connection.status
+        self.headers = connection.headers
+        self._released = False
+
+    def header(self, name: bytes) -> bytes | None:
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+    async def _next(self) -> bytes | None:
+        conn = self._conn
+        while True:
+            if conn.chunks:
+                return conn.chunks.popleft()
+            if conn.complete:
+                return None
+            if conn.error is not None:
+                raise conn.error
+            conn.wakeup = asyncio.get_running_loop().create_future()
+            try:
+                async with asyncio.timeout(self._pool.read_timeout):
+                    await conn.wakeup
+            except TimeoutError as err:
+                conn.close()
+                raise UpstreamError("timeout", "the pool did not answer in time") from err
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        while (chunk := await self._next()) is not None:
+            yield chunk
+
+    async def read(self) -> bytes:
+        parts = [chunk async for chunk in self.chunks()]
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def release(self) -> None:
+        if not self._released:
+            self._released = True
+            self._pool._release(self._conn)
+
+
+class UpstreamPool:
+    """Keep-alive connections to one base URL. ``request`` raises UpstreamError."""
+
+    def __init__(self, base_url: str, *, api_key: str = "", connect_timeout: float = 2.0,
+                 read_timeout: float = 300.0, max_idle: int = 512) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme != "http" or not parts.hostname:
+            raise ValueError(f"the pool URL must be http://host:port, got {base_url!r}")
+        self.host, self.port = parts.hostname, parts.port or 80
+        self.base_path = parts.path.rstrip("/")
+        host_header = f"{self.host}:{self.port}".encode()
+        auth = f"Authorization: Bearer {api_key}\r\n".encode() if api_key else b""
+        self._fixed_headers = b"Host: " + host_header + b"\r\n" + auth
+        self.connect_timeout, self.read_timeout, self.max_idle = connect_timeout, read_timeout, max_idle
+        self._idle: collections.deque[_Connection] = collections.deque()
+
+    async def _connect(self) -> _Connection:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                _, protocol = await loop.create_connection(_Connection, self.host, self.port)
+        except TimeoutError as err:
+            raise UpstreamError("unavailable", "timed out connecting to the pool") from err
+        except OSError as err:
+            raise UpstreamError("unavailable", f"cannot connect to the pool: {err.strerror or err}") from err
+        return protocol
+
+    def _release(self, conn: _Connection) -> None:
+        if conn.complete and not conn.closed and conn.keep_alive and len(self._idle) < self.max_idle:
+            self._idle.append(conn)
+        else:
+            conn.close()
+
+    async def request(self, method: str, path: str, body: bytes = b"",
+                      headers: list[tuple[str, str]] | None = None) -> UpstreamResponse:
+        head = [f"{method} {self.base_path}{path} HTTP/1.1\r\n".encode(), self._fixed_headers]
+        if body or method == "POST":
+            head.append(b"Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body))
+        for name, value in headers or ():
+            head.append(f"{name}: {value}\r\n".encode("latin-1", "replace"))
+        head.append(b"\r\n")
+        payload = b"".join(head) + body
+        for attempt in range(2):
+            reused = False
+            while self._idle:
+                conn = self._idle.pop()
+                if not conn.closed:
+                    reused = True
+                    break
+            else:
+                conn = await self._connect()
+            conn.reset()
+            assert conn.transport is not None and conn.headers_done is not None
+            conn.transport.write(payload)
+            try:
+                async with asyncio.timeout(self.read_timeout):
+                    await conn.headers_done
+            except TimeoutError as err:
+                conn.close()
+                raise UpstreamError("timeout", "the pool did not answer in time") from err
+            except UpstreamError:
+                conn.close()
+                # A kept-alive connection the pool had already closed: retry once on a fresh one.
+                if reused and not conn.received_any and attempt == 0:
+                    continue
+                raise
+            except BaseException:
+                conn.close()
+                raise
+            return UpstreamResponse(self, conn)
+        raise UpstreamError("unavailable", "the pool closed the connection")
+
+    async def aclose(self) -> None:
+        while self._idle:
+            self._idle.pop().close()

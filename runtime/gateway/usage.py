@@ -1,0 +1,190 @@
+"""Usage accounting: every request becomes one record on a Redis stream before its answer is sent, and
+drainers move records in batches into the ``requests`` table.
+
+At-least-once: a record is acknowledged on the stream only after its batch is
+committed, and the insert ignores ids already present, so retries after a crash
+or a PostgreSQL outage never duplicate rows. Records a dead gateway had read but
+not committed are claimed by the survivors after ``usage_claim_idle_ms``.
+A record PostgreSQL rejects as data (not as an outage) goes to a dead-letter stream
+instead of blocking the ones behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import asyncpg
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+STREAM = "hf:usage"
+DEAD_LETTERS = "hf:usage:dead"
+GROUP = "drainers"
+log = logging.getLogger("helixflow.usage")
+
+INSERT = """
+INSERT INTO requests (id, user_id, tenant_id, api_key_id, client_request_id, model, endpoint, status, status_code,
+    prompt_tokens, completion_tokens, tokens_used, latency_ms, cached, created_at, completed_at, error_message,
+    messages, parameters, response, cost)
+SELECT u.id, u.user_id, u.tenant_id, u.api_key_id, u.client_request_id, u.model, u.endpoint, u.status, u.status_code,
+    u.prompt_tokens, u.completion_tokens, u.prompt_tokens + u.completion_tokens, u.latency_ms, u.cached, u.created_at,
+    u.completed_at, u.error_message, COALESCE(u.messages::jsonb, '[]'::jsonb),
+    COALESCE(u.parameters::jsonb, '{}'::jsonb), u.response::jsonb,
+    CASE WHEN u.cached THEN 0 ELSE (u.prompt_tokens * COALESCE(p.prompt_per_million, 0)
+        + u.completion_tokens * COALESCE(p.completion_per_million, 0)) / 1000000.0 END
+FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[],
+            $9::int[], $10::int[], $11::int[], $12::float8[], $13::bool[], $14::timestamp[], $15::timestamp[],
+            $16::text[], $17::text[], $18::text[], $19::text[])
+    AS u(id, user_id, tenant_id, api_key_id, client_request_id, model, endpoint, status, status_code, prompt_tokens,
+         completion_tokens, latency_ms, cached, created_at, completed_at, error_message, messages, parameters,
+         response)
+LEFT JOIN model_prices p ON p.model = u.model
+ON CONFLICT (id) DO NOTHING
+"""
+
+
+@dataclass(slots=True)
+class UsageRecord:
+    id: str
+    user_id: str | None
+    tenant_id: str
+    api_key_id: str | None
+    client_request_id: str
+    model: str
+    endpoint: str
+    status: str
+    status_code: int
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+    cached: bool
+    created_at: float
+    completed_at: float
+    error_message: str | None = None
+    messages: Any = None
+    parameters: Any = None
+    response: Any = None
+
+    def encode(self) -> bytes:
+        return orjson.dumps(asdict(self))
+
+
+def _timestamp(value: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(value, dt.UTC).replace(tzinfo=None)
+
+
+def _json_or_none(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+def insert_args(records: list[dict[str, Any]]) -> list[list[Any]]:
+    columns: list[list[Any]] = [[] for _ in range(19)]
+    for r in records:
+        values = (r["id"], r.get("user_id"), r["tenant_id"], r.get("api_key_id"), r.get("client_request_id"),
+                  r["model"][:100], r["endpoint"], r["status"], int(r["status_code"]), int(r["prompt_tokens"]),
+                  int(r["completion_tokens"]), float(r["latency_ms"]), bool(r["cached"]),
+                  _timestamp(r["created_at"]), _timestamp(r["completed_at"]), r.get("error_message"),
+                  _json_or_none(r.get("messages")), _json_or_none(r.get("parameters")),
+                  _json_or_none(r.get("response")))
+        for column, value in zip(columns, values, strict=True):
+            column.append(value)
+    return columns
+
+
+async def insert_records(pool: asyncpg.Pool, records: list[dict[str, Any]]) -> None:
+    """Raises asyncpg/OSError errors; idempotent."""
+    await pool.execute(INSERT, *insert_args(records))
+
+
+_OUTAGE = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
+           asyncpg.ConnectionDoesNotExistError, asyncpg.PostgresConnectionError, asyncpg.AdminShutdownError)
+
+
+class UsageDrainer:
+    """Moves stream records into PostgreSQL until stopped; survives Redis and PostgreSQL outages."""
+
+    def __init__(self, redis: Redis, pool: asyncpg.Pool, consumer: str, batch_size: int = 500,
+                 claim_idle_ms: int = 15000) -> None:
+        self.redis, self.pool, self.consumer = redis, pool, consumer
+        self.batch_size, self.claim_idle_ms = batch_size, claim_idle_ms
+        self._task: asyncio.Task[None] | None = None
+
+    async def ensure_group(self) -> None:
+        try:
+            await self.redis.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+        except ResponseError as err:
+            if "BUSYGROUP" not in str(err):
+                raise
+
+    async def _read(self, block_ms: int) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        # First what this consumer read but did not commit, then what dead consumers left, then new records.
+        own: Any = await self.redis.xreadgroup(GROUP, self.consumer, {STREAM: "0"}, count=self.batch_size)
+        entries = own[0][1] if own else []
+        if entries:
+            return list(entries)
+        claimed: Any = await self.redis.xautoclaim(STREAM, GROUP, self.consumer, self.claim_idle_ms, "0-0",
+                                              count=self.batch_size)
+        if claimed and claimed[1]:
+            return [e for e in claimed[1] if e[1]]
+        new: Any = await self.redis.xreadgroup(GROUP, self.consumer, {STREAM: ">"}, count=self.batch_size,
+                                          block=block_ms)
+        return list(new[0][1]) if new else []
+
+    async def drain_once(self, block_ms: int = 1000) -> int:
+        """Moves one batch; returns how many records. Raises on Redis or PostgreSQL outages."""
+        entries = await self._read(block_ms)
+        if not entries:
+            return 0
+        ids = [entry_id for entry_id, _ in entries]
+        records = [orjson.loads(fields[b"d"]) for _, fields in entries if fields and b"d" in fields]
+        try:
+            await insert_records(self.pool, records)
+        except _OUTAGE:
+            raise
+        except asyncpg.PostgresError:
+            await self._insert_one_by_one(entries)
+        await self.redis.xack(STREAM, GROUP, *ids)
+        await self.redis.xdel(STREAM, *ids)
+        return len(ids)
+
+    async def _insert_one_by_one(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+        for _, fields in entries:
+            if not fields:
+                continue
+            try:
+                await insert_records(self.pool, [orjson.loads(fields[b"d"])])
+            except _OUTAGE:
+                raise
+            except (asyncpg.PostgresError, KeyError, ValueError, orjson.JSONDecodeError) as err:
+                log.error("usage record rejected, moved to %s: %s", DEAD_LETTERS, type(err).__name__)
+                await self.redis.xadd(DEAD_LETTERS, {b"d": fields.get(b"d", b""), b"error": str(err)[:500]})
+
+    async def _run(self) -> None:
+        backoff = 0.2
+        while True:
+            try:
+                await self.ensure_group()
+                while True:
+                    await self.drain_once()
+                    backoff = 0.2
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, *_OUTAGE, asyncpg.PostgresError) as err:
+                log.warning("usage drain paused (%s), retrying in %.1fs", type(err).__name__, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="usage-drainer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
