@@ -16,6 +16,8 @@ Variables (all optional in development; see runtime/README.md):
 - ``HELIXFLOW_JWT_ISSUER``, ``HELIXFLOW_JWT_AUDIENCE``, ``HELIXFLOW_JWT_TTL_SECONDS``.
 - ``HELIXFLOW_GATEWAY_HOST``/``_PORT`` (8080), ``HELIXFLOW_GATEWAY_WORKERS`` (1),
   ``HELIXFLOW_AUTH_HOST``/``_PORT`` (8081), ``HELIXFLOW_MONITORING_HOST``/``_PORT`` (8083).
+- ``HELIXFLOW_MONITORING_REFRESH_SECONDS`` (10): how often the exporter re-reads PostgreSQL.
+- ``HELIXFLOW_USAGE_BATCH_SIZE`` (500), ``HELIXFLOW_USAGE_CLAIM_IDLE_MS`` (15000): usage drain tuning.
 - ``HELIXFLOW_DEFAULT_REQUESTS_PER_MINUTE``, ``HELIXFLOW_DEFAULT_TOKENS_PER_MINUTE``,
   ``HELIXFLOW_DEFAULT_MONTHLY_TOKEN_BUDGET``: limits for tenants without their own (0 = unlimited).
 - ``HELIXFLOW_CACHE_ENABLED`` (true), ``HELIXFLOW_CACHE_TTL_SECONDS`` (300), ``HELIXFLOW_CACHE_LOCAL_ITEMS`` (1024).
@@ -73,6 +75,8 @@ class RuntimeSettings(BaseSettings):
     upstream_connect_timeout: float = 2.0
     upstream_read_timeout: float = 300.0
     upstream_max_connections: int = 512
+
+    monitoring_refresh_seconds: float = 10.0
 
     usage_batch_size: int = 500
     usage_claim_idle_ms: int = 15000

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from helixflow.runtime.auth.state import AuthState, State
-from helixflow.runtime.security.api_keys import digest_api_key
+from helixflow.runtime.security.api_keys import digest_api_key, key_prefix
 from helixflow.runtime.security.passwords import verify_password
 from helixflow.runtime.security.tokens import issue_token
 
@@ -76,7 +76,7 @@ async def _client_credentials_grant(state: AuthState, form: dict[str, str], auth
     record = await state.authenticator.directory.key_by_digest(digest_api_key(secret))
     # The prefix must match too, compared in constant time.
     if record is None or not record.is_valid_now() or not hmac.compare_digest(
-        secret.rsplit("_", 1)[0].encode(), client_id.encode()
+        key_prefix(secret).encode(), client_id.encode()
     ):
         return _oauth_error(401, "invalid_client", "invalid client credentials")
     principal = record.principal

@@ -31,6 +31,11 @@ def generate_api_key() -> NewApiKey:
     return NewApiKey(plaintext=plaintext, prefix=f"{KEY_SCHEME}{ident}", digest=digest_api_key(plaintext))
 
 
+def key_prefix(plaintext: str) -> str:
+    """The visible part of a key (``hf_`` and 8 characters); the secret may itself contain ``_``."""
+    return plaintext[: len(KEY_SCHEME) + 8]
+
+
 def digest_api_key(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode()).hexdigest()
 

@@ -62,3 +62,8 @@ def gateway(base_env: dict[str, str], fake_pool: Service, auth_service: Service)
            "HELIXFLOW_GATEWAY_WORKERS": "2"}
     with Service("helixflow.runtime.gateway", "HELIXFLOW_GATEWAY_PORT", env) as service:
         yield service
+
+
+@pytest.fixture(scope="session")
+def admin_key(bootstrap: dict[str, str]) -> str:
+    return bootstrap["api_key"]
