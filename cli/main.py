@@ -15,6 +15,8 @@ import typer
 from typer._click import exceptions as click_exc
 
 from helixflow.cli import __version__
+from helixflow.cli.commands import config as config_commands
+from helixflow.cli.commands import stack as stack_commands
 from helixflow.cli.commands.doctor import doctor
 
 app = typer.Typer(
@@ -25,7 +27,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+for verb in stack_commands.COMMANDS:
+    app.command()(verb)
 app.command()(doctor)
+app.add_typer(config_commands.app, name="config")
 
 
 def _version_callback(value: bool) -> None:

@@ -9,6 +9,7 @@ runs before the engine starts.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import sys
@@ -45,8 +46,6 @@ class RunSummary:
 
 
 def validate_stack_name(name: str) -> str:
-    import re
-
     if not re.fullmatch(STACK_NAME_PATTERN, name):
         raise HelixFlowError(
             f"invalid stack name {name!r}",
@@ -274,12 +273,21 @@ def _plain_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
     return {k: ("[secret]" if v.secret else v.value) for k, v in outputs.items()}
 
 
+_EXCEPTION_LINE = re.compile(r"^\s*(?:[\w.]+\.)?(\w*(?:Error|Exception)): (.+)$")
+
+
 def _engine_failure(text: str) -> str:
-    """The engine's error text, reduced to the lines that say what failed."""
-    keep = [
-        line.strip()
-        for line in text.splitlines()
-        if "error:" in line.lower() or "exception:" in line.lower() or "failed" in line.lower()
-    ]
-    reduced = " | ".join(dict.fromkeys(keep))[:1500]
+    """The engine's error text reduced to what failed: the providers' exception messages when there
+    are any (with the log lines they carry), else the engine's own error lines."""
+    lines = text.splitlines()
+    reasons: list[str] = []
+    for index, line in enumerate(lines):
+        match = _EXCEPTION_LINE.match(line)
+        if match and match.group(1) not in ("CommandError",):
+            detail = [match.group(2).strip()]
+            detail += [ln.strip() for ln in lines[index + 1 : index + 4] if ln.strip() and "error:" not in ln]
+            reasons.append(" / ".join(detail))
+    if not reasons:
+        reasons = [ln.strip() for ln in lines if "error:" in ln.lower() and "update failed" not in ln]
+    reduced = " | ".join(dict.fromkeys(reasons))[:1500]
     return f"the engine reported a failure: {reduced or text.strip()[-800:]}"

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import Resource
 
 from helixflow.components.local.process import ProcessError, http_ok
-from helixflow.components.local.service import LocalServiceProvider
+from helixflow.components.local.service import LocalServiceProvider, ProcessResource
 
 SECURITY_HEADERS = {
     "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
@@ -89,8 +88,6 @@ class NginxProvider(LocalServiceProvider):
     def argv(self, props: dict[str, Any]) -> list[str]:
         return ["nginx", "-p", str(props["prefix"]), "-c", str(self._conf(props)), "-g", "daemon off;"]
 
-    def marker(self, props: dict[str, Any]) -> str:
-        return str(self._conf(props))
 
     def prepare(self, props: dict[str, Any]) -> None:
         prefix = Path(props["prefix"])
@@ -111,10 +108,9 @@ class NginxProvider(LocalServiceProvider):
         return http_ok(f"http://127.0.0.1:{props['http_port']}/nginx-health")
 
 
-class Nginx(Resource):
+class Nginx(ProcessResource):
     """An nginx process: HTTPS with HTTP/2 on `https_port`, redirects on `http_port`."""
 
-    pid: pulumi.Output[int]
 
     def __init__(
         self,
@@ -145,5 +141,6 @@ class Nginx(Resource):
             "log_file": log_file,
             "start_timeout": 30,
             "pid": None,
+            "started": None,
         }
         super().__init__(NginxProvider(), name, props, opts)

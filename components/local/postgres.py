@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import Resource
 
 from helixflow.components.local.process import ProcessError
-from helixflow.components.local.service import LocalServiceProvider
+from helixflow.components.local.service import LocalServiceProvider, ProcessResource
 
 DATABASE = "helixflow"
 SUPERUSER = "helixflow"
@@ -49,8 +48,6 @@ class PostgresServerProvider(LocalServiceProvider):
             "-c", "unix_socket_directories=",
         ]
 
-    def marker(self, props: dict[str, Any]) -> str:
-        return str(props["data_dir"])
 
     def prepare(self, props: dict[str, Any]) -> None:
         data_dir = Path(props["data_dir"])
@@ -122,10 +119,9 @@ class PostgresServerProvider(LocalServiceProvider):
         return {"database": DATABASE}
 
 
-class PostgresServer(Resource):
+class PostgresServer(ProcessResource):
     """A PostgreSQL server process with the runtime's schema applied."""
 
-    pid: pulumi.Output[int]
     port: pulumi.Output[int]
     database: pulumi.Output[str]
 
@@ -153,6 +149,7 @@ class PostgresServer(Resource):
             "run_as": run_as or "",
             "start_timeout": 60,
             "pid": None,
+            "started": None,
             "database": None,
         }
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["password"]))

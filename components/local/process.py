@@ -24,11 +24,17 @@ class ProcessError(RuntimeError):
     """A process would not start, or did not become healthy in time. The message carries its log's tail."""
 
 
+START_MARK = "=== helixflow: starting "
+
+
 def log_tail(log_file: Path, lines: int = LOG_TAIL_LINES) -> str:
+    """The last lines the current run wrote (earlier runs' lines, before the start mark, are left out)."""
     try:
-        return "\n".join(log_file.read_text(errors="replace").splitlines()[-lines:])
+        text = log_file.read_text(errors="replace")
     except OSError:
         return ""
+    current = text.rsplit(START_MARK, 1)[-1].split("\n", 1)[-1] if START_MARK in text else text
+    return "\n".join(current.splitlines()[-lines:]) or "(the log is empty)"
 
 
 def start_process(
@@ -41,6 +47,9 @@ def start_process(
     """Start argv detached from the caller; returns its pid (the leader of its own session)."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with open(log_file, "ab") as log, open(os.devnull, "rb") as devnull:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        log.write(f"{START_MARK}{Path(argv[0]).name} at {stamp} ===\n".encode())
+        log.flush()
         proc = subprocess.Popen(
             list(argv),
             stdin=devnull,
@@ -54,46 +63,38 @@ def start_process(
     return proc.pid
 
 
-def cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def is_running(pid: int | None, marker: str = "") -> bool:
-    """True when pid is alive and (guarding against pid reuse) its command line contains marker."""
-    if not pid or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    state = _proc_state(pid)
-    if state in ("Z", "X", ""):
-        return False
-    return marker in cmdline(pid)
-
-
-def _proc_state(pid: int) -> str:
+def start_ticks(pid: int) -> int | None:
+    """When the process started (clock ticks since boot): with the pid, it names one process for good."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return ""
-    return stat.rsplit(")", 1)[-1].split()[0]
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()
+    if fields[0] in ("Z", "X"):  # a zombie or dead task is not running
+        return None
+    return int(fields[19])
 
 
-def stop_process(pid: int | None, marker: str = "", timeout: float = 10.0, sig: int = signal.SIGTERM) -> None:
+def is_running(pid: int | None, started: int | None = None) -> bool:
+    """True when pid is alive and, when `started` is given, is the same process that was started then
+    (pids are reused; command lines are not reliable, e.g. sglang-router retitles itself)."""
+    if not pid or pid <= 0:
+        return False
+    ticks = start_ticks(pid)
+    if ticks is None:
+        return False
+    return started is None or ticks == started
+
+
+def stop_process(pid: int | None, started: int | None, timeout: float = 10.0, sig: int = signal.SIGTERM) -> None:
     """Signal the process group, wait, then SIGKILL what is left. A process already gone is fine."""
-    if not is_running(pid, marker):
+    if not is_running(pid, started):
         return
     assert pid is not None
     _signal_group(pid, sig)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not is_running(pid, marker):
+        if not is_running(pid, started):
             _reap(pid)
             return
         time.sleep(0.05)
@@ -128,7 +129,7 @@ def wait_until(
     healthy: Callable[[], bool],
     *,
     pid: int,
-    marker: str,
+    started: int | None,
     log_file: Path,
     what: str,
     timeout: float,
@@ -139,7 +140,7 @@ def wait_until(
     while time.monotonic() < deadline:
         if healthy():
             return
-        if not is_running(pid, marker):
+        if not is_running(pid, started):
             raise ProcessError(f"{what} exited during start-up; last log lines:\n{log_tail(log_file)}")
         time.sleep(interval)
     raise ProcessError(f"{what} not healthy after {timeout:.0f}s; last log lines:\n{log_tail(log_file)}")

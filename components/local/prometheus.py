@@ -11,11 +11,10 @@ from typing import Any
 
 import pulumi
 import yaml
-from pulumi.dynamic import Resource
 
 from helixflow.components.alert_rules import rules_document
 from helixflow.components.local.process import ProcessError, http_ok
-from helixflow.components.local.service import LocalServiceProvider
+from helixflow.components.local.service import LocalServiceProvider, ProcessResource
 
 
 def render_prometheus_config(props: dict[str, Any], rules_file: Path) -> dict[str, Any]:
@@ -54,8 +53,6 @@ class PrometheusProvider(LocalServiceProvider):
             "--web.enable-lifecycle",
         ]
 
-    def marker(self, props: dict[str, Any]) -> str:
-        return str(self._paths(props)[0])
 
     def prepare(self, props: dict[str, Any]) -> None:
         config, rules = self._paths(props)
@@ -72,10 +69,9 @@ class PrometheusProvider(LocalServiceProvider):
         return http_ok(f"http://127.0.0.1:{props['port']}/-/ready")
 
 
-class Prometheus(Resource):
+class Prometheus(ProcessResource):
     """A Prometheus server; `targets` maps a job name to the local ports it scrapes."""
 
-    pid: pulumi.Output[int]
 
     def __init__(
         self,
@@ -97,5 +93,6 @@ class Prometheus(Resource):
             "log_file": log_file,
             "start_timeout": 60,
             "pid": None,
+            "started": None,
         }
         super().__init__(PrometheusProvider(), name, props, opts)

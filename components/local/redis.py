@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import Resource
 
-from helixflow.components.local.service import LocalServiceProvider
+from helixflow.components.local.service import LocalServiceProvider, ProcessResource
 
 
 def redis_url(port: int, password: str, db: int = 0) -> str:
@@ -29,8 +28,6 @@ class RedisServerProvider(LocalServiceProvider):
     def argv(self, props: dict[str, Any]) -> list[str]:
         return ["redis-server", str(self._conf(props))]
 
-    def marker(self, props: dict[str, Any]) -> str:
-        return f"127.0.0.1:{props['port']}"
 
     def prepare(self, props: dict[str, Any]) -> None:
         data_dir = Path(props["data_dir"])
@@ -64,10 +61,9 @@ class RedisServerProvider(LocalServiceProvider):
             client.close()
 
 
-class RedisServer(Resource):
+class RedisServer(ProcessResource):
     """A redis-server process with append-only persistence."""
 
-    pid: pulumi.Output[int]
     port: pulumi.Output[int]
 
     def __init__(
@@ -90,6 +86,7 @@ class RedisServer(Resource):
             "log_file": log_file,
             "start_timeout": 30,
             "pid": None,
+            "started": None,
         }
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["password"]))
         super().__init__(RedisServerProvider(), name, props, opts)

@@ -24,9 +24,21 @@ from helixflow.components.local.process import (
     http_ok,
     is_running,
     start_process,
+    start_ticks,
     stop_process,
     wait_until,
 )
+
+
+def whole_numbers(value: Any) -> Any:
+    """The engine hands numbers to providers as floats (15432 arrives as 15432.0): turn whole ones back."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [whole_numbers(v) for v in value]
+    return value
 
 
 class LocalServiceProvider(ResourceProvider):
@@ -62,28 +74,26 @@ class LocalServiceProvider(ResourceProvider):
 
     # --- the provider protocol --------------------------------------------------
     def create(self, props: dict[str, Any]) -> CreateResult:
+        props = whole_numbers(props)
         outs = self._start(props)
         return CreateResult(id_=str(props["name"]), outs=outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        props = whole_numbers(props)
         if not props or not self.alive_and_healthy(props):
             return ReadResult(id_="", outs={})
         return ReadResult(id_=id_, outs=props)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        self._stop(olds)
-        return UpdateResult(outs=self._start(news))
+        self._stop(whole_numbers(olds))
+        return UpdateResult(outs=self._start(whole_numbers(news)))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        self._stop(props)
+        self._stop(whole_numbers(props))
 
     # --- shared mechanics ---------------------------------------------------------
-    def marker(self, props: dict[str, Any]) -> str:
-        """A string in the process's command line: guards against a reused pid."""
-        return str(props.get("marker") or self.argv(props)[0])
-
     def alive_and_healthy(self, props: dict[str, Any]) -> bool:
-        return is_running(props.get("pid"), self.marker(props)) and self.healthy(props)
+        return is_running(props.get("pid"), props.get("started")) and self.healthy(props)
 
     def _pid_file(self, props: dict[str, Any]) -> Path:
         return Path(props["state_dir"]) / f"{props['name']}.pid"
@@ -93,34 +103,34 @@ class LocalServiceProvider(ResourceProvider):
         self.prepare(props)
         log_file = Path(props["log_file"])
         pid = start_process(self.argv(props), log_file, env=self.environment(props), user=self.run_as(props))
+        started = start_ticks(pid)
         self._pid_file(props).parent.mkdir(parents=True, exist_ok=True)
-        self._pid_file(props).write_text(str(pid))
+        self._pid_file(props).write_text(f"{pid} {started}")
         try:
             wait_until(
                 lambda: self.healthy(props),
                 pid=pid,
-                marker=self.marker(props),
+                started=started,
                 log_file=log_file,
                 what=f"{self.what} '{props['name']}'",
                 timeout=float(props.get("start_timeout", 60)),
             )
             extra = self.after_start(props)
         except ProcessError:
-            stop_process(pid, self.marker(props))
+            stop_process(pid, started)
             raise
-        return {**props, **extra, "pid": pid}
+        return {**props, **extra, "pid": pid, "started": started}
 
     def _stop_stale(self, props: dict[str, Any]) -> None:
         """A process left by an interrupted `up` (no state recorded it) is found through its pid file."""
-        pid_file = self._pid_file(props)
         try:
-            pid = int(pid_file.read_text().strip())
+            pid, started = (int(v) for v in self._pid_file(props).read_text().split())
         except (OSError, ValueError):
             return
-        stop_process(pid, self.marker(props))
+        stop_process(pid, started)
 
     def _stop(self, props: dict[str, Any]) -> None:
-        stop_process(props.get("pid"), self.marker(props), timeout=float(props.get("stop_timeout", 10)))
+        stop_process(props.get("pid"), props.get("started"), timeout=float(props.get("stop_timeout", 10)))
         self._pid_file(props).unlink(missing_ok=True)
 
 
@@ -131,13 +141,18 @@ class LocalProcessProvider(LocalServiceProvider):
     what = "process"
 
 
-class LocalProcess(Resource):
-    """A long-running process of the local stack, healthy when `health_url` answers 2xx.
-
-    `env` is stored as a secret: it carries connection strings with passwords.
-    """
+class ProcessResource(Resource):
+    """A component backed by one process; (pid, started) identify it for status checks."""
 
     pid: pulumi.Output[int]
+    started: pulumi.Output[int]
+
+
+class LocalProcess(ProcessResource):
+    """A long-running process of the local stack, healthy when `health_url` answers 2xx.
+
+    `argv` and `env` are stored as secrets: they carry connection strings, passwords and API keys.
+    """
 
     def __init__(
         self,
@@ -146,7 +161,6 @@ class LocalProcess(Resource):
         argv: list[str],
         env: pulumi.Input[dict[str, str]],
         health_url: str,
-        marker: str,
         state_dir: str,
         log_file: str,
         start_timeout: float = 60,
@@ -154,14 +168,14 @@ class LocalProcess(Resource):
     ) -> None:
         props = {
             "name": name,
-            "argv": argv,
+            "argv": pulumi.Output.secret(argv),
             "env": pulumi.Output.secret(env),
             "health_url": health_url,
-            "marker": marker,
             "state_dir": state_dir,
             "log_file": log_file,
             "start_timeout": start_timeout,
             "pid": None,
+            "started": None,
         }
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["env"]))
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["argv", "env"]))
         super().__init__(LocalProcessProvider(), name, props, opts)

@@ -18,8 +18,10 @@ from helixflow.components.local.nginx import Nginx
 from helixflow.components.local.postgres import PostgresServer, database_url
 from helixflow.components.local.prometheus import Prometheus
 from helixflow.components.local.redis import RedisServer, redis_url
-from helixflow.components.local.service import LocalProcess
+from helixflow.components.local.service import LocalProcess, ProcessResource
 from helixflow.components.local.tls import LocalCertificateAuthority
+from helixflow.runtime.pool.local import ENGINE_API_KEY_ENV, cpu_engine_argv
+from helixflow.runtime.pool.router import RouterSpec
 from helixflow.stacks.config import LocalSettings, StackConfig
 from helixflow.stacks.paths import StackPaths
 from helixflow.stacks.secrets import StackSecrets
@@ -69,13 +71,14 @@ class _LocalStack:
             "PYTHONUNBUFFERED": "1",
         }
 
-    def _record(self, kind: str, name: str, port: int, health: str, pid: pulumi.Output[int]) -> None:
+    def _record(self, kind: str, name: str, port: int, health: str, resource: ProcessResource) -> None:
         self.components[name] = {
             "kind": kind,
             "port": port,
             "health": health,
             "log": str(self.paths.log_file(name)),
-            "pid": pid,
+            "pid": resource.pid,
+            "started": resource.started,
         }
 
     def declare(self) -> None:
@@ -92,7 +95,7 @@ class _LocalStack:
             state_dir=str(self.paths.run_dir),
             log_file=self._log("postgres"),
         )
-        self._record("postgresql", "postgres", ports.postgres, f"tcp://127.0.0.1:{ports.postgres}", postgres.pid)
+        self._record("postgresql", "postgres", ports.postgres, f"tcp://127.0.0.1:{ports.postgres}", postgres)
         redis = RedisServer(
             "redis",
             port=ports.redis,
@@ -101,7 +104,7 @@ class _LocalStack:
             state_dir=str(self.paths.run_dir),
             log_file=self._log("redis"),
         )
-        self._record("redis", "redis", ports.redis, f"tcp://127.0.0.1:{ports.redis}", redis.pid)
+        self._record("redis", "redis", ports.redis, f"tcp://127.0.0.1:{ports.redis}", redis)
 
         env = self._runtime_env()
         bootstrap = AdminBootstrap(
@@ -156,7 +159,7 @@ class _LocalStack:
             state_dir=str(self.paths.run_dir),
             log_file=self._log("nginx"),
         )
-        self._record("nginx", "nginx", ports.https, f"http://127.0.0.1:{ports.http}/nginx-health", nginx.pid)
+        self._record("nginx", "nginx", ports.https, f"http://127.0.0.1:{ports.http}/nginx-health", nginx)
         prometheus = Prometheus(
             "prometheus",
             port=ports.prometheus,
@@ -172,7 +175,7 @@ class _LocalStack:
             log_file=self._log("prometheus"),
         )
         self._record(
-            "prometheus", "prometheus", ports.prometheus, f"http://127.0.0.1:{ports.prometheus}/-/ready", prometheus.pid
+            "prometheus", "prometheus", ports.prometheus, f"http://127.0.0.1:{ports.prometheus}/-/ready", prometheus
         )
 
         endpoint = f"https://localhost:{ports.https}"
@@ -188,18 +191,13 @@ class _LocalStack:
         pulumi.export("components", self.components)
 
     def _worker(self, index: int, port: int) -> LocalProcess:
-        argv = [
-            self.python, "-m", "helixflow.runtime.engine",
-            "--model", str(self.model_path),
-            "--served-model-name", self.local.served_model_name,
-            "--host", "127.0.0.1",
-            "--port", str(port),
-            "--threads", str(self.local.engine_threads),
-        ]
-        return self._process(f"worker-{index}", "CPU engine worker", port, argv, health_path="/health")
+        argv = cpu_engine_argv(
+            self.model_path, self.local.served_model_name, port=port, threads=self.local.engine_threads
+        )
+        env = {ENGINE_API_KEY_ENV: self.secrets.router_api_key, "PYTHONUNBUFFERED": "1"}
+        return self._process(f"worker-{index}", "CPU engine worker", port, argv, env=env, health_path="/health")
 
     def _router_argv(self) -> list[str]:
-        from helixflow.runtime.pool.router import RouterSpec
 
         spec = RouterSpec(
             host="127.0.0.1",
@@ -209,7 +207,6 @@ class _LocalStack:
             prometheus_host="127.0.0.1",
             prometheus_port=self.ports.router_metrics,
             api_key=self.secrets.router_api_key,
-            model_path=str(self.model_path),
         )
         return spec.argv(python=self.python)
 
@@ -230,13 +227,11 @@ class _LocalStack:
             argv=argv,
             env=env or {"PYTHONUNBUFFERED": "1"},
             health_url=health,
-            # a string of the command line: a reused pid running something else won't match
-            marker=argv[2] if argv[:2] == [self.python, "-m"] else argv[0],
             opts=pulumi.ResourceOptions(depends_on=list(depends_on)),
             state_dir=str(self.paths.run_dir),
             log_file=self._log(name),
         )
-        self._record(kind, name, port, health, resource.pid)
+        self._record(kind, name, port, health, resource)
         return resource
 
 

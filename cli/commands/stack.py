@@ -1,0 +1,218 @@
+"""Stack verbs: up, preview, down, status, outputs, logs, refresh."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from helixflow.cli.output import err_console, out_console, print_json
+
+if TYPE_CHECKING:
+    from helixflow.stacks.driver import RunSummary, StackDriver
+
+STACK_OPTION = typer.Option("local", "--stack", "-s", help="The stack's name (default: local).")
+JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON on stdout.")
+
+
+def _driver(stack: str) -> StackDriver:
+    from helixflow.stacks.driver import StackDriver
+
+    return StackDriver(stack)
+
+
+def _changes(summary: RunSummary) -> str:
+    parts = [f"{n} {op}" for op, n in sorted(summary.changes.items()) if op != "same" and n]
+    unchanged = summary.changes.get("same", 0)
+    if unchanged:
+        parts.append(f"{unchanged} unchanged")
+    return ", ".join(parts) or "no changes"
+
+
+def _summary_json(stack: str, summary: RunSummary) -> dict[str, Any]:
+    return {
+        "stack": stack,
+        "result": summary.result,
+        "changes": summary.changes,
+        "seconds": round(summary.seconds, 2),
+        "outputs": summary.outputs,
+    }
+
+
+def curl_example(outputs: dict[str, Any], stack: str) -> str:
+    body = {"model": outputs.get("model", ""), "messages": [{"role": "user", "content": "Hello!"}], "max_tokens": 16}
+    import json
+
+    key = "$(helixflow outputs admin_api_key --show-secrets" + ("" if stack == "local" else f" -s {stack}") + ")"
+    return (
+        f"curl --cacert {shlex.quote(str(outputs.get('ca_file', '')))} "
+        f"{outputs.get('endpoint', '')}/v1/chat/completions \\\n"
+        f'  -H "Authorization: Bearer {key}" -H "Content-Type: application/json" \\\n'
+        f"  -d {shlex.quote(json.dumps(body))}"
+    )
+
+
+def up(
+    stack: str = STACK_OPTION,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """Create or update the stack (default `local`: the whole platform on this machine)."""
+    from helixflow.cli.progress import EngineProgress
+
+    driver = _driver(stack)
+    config = driver.load_config()  # a bad value fails here, before anything starts
+    if not yes and sys.stdin.isatty() and not driver.exists():
+        typer.confirm(f"Create stack '{stack}' (target {config.target}) on this machine?", abort=True)
+    with EngineProgress(f"helixflow up [{stack}]") as progress:
+        summary = driver.up(on_event=progress)
+    if json_output:
+        print_json(_summary_json(stack, summary))
+        return
+    console = err_console()
+    console.print(f"[green]Stack '{stack}' is up[/] ({_changes(summary)}; {summary.seconds:.1f}s)")
+    outputs = summary.outputs
+    console.print(f"Endpoint: [bold]{outputs.get('endpoint')}[/]  (CA: {outputs.get('ca_file')})")
+    console.print("Try it:")
+    out_console().print(curl_example(outputs, stack), soft_wrap=True, highlight=False, markup=False)
+
+
+def preview(stack: str = STACK_OPTION, json_output: bool = JSON_OPTION) -> None:
+    """Show what `up` would change, without changing anything."""
+    summary = _driver(stack).preview()
+    if json_output:
+        print_json({"stack": stack, "changes": summary.changes})
+    else:
+        out_console().print(f"Stack '{stack}': {_changes(summary)}")
+
+
+def down(
+    stack: str = STACK_OPTION,
+    purge_data: bool = typer.Option(False, "--purge-data", help="Also delete the databases' data (asks first)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """Stop and remove the stack's components. Data is kept unless --purge-data."""
+    from helixflow.cli.progress import EngineProgress
+
+    driver = _driver(stack)
+    if purge_data and not yes:
+        if not sys.stdin.isatty():
+            from helixflow.stacks.errors import HelixFlowError
+
+            raise HelixFlowError("--purge-data deletes every user, key and usage record", hint="add --yes to confirm")
+        typer.confirm(f"Delete all data of stack '{stack}' (users, keys, usage)?", abort=True)
+    with EngineProgress(f"helixflow down [{stack}]") as progress:
+        summary = driver.down(purge_data=purge_data, on_event=progress)
+    if json_output:
+        print_json({**_summary_json(stack, summary), "purged": purge_data})
+    else:
+        kept = "data deleted" if purge_data else "data kept; `helixflow up` brings it back"
+        err_console().print(f"Stack '{stack}' is down ({_changes(summary)}; {summary.seconds:.1f}s; {kept})")
+
+
+def refresh(stack: str = STACK_OPTION, json_output: bool = JSON_OPTION) -> None:
+    """Bring the stack's state in line with what actually runs."""
+    summary = _driver(stack).refresh()
+    if json_output:
+        print_json(_summary_json(stack, summary))
+    else:
+        err_console().print(f"Stack '{stack}' refreshed ({_changes(summary)}; {summary.seconds:.1f}s)")
+
+
+def status(stack: str = STACK_OPTION, json_output: bool = JSON_OPTION) -> None:
+    """Each component's health. Exits 1 when any component is not healthy."""
+    from helixflow.stacks.status import component_statuses
+
+    outputs = _driver(stack).outputs()
+    statuses = component_statuses(outputs.get("components") or {})
+    healthy = bool(statuses) and all(s.state == "healthy" for s in statuses)
+    if json_output:
+        print_json({"stack": stack, "healthy": healthy, "components": [s.to_dict() for s in statuses]})
+    else:
+        from rich.table import Table
+
+        table = Table(title=f"stack {stack}")
+        for column in ("component", "kind", "port", "pid", "state"):
+            table.add_column(column)
+        colour = {"healthy": "green", "unhealthy": "yellow", "down": "red"}
+        for s in statuses:
+            table.add_row(s.name, s.kind, str(s.port), str(s.pid or "-"), f"[{colour[s.state]}]{s.state}[/]")
+        out_console().print(table)
+    if not healthy:
+        raise typer.Exit(1)
+
+
+def outputs(
+    name: str = typer.Argument(None, help="Print only this output's value."),
+    stack: str = STACK_OPTION,
+    show_secrets: bool = typer.Option(False, "--show-secrets", help="Show secret values (the admin API key)."),
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """The stack's outputs: endpoint, CA file, admin API key (with --show-secrets)."""
+    from helixflow.stacks.errors import HelixFlowError
+
+    values = _driver(stack).outputs(show_secrets=show_secrets)
+    if name is not None:
+        if name not in values:
+            raise HelixFlowError(f"stack '{stack}' has no output {name!r}", hint=f"one of: {', '.join(sorted(values))}")
+        value = values[name]
+        if json_output:
+            print_json(value)
+        else:
+            typer.echo(value if isinstance(value, str) else __import__("json").dumps(value))
+        return
+    if json_output:
+        print_json(values)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"outputs of {stack}")
+    table.add_column("name")
+    table.add_column("value", overflow="fold")
+    for key, value in sorted(values.items()):
+        if key != "components":
+            table.add_row(key, str(value))
+    out_console().print(table)
+
+
+def logs(
+    component: str = typer.Argument(..., help="A component, e.g. gateway, router, worker-0, postgres."),
+    stack: str = STACK_OPTION,
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines."),
+    lines: int = typer.Option(50, "--lines", "-n", min=0, help="How many lines from the end."),
+) -> None:
+    """Print a component's log."""
+    from helixflow.stacks.errors import HelixFlowError
+    from helixflow.stacks.paths import StackPaths
+
+    paths = StackPaths.for_stack(stack)
+    log_file = paths.log_file(component)
+    if not log_file.exists():
+        known = sorted(p.stem for p in paths.logs_dir.glob("*.log")) if paths.logs_dir.exists() else []
+        raise HelixFlowError(
+            f"no log for component {component!r} in stack '{stack}'",
+            hint=f"one of: {', '.join(known)}" if known else "run `helixflow up` first",
+        )
+    _tail(log_file, lines, follow)
+
+
+def _tail(path: Path, lines: int, follow: bool) -> None:
+    with path.open("r", errors="replace") as handle:
+        for line in handle.readlines()[-lines:] if lines else []:
+            sys.stdout.write(line)
+        sys.stdout.flush()
+        while follow:
+            line = handle.readline()
+            if line:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+            else:
+                time.sleep(0.2)
+
+
+COMMANDS = (up, preview, down, status, outputs, logs, refresh)
