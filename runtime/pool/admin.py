@@ -90,8 +90,8 @@ def _check(response: httpx.Response, what: str) -> Any:
 class RouterAdmin:
     """Synchronous management client for one router (`base_url` like http://127.0.0.1:30000)."""
 
-    def __init__(self, base_url: str, *, admin_key: str | None = None, timeout_s: float = 5.0) -> None:
-        headers = {"Authorization": f"Bearer {admin_key}"} if admin_key else {}
+    def __init__(self, base_url: str, *, api_key: str | None = None, timeout_s: float = 5.0) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout_s, headers=headers)
 
     def close(self) -> None:
@@ -150,8 +150,8 @@ class RouterAdmin:
 class AsyncRouterAdmin:
     """The same calls for an asyncio caller (the gateway's readiness probe)."""
 
-    def __init__(self, base_url: str, *, admin_key: str | None = None, timeout_s: float = 2.0) -> None:
-        headers = {"Authorization": f"Bearer {admin_key}"} if admin_key else {}
+    def __init__(self, base_url: str, *, api_key: str | None = None, timeout_s: float = 2.0) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_s, headers=headers)
 
     async def aclose(self) -> None:

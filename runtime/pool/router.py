@@ -7,8 +7,13 @@ Defaults are tuned for failover rather than taken from the router:
 - 3 retries with 50 ms → 1 s backoff: a request that hit a dead worker is retried
   on another one, and with every worker dead the client gets a 503 within about a
   second instead of a 30 s retry storm (router default: 5 retries up to 30 s);
-- circuit breaker opens after 5 failures and half-opens after 10 s, so a restarted
-  worker gets traffic back quickly (router default: 10 failures, 60 s).
+- circuit breaker opens after 5 failures and half-opens after 5 s: a worker that
+  failed requests stays out of rotation even once its health checks pass again,
+  until the breaker half-opens, so this bounds how soon a restarted worker gets
+  traffic back (router default: 10 failures, 60 s);
+- request timeout 600 s: it bounds a whole request, streams included, so it is
+  also how long a client waits on a worker that hangs mid-stream (the router then
+  closes the stream).
 
 Pool readiness must come from `/readiness` or `/workers`: the router's `/health`
 stays 200 with every worker dead.
@@ -61,7 +66,7 @@ class RouterSpec(BaseModel):
     retry_max_backoff_ms: int = Field(default=1000, ge=0)
     cb_failure_threshold: int = Field(default=5, ge=1)
     cb_success_threshold: int = Field(default=2, ge=1)
-    cb_timeout_duration_secs: int = Field(default=10, ge=1)
+    cb_timeout_duration_secs: int = Field(default=5, ge=1)
 
     request_timeout_secs: int = Field(default=600, ge=1)
     worker_startup_timeout_secs: int = Field(default=600, ge=1)

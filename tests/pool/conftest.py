@@ -37,6 +37,7 @@ def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 EngineFactory = Callable[..., ManagedProcess]
+RouterFactory = Callable[..., tuple[ManagedProcess, RouterSpec]]
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ def shared_engine(tiny_model: Path, log_dir: Path) -> Iterator[ManagedProcess]:
 
 
 @pytest.fixture
-def start_router(log_dir: Path) -> Iterator[Callable[..., tuple[ManagedProcess, RouterSpec]]]:
+def start_router(log_dir: Path) -> Iterator[RouterFactory]:
     started: list[ManagedProcess] = []
 
     def start(**fields: object) -> tuple[ManagedProcess, RouterSpec]:
