@@ -16,8 +16,8 @@ def _own_sessions(paths: StackPaths) -> set[int]:
     sessions = set()
     for pid_file in paths.run_dir.glob("*.pid"):
         try:
-            sessions.add(int(pid_file.read_text().strip()))
-        except (OSError, ValueError):
+            sessions.add(int(pid_file.read_text().split()[0]))
+        except (OSError, ValueError, IndexError):
             continue
     return sessions
 
@@ -34,7 +34,7 @@ def _listener(port: int) -> tuple[int | None, str]:
             if conn.pid is None:
                 return None, "another user's process"
             try:
-                return conn.pid, " ".join(psutil.Process(conn.pid).cmdline())[:80]
+                return conn.pid, " ".join(" ".join(psutil.Process(conn.pid).cmdline()).split())[:80]
             except psutil.Error:
                 return conn.pid, "a process"
     return None, "a process"
