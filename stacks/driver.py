@@ -8,10 +8,12 @@ runs before the engine starts.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from helixflow.stacks.config import NAMESPACE, StackConfig, parse_config, split_namespace
-from helixflow.stacks.engine import find_engine
+from helixflow.stacks.engine import INSTALL_HINT, find_engine
 from helixflow.stacks.errors import HelixFlowError
 from helixflow.stacks.locks import clear_stale_lock, describe_live_lock
 from helixflow.stacks.paths import PROJECT, STACK_NAME_PATTERN, StackPaths
@@ -109,10 +111,15 @@ class StackDriver:
         from pulumi import automation as auto
 
         self._ensure_home()
-        engine = find_engine()
+        engine = find_engine(verify=False)
+        try:
+            command = auto.PulumiCommand(root=str(engine.root))
+        except (auto.InvalidVersionError, OSError, subprocess.CalledProcessError) as err:
+            message = f"the Pulumi engine at {engine.binary} is not usable: {err}"
+            raise HelixFlowError(message, hint=INSTALL_HINT) from None
         opts = auto.LocalWorkspaceOptions(
             work_dir=str(self.paths.project_dir),
-            pulumi_command=auto.PulumiCommand(root=str(engine.root)),
+            pulumi_command=command,
             env_vars=self._env(),
             project_settings=auto.ProjectSettings(
                 name=PROJECT, runtime="python", backend=auto.ProjectBackend(url=f"file://{self.paths.backend_dir}")
@@ -235,10 +242,22 @@ class StackDriver:
         if not self.exists():
             raise HelixFlowError(f"stack '{self.name}' does not exist", hint="create it with `helixflow up`")
 
+    def _has_pending_operations(self) -> bool:
+        """Read from the file backend's checkpoint directly: `pulumi stack export` costs a second."""
+        for state_file in self._state_files():
+            if state_file.suffix != ".json":
+                continue
+            try:
+                checkpoint = json.loads(state_file.read_text())
+            except (OSError, ValueError):
+                return True  # unreadable: let the engine look
+            if (checkpoint.get("checkpoint", {}).get("latest") or {}).get("pending_operations"):
+                return True
+        return False
+
     def _clear_pending(self, stack: auto.Stack) -> None:
         """An interrupted run leaves pending operations; a refresh that clears them lets the next run converge."""
-        deployment = stack.export_stack().deployment or {}
-        if deployment.get("pending_operations"):
+        if self._has_pending_operations():
             self._run(lambda: stack.refresh(clear_pending_creates=True, color="never"))
 
     def _purge(self, stack: auto.Stack) -> None:

@@ -73,9 +73,11 @@ def _shim_for(binary: Path) -> Path | None:
     return Path(on_path) if on_path else None
 
 
-def find_engine() -> Engine:
+def find_engine(verify: bool = True) -> Engine:
     """The first usable engine among the known places.
 
+    With verify=False only its presence is checked (the Automation API runs
+    `pulumi version` itself; each run of the 120 MB binary costs ~0.3 s).
     Raises HelixFlowError when none is found, when the one found prints no
     version, or when its major version is older than 3.
     """
@@ -84,6 +86,8 @@ def find_engine() -> Engine:
         if not candidate.exists():
             continue
         real = candidate.resolve()
+        if not verify:
+            return Engine(root=real.parent.parent, version="", shim=_shim_for(real))
         version = engine_version(real)
         if not version:
             problems.append(f"{candidate} prints no version (was it built without -ldflags?)")
