@@ -17,22 +17,23 @@ from helixflow.runtime.common.principal import Principal
 from helixflow.runtime.gateway.batcher import RedisBatcher
 
 CHECK_SCRIPT = """
-local function over(key, limit)
+local function used(key) return tonumber(redis.call('GET', key) or '0') end
+local requests, tokens = used(KEYS[1]), used(KEYS[2])
+local function over(value, limit)
   limit = tonumber(limit)
-  if limit <= 0 then return false end
-  return tonumber(redis.call('GET', key) or '0') >= limit
+  return limit > 0 and value >= limit
 end
-if over(KEYS[3], ARGV[3]) then return {0, 3, 0, 0} end
-if over(KEYS[2], ARGV[2]) then return {0, 2, 0, 0} end
-if over(KEYS[5], ARGV[5]) then return {0, 5, 0, 0} end
-if over(KEYS[1], ARGV[1]) then return {0, 1, 0, 0} end
-if over(KEYS[4], ARGV[4]) then return {0, 4, 0, 0} end
-local requests = redis.call('INCR', KEYS[1])
+if over(used(KEYS[3]), ARGV[3]) then return {0, 3, requests, tokens} end
+if over(tokens, ARGV[2]) then return {0, 2, requests, tokens} end
+if over(used(KEYS[5]), ARGV[5]) then return {0, 5, requests, tokens} end
+if over(requests, ARGV[1]) then return {0, 1, requests, tokens} end
+if over(used(KEYS[4]), ARGV[4]) then return {0, 4, requests, tokens} end
+requests = redis.call('INCR', KEYS[1])
 if requests == 1 then redis.call('EXPIRE', KEYS[1], ARGV[6]) end
 if tonumber(ARGV[4]) > 0 then
   if redis.call('INCR', KEYS[4]) == 1 then redis.call('EXPIRE', KEYS[4], ARGV[6]) end
 end
-return {1, 0, requests, tonumber(redis.call('GET', KEYS[2]) or '0')}
+return {1, 0, requests, tokens}
 """
 
 CONSUME_SCRIPT = """

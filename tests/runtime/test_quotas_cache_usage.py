@@ -1,0 +1,169 @@
+"""Quotas (429 + headers), the response cache, and usage rows with tokens and cost."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import psycopg
+
+from tests.runtime.helpers import MODEL, admin_post, assert_openai_error, bearer, chat, new_tenant
+from tests.support.postgres import PostgresServer
+from tests.support.services import Service
+
+
+def rows(postgres: PostgresServer, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    with psycopg.connect(postgres.url) as db:
+        return db.execute(sql, params).fetchall()  # type: ignore[arg-type]
+
+
+def wait_for_rows(postgres: PostgresServer, sql: str, params: tuple[Any, ...], count: int,
+                  timeout: float = 10) -> list[tuple[Any, ...]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = rows(postgres, sql, *params)
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def avoid_minute_boundary() -> None:
+    """Quota windows are calendar minutes: do not let one roll over in the middle of a test."""
+    if time.time() % 60 > 55:
+        time.sleep(60 - time.time() % 60 + 0.1)
+
+
+def test_requests_per_minute_limit(gateway: Service, auth_service: Service, admin_key: str) -> None:
+    avoid_minute_boundary()
+    people = new_tenant(auth_service.url, admin_key, requests_per_minute=3)
+    key = people["user"]["key"]
+    answers = [chat(gateway.url, key) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert answers[0].headers["x-ratelimit-limit-requests"] == "3"
+    assert [a.headers["x-ratelimit-remaining-requests"] for a in answers] == ["2", "1", "0"]
+    refused = chat(gateway.url, key)
+    assert assert_openai_error(refused, 429)["code"] == "rate_limit_exceeded"
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert refused.headers["x-ratelimit-remaining-requests"] == "0"
+    # The limit is the tenant's: another key of the same tenant is refused too; other tenants are not.
+    assert_openai_error(chat(gateway.url, people["operator"]["key"]), 429)
+    other = new_tenant(auth_service.url, admin_key, requests_per_minute=3)
+    assert chat(gateway.url, other["user"]["key"]).status_code == 200
+
+
+def test_tokens_per_minute_and_monthly_budget(gateway: Service, auth_service: Service, admin_key: str) -> None:
+    avoid_minute_boundary()
+    per_minute = new_tenant(auth_service.url, admin_key, tokens_per_minute=12)
+    key = per_minute["user"]["key"]
+    first = chat(gateway.url, key)  # about 7 tokens: under 12
+    assert first.status_code == 200 and first.headers["x-ratelimit-limit-tokens"] == "12"
+    assert chat(gateway.url, key).status_code == 200  # still under before it, over after
+    refused = chat(gateway.url, key)
+    assert "tokens_per_minute" in assert_openai_error(refused, 429)["message"]
+    monthly = new_tenant(auth_service.url, admin_key, monthly_token_budget=10)
+    assert chat(gateway.url, monthly["user"]["key"]).status_code == 200
+    assert chat(gateway.url, monthly["user"]["key"]).status_code == 200
+    refused = chat(gateway.url, monthly["user"]["key"])
+    assert "monthly_token_budget" in assert_openai_error(refused, 429)["message"]
+    assert int(refused.headers["retry-after"]) > 60
+
+
+def test_per_key_limit(gateway: Service, auth_service: Service, admin_key: str) -> None:
+    avoid_minute_boundary()
+    people = new_tenant(auth_service.url, admin_key)
+    limited = admin_post(auth_service.url, admin_key, "/admin/keys",
+                         {"user_id": people["user"]["user"]["id"], "requests_per_minute": 2})
+    assert [chat(gateway.url, limited["api_key"]).status_code for _ in range(3)] == [200, 200, 429]
+    assert chat(gateway.url, people["user"]["key"]).status_code == 200
+
+
+def test_quotas_are_atomic_under_concurrency(gateway: Service, auth_service: Service, admin_key: str) -> None:
+    avoid_minute_boundary()
+    import concurrent.futures
+
+    people = new_tenant(auth_service.url, admin_key, requests_per_minute=10)
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(lambda _: chat(gateway.url, people["user"]["key"]).status_code, range(30)))
+    assert statuses.count(200) == 10 and statuses.count(429) == 20
+
+
+def test_deterministic_requests_are_cached_per_tenant(gateway: Service, auth_service: Service, admin_key: str,
+                                                      fake_pool: Service) -> None:
+    a, b = new_tenant(auth_service.url, admin_key), new_tenant(auth_service.url, admin_key)
+    before = httpx.get(fake_pool.url + "/_stats").json()["requests"]
+    first = chat(gateway.url, a["user"]["key"], content="cache me", temperature=0)
+    second = chat(gateway.url, a["user"]["key"], content="cache me", temperature=0)
+    assert first.headers["x-helixflow-cache"] == "miss" and second.headers["x-helixflow-cache"] == "hit"
+    assert first.json() == second.json()
+    assert httpx.get(fake_pool.url + "/_stats").json()["requests"] == before + 1
+    other_tenant = chat(gateway.url, b["user"]["key"], content="cache me", temperature=0)
+    assert other_tenant.headers["x-helixflow-cache"] == "miss"
+    bypass = chat(gateway.url, a["user"]["key"], content="cache me", temperature=0,
+                  headers={"Cache-Control": "no-cache"})
+    assert bypass.headers["x-helixflow-cache"] == "bypass"
+    sampled = chat(gateway.url, a["user"]["key"], content="cache me", temperature=0.7)
+    assert "x-helixflow-cache" not in sampled.headers
+    seeded = [chat(gateway.url, a["user"]["key"], content="seeded", seed=7) for _ in range(2)]
+    assert [s.headers["x-helixflow-cache"] for s in seeded] == ["miss", "hit"]
+    metrics = httpx.get(gateway.url + "/metrics").text
+    assert 'helixflow_cache_requests_total{result="hit"}' in metrics
+
+
+def test_usage_rows_with_tokens_and_cost(gateway: Service, auth_service: Service, admin_key: str,
+                                         postgres: PostgresServer) -> None:
+    price = httpx.put(auth_service.url + f"/admin/prices/{MODEL}", headers=bearer(admin_key),
+                      json={"prompt_per_million": 1000.0, "completion_per_million": 2000.0})
+    assert price.status_code == 200, price.text
+    people = new_tenant(auth_service.url, admin_key)
+    key = people["user"]["key"]
+    answers = [chat(gateway.url, key, content=f"usage {i}", headers={"X-Request-ID": f"usage-{i}"})
+               for i in range(3)]
+    stream = httpx.post(gateway.url + "/v1/chat/completions", headers=bearer(key),
+                        json={"model": MODEL, "stream": True, "messages": [{"role": "user", "content": "s"}]})
+    assert stream.status_code == 200
+    found = wait_for_rows(postgres, "SELECT client_request_id, prompt_tokens, completion_tokens, tokens_used, "
+                          "cost::float8, status, user_id::text, api_key_id::text, latency_ms, messages::text "
+                          "FROM requests WHERE tenant_id = %s ORDER BY created_at", (people["tenant"]["id"],), 4)
+    assert len(found) == 4
+    for row, answer in zip(found[:3], answers, strict=True):
+        usage = answer.json()["usage"]
+        assert row[0] == answer.headers["x-request-id"]
+        assert (row[1], row[2], row[3]) == (usage["prompt_tokens"], usage["completion_tokens"], usage["total_tokens"])
+        assert abs(row[4] - (row[1] * 1000 + row[2] * 2000) / 1e6) < 1e-9
+        assert row[5] == "completed" and row[6] == people["user"]["user"]["id"]
+        assert row[7] == people["user"]["key_id"] and row[8] > 0
+        assert row[9] == "[]"  # the tenant does not store content
+    assert found[3][2] == 5 and found[3][5] == "completed"  # the stream's usage came from its final chunk
+    report = httpx.get(auth_service.url + "/admin/usage", headers=bearer(people["viewer"]["key"])).json()
+    assert report["total_requests"] == 4 and report["models"][0]["model"] == MODEL
+    assert abs(report["total_cost"] - sum(r[4] for r in found)) < 1e-6
+
+
+def test_content_is_stored_only_when_the_tenant_opts_in(gateway: Service, auth_service: Service, admin_key: str,
+                                                        postgres: PostgresServer) -> None:
+    people = new_tenant(auth_service.url, admin_key, store_content=True)
+    assert chat(gateway.url, people["user"]["key"], content="remember me").status_code == 200
+    found = wait_for_rows(postgres, "SELECT messages::text, response::text FROM requests WHERE tenant_id = %s",
+                          (people["tenant"]["id"],), 1)
+    assert "remember me" in found[0][0] and "one two three" in found[0][1]
+
+
+def test_client_disconnect_cancels_the_upstream_stream(gateway: Service, fake_pool: Service, admin_key: str,
+                                                       auth_service: Service, postgres: PostgresServer) -> None:
+    people = new_tenant(auth_service.url, admin_key)
+    httpx.post(fake_pool.url + "/_control", json={"token_delay": 0.5})
+    try:
+        before = httpx.get(fake_pool.url + "/_stats").json()["streams_cancelled"]
+        with httpx.stream("POST", gateway.url + "/v1/chat/completions", headers=bearer(people["user"]["key"]),
+                          json={"model": MODEL, "stream": True, "messages": [{"role": "user", "content": "x"}]}) as r:
+            for _ in r.iter_bytes():
+                break  # read the first chunk, then hang up
+        deadline = time.monotonic() + 5
+        while httpx.get(fake_pool.url + "/_stats").json()["streams_cancelled"] == before:
+            assert time.monotonic() < deadline, "the upstream stream was not cancelled"
+            time.sleep(0.1)
+    finally:
+        httpx.post(fake_pool.url + "/_control", json={"token_delay": 0})
+    found = wait_for_rows(postgres, "SELECT status FROM requests WHERE tenant_id = %s", (people["tenant"]["id"],), 1)
+    assert found == [("cancelled",)]
