@@ -79,6 +79,7 @@ class PostgresServerProvider(LocalServiceProvider):
                 capture_output=True,
                 text=True,
                 user=user,
+                cwd="/",  # the postgres user may not be able to enter our working directory
                 check=False,
                 timeout=120,
             )
@@ -86,7 +87,7 @@ class PostgresServerProvider(LocalServiceProvider):
             pw_path.unlink(missing_ok=True)
         if proc.returncode != 0:
             shutil.rmtree(data_dir, ignore_errors=True)
-            raise ProcessError(f"initdb failed: {proc.stderr.strip()[-800:]}")
+            raise ProcessError(f"initdb failed: {(proc.stdout + proc.stderr).strip()[-800:]}")
 
     def healthy(self, props: dict[str, Any]) -> bool:
         import psycopg

@@ -56,9 +56,10 @@ def start_process(
             stdout=log,
             stderr=subprocess.STDOUT,
             env=dict(env) if env is not None else None,
-            cwd=cwd,
             start_new_session=True,
             user=user,
+            # another user may not be able to enter our working directory (a 0700 home or temp dir)
+            cwd=cwd if cwd is not None or user is None else "/",
         )
     return proc.pid
 
@@ -115,6 +116,19 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
+def _exit_status(pid: int) -> str:
+    """' (exit code N)' when pid is our child and has exited, else ''."""
+    try:
+        reaped, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return ""
+    if reaped == 0:
+        return ""
+    if os.WIFSIGNALED(status):
+        return f" (killed by signal {os.WTERMSIG(status)})"
+    return f" (exit code {os.waitstatus_to_exitcode(status)})"
+
+
 def http_ok(url: str, timeout: float = 2.0, headers: Mapping[str, str] | None = None) -> bool:
     """True when GET url answers 2xx. Uses urllib: providers should not import an HTTP stack for this."""
     request = urllib.request.Request(url, headers=dict(headers or {}))
@@ -141,6 +155,6 @@ def wait_until(
         if healthy():
             return
         if not is_running(pid, started):
-            raise ProcessError(f"{what} exited during start-up; last log lines:\n{log_tail(log_file)}")
+            raise ProcessError(f"{what} exited during start-up{_exit_status(pid)}; last log lines:\n{log_tail(log_file)}")
         time.sleep(interval)
     raise ProcessError(f"{what} not healthy after {timeout:.0f}s; last log lines:\n{log_tail(log_file)}")
