@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -72,8 +73,14 @@ class PostgresServer:
         )
 
     def stop(self) -> None:
+        """Fast shutdown (SIGINT): clients are disconnected, data is kept for ``start()``."""
         if self.process is not None:
-            stop(self.process)
+            if self.process.poll() is None:
+                self.process.send_signal(signal.SIGINT)
+                try:
+                    self.process.wait(15)
+                except subprocess.TimeoutExpired:
+                    stop(self.process)
             self.process = None
 
     def __enter__(self) -> PostgresServer:

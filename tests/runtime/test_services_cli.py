@@ -1,0 +1,80 @@
+"""Settings, migrations, the bootstrap command and the monitoring exporter, run as the stack runs them."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import orjson
+
+from tests.runtime.helpers import chat, new_tenant
+from tests.support.services import Service, run_module
+
+
+def test_production_refuses_the_default_secret(base_env: dict[str, str]) -> None:
+    env = {**base_env, "HELIXFLOW_ENV": "production"}
+    for module in ("helixflow.runtime.gateway", "helixflow.runtime.auth", "helixflow.runtime.admin"):
+        args = ["bootstrap", "--tenant", "x", "--username", "x", "--email", "x@x.test"] if "admin" in module else []
+        result = run_module(module, args, env, timeout=30)
+        assert result.returncode == 2
+        assert "HELIXFLOW_SECRET_KEY" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_invalid_settings_are_one_clear_line(base_env: dict[str, str]) -> None:
+    result = run_module("helixflow.runtime.gateway", [], {**base_env, "HELIXFLOW_GATEWAY_PORT": "eighty"}, timeout=30)
+    assert result.returncode == 2 and "gateway_port" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_upgrade_is_idempotent_and_reports_the_revision(base_env: dict[str, str]) -> None:
+    result = run_module("helixflow.runtime.db", ["upgrade"], base_env)
+    assert result.returncode == 0 and result.stdout.strip() == "0001"
+    down = run_module("helixflow.runtime.db", ["upgrade"], {**base_env, "HELIXFLOW_DATABASE_URL":
+                                                             "postgresql://x:y@127.0.0.1:1/none"})
+    assert down.returncode == 1 and down.stderr.startswith("error:") and "Traceback" not in down.stderr
+
+
+def test_bootstrap_again_returns_the_same_ids_and_a_new_key(base_env: dict[str, str], bootstrap: dict[str, str],
+                                                            gateway: Service) -> None:
+    again = run_module("helixflow.runtime.admin", ["bootstrap", "--tenant", "acme", "--username", "root",
+                                                   "--email", "root@acme.test", "--json"], base_env)
+    assert again.returncode == 0, again.stderr
+    data = orjson.loads(again.stdout)
+    assert (data["tenant_id"], data["user_id"], data["created"]) == (bootstrap["tenant_id"], bootstrap["user_id"],
+                                                                      False)
+    assert data["api_key"] != bootstrap["api_key"] and "password" not in data
+    assert chat(gateway.url, data["api_key"]).status_code == 200
+    clash = run_module("helixflow.runtime.admin", ["bootstrap", "--tenant", "other", "--username", "root",
+                                                   "--email", "root@acme.test", "--json"], base_env)
+    assert clash.returncode == 1 and "another tenant" in clash.stderr
+
+
+def test_monitoring_exports_usage_cost_and_pool_state(base_env: dict[str, str], gateway: Service,
+                                                      fake_pool: Service, auth_service: Service,
+                                                      admin_key: str) -> None:
+    people = new_tenant(auth_service.url, admin_key)
+    for _ in range(3):
+        assert chat(gateway.url, people["user"]["key"]).status_code == 200
+    env = {**base_env, "HELIXFLOW_POOL_URL": fake_pool.url, "HELIXFLOW_MONITORING_REFRESH_SECONDS": "0.5"}
+    with Service("helixflow.runtime.monitoring", "HELIXFLOW_MONITORING_PORT", env) as monitoring:
+        tenant = people["tenant"]["id"]
+        deadline = time.monotonic() + 15
+        while True:
+            text = httpx.get(monitoring.url + "/metrics").text
+            lines = [line for line in text.splitlines()
+                     if line.startswith("helixflow_tenant_requests_total{") and tenant in line]
+            if lines and lines[0].endswith(" 3.0") or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        assert lines and lines[0].endswith(" 3.0") and 'status="completed"' in lines[0]
+        assert any(line.startswith("helixflow_tenant_tokens_total{") and tenant in line for line in text.splitlines())
+        assert "helixflow_tenant_cost_total{" in text
+        assert "helixflow_pool_ready 1.0" in text and "helixflow_usage_backlog" in text
+        health = httpx.get(monitoring.url + "/health").json()
+        assert health["status"] == "healthy" and health["checks"]["model_loading"]["healthy"]
+        httpx.post(fake_pool.url + "/_control", json={"ready": False})
+        try:
+            time.sleep(1.2)
+            assert "helixflow_pool_ready 0.0" in httpx.get(monitoring.url + "/metrics").text
+            assert httpx.get(gateway.url + "/health/ready").status_code == 503
+        finally:
+            httpx.post(fake_pool.url + "/_control", json={"ready": True})
