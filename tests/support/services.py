@@ -60,6 +60,7 @@ class Service:
                         raise RuntimeError(f"{self.module} not healthy")
                     time.sleep(0.1)
         except Exception as err:
+            self.stop()
             raise RuntimeError(f"{self.module} failed to start: {self.log_tail()}") from err
         return self
 

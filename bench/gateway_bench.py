@@ -1,0 +1,145 @@
+"""Gateway benchmark: (a) the stub upstream directly, (b) a naive FastAPI + httpx pass-through with a bearer
+check, (c) the HelixFlow gateway with API-key auth, quotas, usage accounting, metrics and request logs on.
+
+The server under test is pinned to CPU 0; wrk, the stub, Redis and PostgreSQL share CPU 1.
+``.venv/bin/python bench/gateway_bench.py [--seconds 10] [--connections 32] [--json]``
+Prints requests/s, p50/p99 latency and the server's CPU ms per request for each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.support.postgres import PostgresServer  # noqa: E402
+from tests.support.processes import free_port, stop, wait_for_port  # noqa: E402
+from tests.support.redis import RedisServer  # noqa: E402
+from tests.support.services import run_module, runtime_env  # noqa: E402
+
+BODY = json.dumps({"model": "tiny-test-model", "messages": [{"role": "user", "content": "hi"}]})
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def wrk_script(token: str) -> str:
+    path = Path(tempfile.mkdtemp()) / "post.lua"
+    path.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(BODY)}\n'
+                    f'wrk.headers["Content-Type"] = "application/json"\n'
+                    f'wrk.headers["Authorization"] = "Bearer {token}"\n')
+    return str(path)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total / TICKS
+
+
+def process_tree(pid: int) -> list[int]:
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [pid] + [p for c in children for p in process_tree(int(c))]
+
+
+def parse_latency(text: str, label: str) -> float:
+    match = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    if not match:
+        return float("nan")
+    value, unit = float(match.group(1)), match.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def run_wrk(url: str, script: str, seconds: int, connections: int, pids: list[int]) -> dict[str, float]:
+    subprocess.run(["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", "-d2s", "-s", script, url],
+                   capture_output=True, check=True)  # warm-up
+    before = cpu_seconds(pids)
+    out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
+                          "-s", script, url], capture_output=True, text=True, check=True).stdout
+    cpu = cpu_seconds(pids) - before
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": round(requests / seconds, 1), "p50_ms": parse_latency(out, "50%"),
+            "p99_ms": parse_latency(out, "99%"), "cpu_ms_per_request": round(cpu * 1000 / max(requests, 1), 3),
+            "non_2xx": int(errors.group(1)) if errors else 0}
+
+
+def spawn(args: list[str], env: dict[str, str], cpu: str, port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(["taskset", "-c", cpu, *args], env=env, cwd=REPO, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    wait_for_port(port, 30, process)
+    time.sleep(0.5)
+    return process
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    py = sys.executable
+    results: dict[str, dict[str, float]] = {}
+    with PostgresServer() as pg, RedisServer() as rd:
+        env = runtime_env(pg.url, rd.url)
+        assert run_module("helixflow.runtime.db", ["upgrade"], env).returncode == 0
+        boot = run_module("helixflow.runtime.admin", ["bootstrap", "--tenant", "bench", "--username", "bench",
+                                                      "--email", "bench@x.test", "--json"], env)
+        key = json.loads(boot.stdout)["api_key"]
+        # Quotas on: a limit no benchmark reaches, so every request runs the Lua check and counts tokens.
+        with psycopg.connect(pg.url) as db:
+            db.execute("UPDATE tenants SET requests_per_minute = 100000000, tokens_per_minute = 1000000000, "
+                       "monthly_token_budget = 100000000000")
+        stub_port = free_port()
+        stub = spawn([py, "-m", "tests.support.fake_pool", "--port", str(stub_port)], env, "1", stub_port)
+        stub_url = f"http://127.0.0.1:{stub_port}"
+        try:
+            script = wrk_script(key)
+            results["a_stub"] = run_wrk(stub_url + "/v1/chat/completions", script, args.seconds, args.connections,
+                                        [stub.pid])
+            naive_port = free_port()
+            naive = spawn([py, "bench/gateway_naive.py", str(naive_port), stub_url, key], env, "0", naive_port)
+            try:
+                results["b_naive_fastapi_httpx"] = run_wrk(f"http://127.0.0.1:{naive_port}/v1/chat/completions",
+                                                           script, args.seconds, args.connections, [naive.pid])
+            finally:
+                stop(naive)
+            gw_port = free_port()
+            gw_env = {**env, "HELIXFLOW_POOL_URL": stub_url, "HELIXFLOW_GATEWAY_PORT": str(gw_port),
+                      "HELIXFLOW_GATEWAY_WORKERS": "1"}
+            gateway = spawn([py, "-m", "helixflow.runtime.gateway"], gw_env, "0", gw_port)
+            try:
+                results["c_helixflow_gateway"] = run_wrk(f"http://127.0.0.1:{gw_port}/v1/chat/completions", script,
+                                                         args.seconds, args.connections, process_tree(gateway.pid))
+                time.sleep(2)
+                with psycopg.connect(pg.url) as db:
+                    row = db.execute("SELECT count(*) FROM requests").fetchone()
+                results["c_helixflow_gateway"]["usage_rows"] = row[0] if row else 0
+            finally:
+                stop(gateway)
+        finally:
+            stop(stub)
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    print(f"{'server':<26}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/req':>12}{'non-2xx':>9}")
+    for name, r in results.items():
+        print(f"{name:<26}{r['rps']:>10}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['cpu_ms_per_request']:>12.3f}"
+              f"{r['non_2xx']:>9}")
+    ratio = results["c_helixflow_gateway"]["rps"] / max(results["b_naive_fastapi_httpx"]["rps"], 1)
+    print(f"gateway / naive throughput: {ratio:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
