@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import time
 import uuid
 from pathlib import Path
@@ -25,7 +26,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 
 def chat(stack: LocalStack, outputs: dict[str, Any], api_key: str, request_id: str) -> httpx.Response:
-    with httpx.Client(verify=outputs["ca_file"], timeout=30) as client:
+    with httpx.Client(verify=ssl.create_default_context(cafile=outputs["ca_file"]), timeout=30) as client:
         return client.post(
             f"{outputs['endpoint']}/v1/chat/completions",
             headers={"Authorization": f"Bearer {api_key}", "X-Request-ID": request_id},
