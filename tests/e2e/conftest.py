@@ -19,7 +19,9 @@ import yaml
 
 from helixflow.stacks.local.ports import port_is_free
 
-ROLES = ("https", "http", "gateway", "auth", "router", "monitoring", "router_metrics", "postgres", "redis", "prometheus")
+ROLES = (
+    "https", "http", "gateway", "auth", "router", "monitoring", "router_metrics", "postgres", "redis", "prometheus",
+)  # fmt: skip
 WORKERS = 2
 
 
@@ -43,7 +45,9 @@ class LocalStack:
     def env(self) -> dict[str, str]:
         return {**os.environ, "HELIXFLOW_HOME": str(self.home)}
 
-    def cli(self, *args: str, timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, timeout: float = 300, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "helixflow.cli.main", *args, *(["-s", self.name] if _takes_stack(args) else [])],
             capture_output=True,

@@ -144,7 +144,11 @@ class TestLifecycle:
         secrets.append((local_stack.home / "passphrase").read_text().strip())
         assert len(secrets) == 6 and all(len(s) >= 16 for s in secrets)
 
-        texts = [local_stack.cli("status").stdout, local_stack.cli("outputs").stdout, local_stack.cli("up", "--yes").stderr]
+        texts = [
+            local_stack.cli("status").stdout,
+            local_stack.cli("outputs").stdout,
+            local_stack.cli("up", "--yes").stderr,
+        ]
         files = [*(local_stack.home / "state").rglob("*.json"), *(local_stack.home / "stacks").rglob("*.log")]
         files.append(local_stack.home / "project" / f"Pulumi.{local_stack.name}.yaml")
         texts += [f.read_text(errors="replace") for f in files]
