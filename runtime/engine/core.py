@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import random
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -211,8 +212,9 @@ class LlamaEngine:
 
     def _decode(self, job: _Job, llama_cpp: Any) -> None:
         llm, params, stats, metrics = self._llm, job.params, job.stats, self.metrics
-        if params.seed is not None:
-            llm.set_seed(params.seed)
+        # llama-cpp-python reuses its last seed for every sampler: without a fresh one, two
+        # unseeded requests with the same prompt would sample the very same text.
+        llm.set_seed(params.seed if params.seed is not None else random.getrandbits(31))
         vocab = llm._model.vocab
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         stops = _StopMatcher(params.stop)

@@ -233,3 +233,15 @@ def test_engine_is_ready_fast(start_engine: EngineFactory) -> None:
     proc: ManagedProcess = start_engine()
     assert proc.running()
     assert time.monotonic() - started < 5
+
+
+def test_sampling_is_random_unless_seeded(url: str) -> None:
+    request = {**CHAT, "temperature": 1.5, "max_tokens": 24}
+    with httpx.Client(base_url=url, timeout=30) as client:
+
+        def text(**extra: object) -> str:
+            body = client.post("/v1/chat/completions", json={**request, **extra}).json()
+            return str(body["choices"][0]["message"]["content"])
+
+        assert len({text() for _ in range(3)}) > 1, "unseeded sampling must differ between requests"
+        assert text(seed=7) == text(seed=7)
