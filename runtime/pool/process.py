@@ -7,6 +7,7 @@ bounded in time.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -81,7 +82,8 @@ class ManagedProcess:
     def signal(self, sig: signal.Signals) -> None:
         """Send `sig` to the process (SIGSTOP/SIGCONT simulate a hung worker in tests)."""
         if self.running():
-            os.kill(self.pid, sig)
+            with contextlib.suppress(ProcessLookupError):  # it may exit between the check and the signal
+                os.kill(self.pid, sig)
 
     def kill(self) -> None:
         """SIGKILL, no grace: what a crashed worker looks like to the router."""
@@ -93,7 +95,7 @@ class ManagedProcess:
         """SIGTERM, then SIGKILL after `grace_s`."""
         if self.popen is None or not self.running():
             return
-        os.kill(self.pid, signal.SIGCONT)  # a stopped process cannot handle SIGTERM
+        self.signal(signal.SIGCONT)  # a stopped process cannot handle SIGTERM
         self.popen.terminate()
         try:
             self.popen.wait(timeout=grace_s)

@@ -232,7 +232,8 @@ def test_engine_is_ready_fast(start_engine: EngineFactory) -> None:
     started = time.monotonic()
     proc: ManagedProcess = start_engine()
     assert proc.running()
-    assert time.monotonic() - started < 5
+    # ~1.5 s on an idle 2-core machine (imports dominate; loading the model takes ~15 ms).
+    assert time.monotonic() - started < 8
 
 
 def test_sampling_is_random_unless_seeded(url: str) -> None:
