@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import sys
 import time
@@ -78,7 +77,7 @@ async def record_usage(state: GatewayState, ex: Exchange, *, status: str, status
 async def _write_directly(state: GatewayState, record: UsageRecord) -> None:
     state.metrics.usage_fallbacks.inc()
     try:
-        await insert_records(state.pool, [dataclasses.asdict(record)])
+        await insert_records(state.pool, [record.as_dict()])
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
         # Both stores are down: keep the record in the log so it can be replayed.
-        sys.stderr.write("helixflow-usage-unstored " + orjson.dumps(dataclasses.asdict(record)).decode() + "\n")
+        sys.stderr.write("helixflow-usage-unstored " + orjson.dumps(record.as_dict()).decode() + "\n")

