@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import asyncpg
+import httpx
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
@@ -16,7 +17,14 @@ from helixflow.runtime.auth.state import AuthState
 from helixflow.runtime.common.authenticator import Authenticator
 from helixflow.runtime.common.directory import Directory, create_pool
 from helixflow.runtime.common.fastapi_errors import install_error_handlers
-from helixflow.runtime.common.health import HealthChecks, database_check, disk_check, memory_check, redis_check
+from helixflow.runtime.common.health import (
+    HealthChecks,
+    database_check,
+    disk_check,
+    memory_check,
+    pool_check,
+    redis_check,
+)
 from helixflow.runtime.common.http_metrics import HttpMetrics, HttpMetricsMiddleware
 from helixflow.runtime.common.invalidation import EpochWatcher
 from helixflow.runtime.common.metrics_registry import metrics_route
@@ -39,7 +47,10 @@ def create_app(settings: RuntimeSettings | None = None) -> FastAPI:
         authenticator = Authenticator(Directory(pool, settings), keystore, settings)
         watcher = EpochWatcher(redis, authenticator.clear)
         watcher.start()
+        http = httpx.AsyncClient()
         health.checks.update({"database": database_check(pool), "redis": redis_check(redis),
+                              "model_loading": pool_check(http, settings.pool_url.rstrip("/")
+                                                          + settings.pool_readiness_path),
                               "memory_usage": memory_check, "disk_space": disk_check})
         health.required = ("database",)
         app.state.auth = AuthState(settings, pool, redis, keystore, authenticator)
@@ -47,6 +58,7 @@ def create_app(settings: RuntimeSettings | None = None) -> FastAPI:
             yield
         finally:
             await watcher.stop()
+            await http.aclose()
             await redis.aclose()
             await pool.close()
 

@@ -34,6 +34,7 @@ from helixflow.runtime.common.health import (
 from helixflow.runtime.common.invalidation import EpochWatcher
 from helixflow.runtime.common.metrics_registry import metrics_route
 from helixflow.runtime.common.request_log import request_logger
+from helixflow.runtime.common.tracing import setup_tracing
 from helixflow.runtime.gateway.batcher import RedisBatcher
 from helixflow.runtime.gateway.cache import ResponseCache
 from helixflow.runtime.gateway.catalog import ModelCatalog, RemoteJwks
@@ -79,7 +80,8 @@ def _lifespan(settings: RuntimeSettings, registry: CollectorRegistry, health: He
                  if settings.cache_enabled else None)
         state = GatewayState(settings, pool, redis, batcher, upstream, http, authenticator, quotas, cache,
                              ModelCatalog(upstream), GatewayMetrics(registry),
-                             request_logger() if settings.log_requests else None)
+                             request_logger() if settings.log_requests else None,
+                             setup_tracing(settings, "gateway"))
         app.state.gateway = state
         watcher = EpochWatcher(redis, authenticator.clear)
         drainer = UsageDrainer(redis, pool, f"{socket.gethostname()}-{os.getpid()}", settings.usage_batch_size,

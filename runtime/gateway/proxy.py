@@ -13,6 +13,7 @@ import orjson
 from starlette.types import Message, Receive, Scope, Send
 
 from helixflow.runtime.common.errors import ApiError, error_body
+from helixflow.runtime.common.tracing import traceparent
 from helixflow.runtime.gateway.accounting import Exchange, record_usage
 from helixflow.runtime.gateway.cache import cache_key
 from helixflow.runtime.gateway.http_io import clean_request_id, read_body, send_response
@@ -156,8 +157,24 @@ async def _serve(state: GatewayState, ex: Exchange, body: bytes, bypass: bool, h
 
 
 async def _call_pool(state: GatewayState, ex: Exchange, body: bytes) -> UpstreamResponse:
+    headers = [("X-Request-ID", ex.request_id)]
+    if state.tracer is not None:
+        with state.tracer.start_as_current_span(
+            "pool " + ex.endpoint,
+            attributes={"helixflow.request_id": ex.request_id, "helixflow.model": ex.request.model
+                        if ex.request else "", "helixflow.tenant": ex.principal.tenant_id if ex.principal else ""},
+        ) as span:
+            parent = traceparent(span)
+            if parent:
+                headers.append(("traceparent", parent))
+            return await _send_to_pool(state, ex, body, headers)
+    return await _send_to_pool(state, ex, body, headers)
+
+
+async def _send_to_pool(state: GatewayState, ex: Exchange, body: bytes,
+                        headers: list[tuple[str, str]]) -> UpstreamResponse:
     try:
-        return await state.upstream.request("POST", ex.path, body, headers=[("X-Request-ID", ex.request_id)])
+        return await state.upstream.request("POST", ex.path, body, headers=headers)
     except UpstreamError as err:
         state.metrics.upstream_errors.labels(err.kind).inc()
         raise pool_unavailable() from err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import httpx
@@ -33,3 +34,4 @@ class GatewayState:
     catalog: ModelCatalog
     metrics: GatewayMetrics
     logger: logging.Logger | None
+    tracer: Any | None = None

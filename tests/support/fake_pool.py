@@ -24,6 +24,7 @@ class FakePool:
         self.control: dict[str, Any] = {"fail_status": 0, "ready": True, "token_delay": 0.0}
         self.stats = {"requests": 0, "streams_finished": 0, "streams_cancelled": 0}
         self.last_request_id: str | None = None
+        self.last_traceparent: str | None = None
         self._chat = orjson.dumps(self._chat_body(1))
 
     @staticmethod
@@ -50,6 +51,8 @@ class FakePool:
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 self.last_request_id = value.decode()
+            elif name == b"traceparent":
+                self.last_traceparent = value.decode()
         if path == "/readiness":
             ok = self.control["ready"]
             await self._json(send, 200 if ok else 503, {"ready": ok})
@@ -59,7 +62,8 @@ class FakePool:
             self.control.update(orjson.loads(body))
             await self._json(send, 200, self.control)
         elif path == "/_stats":
-            await self._json(send, 200, {**self.stats, "last_request_id": self.last_request_id})
+            await self._json(send, 200, {**self.stats, "last_request_id": self.last_request_id,
+                                         "last_traceparent": self.last_traceparent})
         elif path == "/v1/models":
             await self._json(send, 200, {"object": "list", "data": [
                 {"id": MODEL, "object": "model", "created": 1700000000, "owned_by": "helixflow"}]})
