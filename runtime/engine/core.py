@@ -123,6 +123,10 @@ class LlamaEngine:
         return int(self._llm.n_ctx())
 
     @property
+    def architecture(self) -> str:
+        return str(self._llm.metadata.get("general.architecture", "unknown"))
+
+    @property
     def vocab_size(self) -> int:
         return int(self._llm.n_vocab())
 

@@ -113,7 +113,7 @@ def create_app(settings: EngineSettings, engine: LlamaEngine | None = None) -> F
     @routes.get("/model_info")
     @routes.get("/get_model_info")
     async def model_info() -> Response:
-        arch = str(engine._llm.metadata.get("general.architecture", "unknown"))
+        arch = engine.architecture
         return _json(
             {
                 "model_path": str(settings.model_path),
