@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from helixflow.runtime.common.errors import ApiError, error_body
+
+log = logging.getLogger("helixflow.errors")
 
 
 def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
@@ -36,6 +42,18 @@ def install_error_handlers(app: FastAPI) -> None:
         message, param = _validation_message(exc)
         return Response(error_body(400, message, param=param), status_code=400, media_type="application/json")
 
+    async def unexpected(_: Request, exc: Exception) -> Response:
+        if isinstance(exc, OSError | TimeoutError | asyncpg.PostgresConnectionError | asyncpg.InterfaceError
+                      | RedisError):
+            log.warning("backend unavailable: %s", type(exc).__name__)
+            return Response(error_body(503, "a backend (database or Redis) is unavailable, retry shortly",
+                                       code="backend_unavailable"),
+                            status_code=503, media_type="application/json", headers={"Retry-After": "1"})
+        log.error("unexpected %s", type(exc).__name__, exc_info=exc)
+        return Response(error_body(500, "internal error", code="internal_error"), status_code=500,
+                        media_type="application/json")
+
+    app.add_exception_handler(Exception, unexpected)
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)

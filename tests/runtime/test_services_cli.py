@@ -78,3 +78,15 @@ def test_monitoring_exports_usage_cost_and_pool_state(base_env: dict[str, str], 
             assert httpx.get(gateway.url + "/health/ready").status_code == 503
         finally:
             httpx.post(fake_pool.url + "/_control", json={"ready": True})
+
+
+def test_auth_service_without_its_database_answers_503_not_a_traceback(base_env: dict[str, str]) -> None:
+    from tests.support.processes import free_port
+
+    env = {**base_env, "HELIXFLOW_DATABASE_URL": f"postgresql://x:y@127.0.0.1:{free_port()}/none"}
+    with Service("helixflow.runtime.auth", "HELIXFLOW_AUTH_PORT", env) as auth:
+        response = httpx.post(auth.url + "/oauth/token",
+                              data={"grant_type": "password", "username": "a", "password": "b-password"})
+        assert response.status_code == 503 and response.json()["error"]["code"] == "backend_unavailable"
+        assert response.headers["retry-after"] == "1"
+        assert httpx.get(auth.url + "/health/ready").status_code == 503
