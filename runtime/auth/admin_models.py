@@ -6,23 +6,26 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from helixflow.runtime.security.roles import Role
 
+INT32 = 2_147_483_647
+INT64 = 9_223_372_036_854_775_807
+PRICE_MAX = 999_999.0  # numeric(12, 6)
 Name = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
 
 
 class TenantCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Name
-    requests_per_minute: int | None = Field(default=None, ge=0)
-    tokens_per_minute: int | None = Field(default=None, ge=0)
-    monthly_token_budget: int | None = Field(default=None, ge=0)
+    requests_per_minute: int | None = Field(default=None, ge=0, le=INT32)
+    tokens_per_minute: int | None = Field(default=None, ge=0, le=INT32)
+    monthly_token_budget: int | None = Field(default=None, ge=0, le=INT64)
     store_content: bool = False
 
 
 class TenantUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    requests_per_minute: int | None = Field(default=None, ge=0)
-    tokens_per_minute: int | None = Field(default=None, ge=0)
-    monthly_token_budget: int | None = Field(default=None, ge=0)
+    requests_per_minute: int | None = Field(default=None, ge=0, le=INT32)
+    tokens_per_minute: int | None = Field(default=None, ge=0, le=INT32)
+    monthly_token_budget: int | None = Field(default=None, ge=0, le=INT64)
     store_content: bool | None = None
     is_active: bool | None = None
 
@@ -42,11 +45,11 @@ class KeyCreate(BaseModel):
     user_id: str | None = None
     role: Role | None = None
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)
-    requests_per_minute: int | None = Field(default=None, ge=0)
-    tokens_per_minute: int | None = Field(default=None, ge=0)
+    requests_per_minute: int | None = Field(default=None, ge=0, le=INT32)
+    tokens_per_minute: int | None = Field(default=None, ge=0, le=INT32)
 
 
 class PriceSet(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    prompt_per_million: float = Field(ge=0)
-    completion_per_million: float = Field(ge=0)
+    prompt_per_million: float = Field(ge=0, le=PRICE_MAX)
+    completion_per_million: float = Field(ge=0, le=PRICE_MAX)

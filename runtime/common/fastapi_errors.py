@@ -43,6 +43,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return Response(error_body(400, message, param=param), status_code=400, media_type="application/json")
 
     async def unexpected(_: Request, exc: Exception) -> Response:
+        if isinstance(exc, asyncpg.DataError):  # e.g. a NUL character or a number PostgreSQL cannot store
+            return Response(error_body(400, f"invalid value: {type(exc).__name__}", code="invalid_value"),
+                            status_code=400, media_type="application/json")
         if isinstance(exc, OSError | TimeoutError | asyncpg.PostgresConnectionError | asyncpg.InterfaceError
                       | RedisError):
             log.warning("backend unavailable: %s", type(exc).__name__)
