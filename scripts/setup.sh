@@ -91,7 +91,9 @@ stamp="$VENV/.helixflow-installed"
 want=$(cat requirements.lock pyproject.toml setup.py | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   say "installing helixflow[dev,cpu] with the locked dependencies"
-  "$UV" pip install -q --python "$VENV/bin/python" --find-links "$WHEELS" \
+  # Bytecode is compiled at install: with PYTHONDONTWRITEBYTECODE set (common in CI and
+  # containers) every run of `helixflow` would otherwise recompile Pulumi from source (~2 s).
+  "$UV" pip install -q --compile-bytecode --python "$VENV/bin/python" --find-links "$WHEELS" \
     -r requirements.lock >&2
   "$UV" pip install -q --python "$VENV/bin/python" --no-deps -e . >&2
   echo "$want" > "$stamp"
@@ -99,6 +101,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 else
   step_done "Python dependencies up to date"
 fi
+"$VENV/bin/python" -m compileall -q cli stacks components runtime >/dev/null
 
 # --- 5. the Pulumi engine ---------------------------------------------------------
 say "checking the Pulumi engine"
