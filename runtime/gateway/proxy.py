@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 
 import orjson
+from redis.exceptions import RedisError
 from starlette.types import Message, Receive, Scope, Send
 
 from helixflow.runtime.common.errors import ApiError, error_body
@@ -72,7 +73,11 @@ async def handle_inference(state: GatewayState, scope: Scope, receive: Receive, 
             raise ApiError(404, f"the model '{ex.request.model}' does not exist", code="model_not_found",
                            param="model")
         if has_limits(ex.principal):
-            headers += [(k.encode(), v.encode()) for k, v in await state.quotas.check(ex.principal)]
+            try:
+                headers += [(k.encode(), v.encode()) for k, v in await state.quotas.check(ex.principal)]
+            except (RedisError, OSError) as err:
+                # Fail open: an unreachable Redis must not take inference down with it.
+                log.warning("quota check skipped, Redis unavailable: %s", type(err).__name__)
         bypass = cache_control in ("no-cache", "no-store", "bypass")
         await _with_disconnect_watch(state, ex, receive, send, body, bypass, headers)
     except ApiError as err:

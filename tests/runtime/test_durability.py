@@ -97,3 +97,41 @@ def test_usage_survives_a_gateway_crash_and_a_database_outage(stores: tuple[Post
         assert set(stored) - load.ok <= load.failed
     finally:
         gateway.stop()
+
+
+def test_a_redis_outage_keeps_serving_and_accounting(stores: tuple[PostgresServer, RedisServer],
+                                                     fake_pool: Service) -> None:
+    pg, rd = stores
+    env = runtime_env(pg.url, rd.url, HELIXFLOW_POOL_URL=fake_pool.url, HELIXFLOW_LOG_REQUESTS="false")
+    assert run_module("helixflow.runtime.db", ["upgrade"], env).returncode == 0
+    boot = run_module("helixflow.runtime.admin", ["bootstrap", "--tenant", "no-redis", "--username", "nr",
+                                                  "--email", "nr@x.test", "--json"], env)
+    data = orjson.loads(boot.stdout)
+    with psycopg.connect(pg.url) as db:  # quotas on, so the Lua check runs (and must fail open)
+        db.execute("UPDATE tenants SET requests_per_minute = 1000000 WHERE id = %s", (data["tenant_id"],))
+    with Service("helixflow.runtime.gateway", "HELIXFLOW_GATEWAY_PORT", env) as gateway:
+        ids: list[str] = []
+
+        def burst() -> None:
+            for _ in range(10):
+                ids.append(uuid.uuid4().hex)
+                r = httpx.post(gateway.url + "/v1/chat/completions", json=chat_body("r"),
+                               headers={**bearer(data["api_key"]), "X-Request-ID": ids[-1]}, timeout=10)
+                assert r.status_code == 200, r.text
+
+        burst()
+        rd.stop()
+        try:
+            burst()
+        finally:
+            rd.start()
+        burst()
+        deadline = time.monotonic() + 20
+        while True:
+            with psycopg.connect(pg.url) as db:
+                stored = [r[0] for r in db.execute("SELECT client_request_id FROM requests WHERE tenant_id = %s",
+                                                   (data["tenant_id"],)).fetchall()]
+            if len(stored) >= len(ids) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert sorted(stored) == sorted(ids)
