@@ -93,14 +93,20 @@ def stop_process(pid: int | None, started: int | None, timeout: float = 10.0, si
         return
     assert pid is not None
     _signal_group(pid, sig)
+    if _wait_gone(pid, started, timeout):
+        return
+    _signal_group(pid, signal.SIGKILL)
+    _wait_gone(pid, started, 5.0)
+
+
+def _wait_gone(pid: int, started: int | None, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        _reap(pid)
         if not is_running(pid, started):
-            _reap(pid)
-            return
+            return True
         time.sleep(0.05)
-    _signal_group(pid, signal.SIGKILL)
-    _reap(pid)
+    return False
 
 
 def _signal_group(pid: int, sig: int) -> None:
