@@ -161,6 +161,7 @@ def wait_until(
         if healthy():
             return
         if not is_running(pid, started):
-            raise ProcessError(f"{what} exited during start-up{_exit_status(pid)}; last log lines:\n{log_tail(log_file)}")
+            status = _exit_status(pid)
+            raise ProcessError(f"{what} exited during start-up{status}; last log lines:\n{log_tail(log_file)}")
         time.sleep(interval)
     raise ProcessError(f"{what} not healthy after {timeout:.0f}s; last log lines:\n{log_tail(log_file)}")
