@@ -44,6 +44,11 @@ http {{
         keepalive 64;
     }}
 
+    upstream helixflow_auth {{
+        server 127.0.0.1:{props["auth_port"]};
+        keepalive 16;
+    }}
+
     server {{
         listen 127.0.0.1:{props["http_port"]};
         server_name _;
@@ -63,6 +68,15 @@ http {{
 {headers}
 
         location = /nginx-health {{ return 200 "ok\\n"; }}
+        # the auth service: tokens, public keys, the admin API
+        location ~ ^/(oauth/|admin/|\.well-known/) {{
+            proxy_pass http://helixflow_auth;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto https;
+        }}
         location / {{
             proxy_pass http://helixflow_gateway;
             proxy_http_version 1.1;
@@ -119,6 +133,7 @@ class Nginx(ProcessResource):
         https_port: int,
         http_port: int,
         upstream_ports: list[int],
+        auth_port: int,
         cert_file: pulumi.Input[str],
         key_file: pulumi.Input[str],
         ca_not_after: pulumi.Input[str],
@@ -132,6 +147,7 @@ class Nginx(ProcessResource):
             "https_port": https_port,
             "http_port": http_port,
             "upstream_ports": upstream_ports,
+            "auth_port": auth_port,
             "cert_file": cert_file,
             "key_file": key_file,
             # a new certificate changes this input, so nginx restarts and serves it

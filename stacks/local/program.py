@@ -151,11 +151,12 @@ class _LocalStack:
             https_port=ports.https,
             http_port=ports.http,
             upstream_ports=[ports.gateway],
+            auth_port=ports.auth,
             cert_file=ca.cert_file,
             key_file=ca.key_file,
             ca_not_after=ca.not_after,
             prefix=str(paths.stack_dir / "nginx"),
-            opts=pulumi.ResourceOptions(depends_on=[gateway]),
+            opts=pulumi.ResourceOptions(depends_on=[gateway, auth]),
             state_dir=str(self.paths.run_dir),
             log_file=self._log("nginx"),
         )

@@ -84,12 +84,14 @@ def test_nginx_configuration_is_accepted_by_nginx(tmp_path: Path) -> None:
         "https_port": 18443,
         "http_port": 18000,
         "upstream_ports": [18080],
+        "auth_port": 18081,
         "cert_file": files["cert_file"],
         "key_file": files["key_file"],
     }
     conf = render_nginx_conf(props)
     assert "ssl_protocols TLSv1.2 TLSv1.3;" in conf and "TLSv1.1" not in conf
     assert "http2" in conf and "proxy_buffering off;" in conf
+    assert "location ~ ^/(oauth/|admin/|\\.well-known/)" in conf
     for header in SECURITY_HEADERS:
         assert f"add_header {header}" in conf
     for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
