@@ -108,13 +108,15 @@ def main() -> None:
             script = wrk_script(key)
             results["a_stub"] = run_wrk(stub_url + "/v1/chat/completions", script, args.seconds, args.connections,
                                         [stub.pid])
-            naive_port = free_port()
-            naive = spawn([py, "bench/gateway_naive.py", str(naive_port), stub_url, key], env, "0", naive_port)
-            try:
-                results["b_naive_fastapi_httpx"] = run_wrk(f"http://127.0.0.1:{naive_port}/v1/chat/completions",
-                                                           script, args.seconds, args.connections, [naive.pid])
-            finally:
-                stop(naive)
+            for name, telemetry in (("b_naive_fastapi_httpx", "default"), ("b2_naive_no_fastapi_otel", "off")):
+                naive_port = free_port()
+                naive = spawn([py, "bench/gateway_naive.py", str(naive_port), stub_url, key],
+                              {**env, "NAIVE_TELEMETRY": telemetry}, "0", naive_port)
+                try:
+                    results[name] = run_wrk(f"http://127.0.0.1:{naive_port}/v1/chat/completions", script,
+                                            args.seconds, args.connections, [naive.pid])
+                finally:
+                    stop(naive)
             gw_port = free_port()
             gw_env = {**env, "HELIXFLOW_POOL_URL": stub_url, "HELIXFLOW_GATEWAY_PORT": str(gw_port),
                       "HELIXFLOW_GATEWAY_WORKERS": "1"}
@@ -133,12 +135,13 @@ def main() -> None:
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    print(f"{'server':<26}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/req':>12}{'non-2xx':>9}")
+    print(f"{'server':<28}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/req':>12}{'non-2xx':>9}")
     for name, r in results.items():
-        print(f"{name:<26}{r['rps']:>10}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['cpu_ms_per_request']:>12.3f}"
+        print(f"{name:<28}{r['rps']:>10}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['cpu_ms_per_request']:>12.3f}"
               f"{r['non_2xx']:>9}")
-    ratio = results["c_helixflow_gateway"]["rps"] / max(results["b_naive_fastapi_httpx"]["rps"], 1)
-    print(f"gateway / naive throughput: {ratio:.2f}x")
+    for baseline in ("b_naive_fastapi_httpx", "b2_naive_no_fastapi_otel"):
+        ratio = results["c_helixflow_gateway"]["rps"] / max(results[baseline]["rps"], 1)
+        print(f"gateway / {baseline} throughput: {ratio:.2f}x")
 
 
 if __name__ == "__main__":

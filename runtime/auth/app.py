@@ -16,7 +16,7 @@ from helixflow.runtime.auth.keystore import KeyStore
 from helixflow.runtime.auth.state import AuthState
 from helixflow.runtime.common.authenticator import Authenticator
 from helixflow.runtime.common.directory import Directory, create_pool
-from helixflow.runtime.common.fastapi_errors import install_error_handlers
+from helixflow.runtime.common.fastapi_errors import install_error_handlers, telemetry_config
 from helixflow.runtime.common.health import (
     HealthChecks,
     database_check,
@@ -62,7 +62,8 @@ def create_app(settings: RuntimeSettings | None = None) -> FastAPI:
             await redis.aclose()
             await pool.close()
 
-    app = FastAPI(title="HelixFlow auth service", version="1", lifespan=lifespan)
+    app = FastAPI(title="HelixFlow auth service", version="1", lifespan=lifespan,
+              telemetry=telemetry_config(settings.tracing_enabled))
     install_error_handlers(app)
     app.include_router(token_routes.router)
     app.include_router(admin_routes.router)

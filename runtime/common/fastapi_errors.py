@@ -7,6 +7,7 @@ import logging
 import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.telemetry import TelemetryConfig
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
@@ -24,6 +25,11 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
     param = ".".join(loc) or None
     return f"{param + ': ' if param else ''}{first.get('msg', 'invalid value')}", param
+
+
+def telemetry_config(tracing: bool) -> TelemetryConfig:
+    """FastAPI's built-in OpenTelemetry layer: our own metrics and logs replace it; its spans only when tracing."""
+    return TelemetryConfig(tracing=tracing, metrics=False, logs=False, operation_spans=False)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 from helixflow.runtime.common.authenticator import Authenticator
 from helixflow.runtime.common.directory import Directory, create_pool
 from helixflow.runtime.common.errors import ApiError
-from helixflow.runtime.common.fastapi_errors import install_error_handlers
+from helixflow.runtime.common.fastapi_errors import install_error_handlers, telemetry_config
 from helixflow.runtime.common.health import (
     HealthChecks,
     database_check,
@@ -114,7 +114,8 @@ def create_app(settings: RuntimeSettings | None = None) -> GatewayApp:
     settings = settings or get_settings()
     registry = CollectorRegistry()
     health = HealthChecks()
-    api = FastAPI(title="HelixFlow gateway", version="1", lifespan=_lifespan(settings, registry, health))
+    api = FastAPI(title="HelixFlow gateway", version="1", lifespan=_lifespan(settings, registry, health),
+              telemetry=telemetry_config(settings.tracing_enabled))
     install_error_handlers(api)
 
     @api.get("/v1/models", tags=["openai"], summary="Models the pool serves")

@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from helixflow.runtime.common.directory import create_pool
-from helixflow.runtime.common.fastapi_errors import install_error_handlers
+from helixflow.runtime.common.fastapi_errors import install_error_handlers, telemetry_config
 from helixflow.runtime.common.health import (
     HealthChecks,
     database_check,
@@ -54,7 +54,8 @@ def create_app(settings: RuntimeSettings | None = None) -> FastAPI:
             await redis.aclose()
             await pool.close()
 
-    app = FastAPI(title="HelixFlow monitoring service", version="1", lifespan=lifespan)
+    app = FastAPI(title="HelixFlow monitoring service", version="1", lifespan=lifespan,
+              telemetry=telemetry_config(settings.tracing_enabled))
     install_error_handlers(app)
     app.router.routes.extend([*health.routes(), metrics_route(registry)])
     app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(registry), router=app.router)
