@@ -1,0 +1,80 @@
+"""Observability: the seed's metric names on /metrics; Prometheus scraping every target with the rules loaded."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from helixflow.stacks.validate.context import Context
+from helixflow.stacks.validate.model import CheckFailed, CheckSkipped, Outcome, failed, passed
+from helixflow.stacks.validate.registry import check
+
+SEED_METRICS = ("api_requests_total", "api_request_duration_seconds", "model_inference_seconds", "active_connections")
+SEED_ALERTS = ("HighErrorRate", "HighLatency")
+SCRAPE_WAIT = 20.0  # right after `up` targets are "unknown" until their first scrape
+
+
+@check(
+    "metrics", "observability", critical=False, description="The gateway's /metrics exposes " + ", ".join(SEED_METRICS)
+)
+def metrics(ctx: Context) -> Outcome:
+    response = ctx.call("GET", "/metrics", key=None)
+    if response.status_code != 200 and ctx.target.gateway_url:
+        response = ctx.call("GET", "/metrics", base=ctx.target.gateway_url, key=None)
+    if response.status_code != 200:
+        return failed(f"/metrics answered {response.status_code}")
+    names = {line.split(" ")[2] for line in response.text.splitlines() if line.startswith("# TYPE ")}
+    missing = [m for m in SEED_METRICS if m not in names]
+    if missing:
+        return failed(f"missing: {', '.join(missing)}")
+    return passed(f"{len(SEED_METRICS)}/{len(SEED_METRICS)} seed metrics")
+
+
+def _prometheus(ctx: Context, path: str) -> Any:
+    if not ctx.target.prometheus_url:
+        raise CheckSkipped("no Prometheus for this target (local stacks have one; else pass --prometheus-url)")
+    response = ctx.call("GET", path, base=ctx.target.prometheus_url, key=None)
+    if response.status_code != 200:
+        raise CheckFailed(f"Prometheus {path} answered {response.status_code}")
+    return response.json()["data"]
+
+
+@check(
+    "prometheus-targets", "observability", critical=False, description="Prometheus scrapes every target and each is up"
+)
+def prometheus_targets(ctx: Context) -> Outcome:
+    started = time.monotonic()
+    while True:
+        targets = _prometheus(ctx, "/api/v1/targets")["activeTargets"]
+        states = {f"{t['labels'].get('job')}/{t['labels'].get('instance')}": t["health"] for t in targets}
+        waiting = [n for n, s in states.items() if s == "unknown"]
+        if not waiting or time.monotonic() - started > min(SCRAPE_WAIT, ctx.remaining()):
+            break
+        time.sleep(1)
+    down = sorted(f"{n} {s}" for n, s in states.items() if s != "up")
+    value = f"{len(states) - len(down)}/{len(states)} up"
+    if not states:
+        return failed("Prometheus has no targets")
+    if down:
+        return failed(f"not up: {', '.join(down)}", value=value)
+    return passed(value)
+
+
+@check(
+    "prometheus-rules",
+    "observability",
+    critical=False,
+    description="Prometheus has HelixFlow's alert rules loaded (the seed's HighErrorRate and HighLatency included)",
+)
+def prometheus_rules(ctx: Context) -> Outcome:
+    groups = _prometheus(ctx, "/api/v1/rules")["groups"]
+    loaded = {rule["name"] for group in groups for rule in group["rules"] if rule.get("type") == "alerting"}
+    expected = set(SEED_ALERTS)
+    if ctx.target.is_local_stack:  # a local stack loads exactly HelixFlow's rules
+        from helixflow.components.alert_rules import ALERT_GROUPS
+
+        expected |= {rule["alert"] for group in ALERT_GROUPS for rule in group["rules"] if "alert" in rule}
+    missing = sorted(expected - loaded)
+    if missing:
+        return failed(f"alert rules not loaded: {', '.join(missing)}", value=f"{len(loaded)} loaded")
+    return passed(f"{len(loaded)} alert rules")
