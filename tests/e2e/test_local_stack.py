@@ -11,6 +11,8 @@ import os
 import signal
 import socket
 import ssl
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -136,6 +138,17 @@ class TestLifecycle:
 
         assert wait_for(scraped, 40, "api_requests_total in Prometheus") >= 1
         local_stack.request_id = request_id  # type: ignore[attr-defined]
+
+    def test_the_openai_sdk_example_works(self, local_stack: LocalStack) -> None:
+        example = Path(__file__).resolve().parents[2] / "examples" / "openai_client.py"
+        env = {**local_stack.env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+        proc = subprocess.run(
+            [sys.executable, str(example), "--stack", local_stack.name], capture_output=True, text=True, env=env,
+            timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert "models: ['helixflow-tiny']" in proc.stdout
+        assert "completion_tokens=8" in proc.stdout or "completion_tokens=16" in proc.stdout
 
     def test_secrets_never_in_output_logs_or_plain_state(self, local_stack: LocalStack) -> None:
         secrets = [v for k, v in local_stack.secrets().items() if k in {
