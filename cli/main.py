@@ -18,6 +18,7 @@ from helixflow.cli import __version__
 from helixflow.cli.commands import config as config_commands
 from helixflow.cli.commands import stack as stack_commands
 from helixflow.cli.commands.doctor import doctor
+from helixflow.cli.commands.validate import validate
 
 app = typer.Typer(
     name="helixflow",
@@ -30,6 +31,7 @@ app = typer.Typer(
 for verb in stack_commands.COMMANDS:
     app.command()(verb)
 app.command()(doctor)
+app.command()(validate)
 app.add_typer(config_commands.app, name="config")
 
 

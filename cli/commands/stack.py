@@ -169,6 +169,7 @@ def outputs(
     if json_output:
         print_json(values)
         return
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"outputs of {stack}")
@@ -176,7 +177,7 @@ def outputs(
     table.add_column("value", overflow="fold")
     for key, value in sorted(values.items()):
         if key != "components":
-            table.add_row(key, str(value))
+            table.add_row(key, escape(str(value)))
     out_console().print(table)
 
 

@@ -43,12 +43,13 @@ def start_process(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     user: str | None = None,
+    label: str | None = None,
 ) -> int:
     """Start argv detached from the caller; returns its pid (the leader of its own session)."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with open(log_file, "ab") as log, open(os.devnull, "rb") as devnull:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        log.write(f"{START_MARK}{Path(argv[0]).name} at {stamp} ===\n".encode())
+        log.write(f"{START_MARK}{label or Path(argv[0]).name} at {stamp} ===\n".encode())
         log.flush()
         proc = subprocess.Popen(
             list(argv),

@@ -102,7 +102,9 @@ class LocalServiceProvider(ResourceProvider):
         self._stop_stale(props)
         self.prepare(props)
         log_file = Path(props["log_file"])
-        pid = start_process(self.argv(props), log_file, env=self.environment(props), user=self.run_as(props))
+        pid = start_process(
+            self.argv(props), log_file, env=self.environment(props), user=self.run_as(props), label=str(props["name"])
+        )
         started = start_ticks(pid)
         self._pid_file(props).parent.mkdir(parents=True, exist_ok=True)
         self._pid_file(props).write_text(f"{pid} {started}")

@@ -29,7 +29,7 @@ class Options:
 
     timeout: float = 300.0  # the whole run
     requests: int = 200  # performance: requests per phase
-    concurrency: int = 8
+    concurrency: int = 4  # a 2-core machine running the whole stack saturates above this
     max_tokens: int = 8  # per request of the generation load
     overhead_p95_ms: float = 90.0
     overhead_p99_ms: float = 150.0
