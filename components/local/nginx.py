@@ -69,7 +69,7 @@ http {{
 
         location = /nginx-health {{ return 200 "ok\\n"; }}
         # the auth service: tokens, public keys, the admin API
-        location ~ ^/(oauth/|admin/|\.well-known/) {{
+        location ~ ^/(oauth/|admin/|\\.well-known/) {{
             proxy_pass http://helixflow_auth;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
