@@ -142,21 +142,19 @@ class Nginx(ProcessResource):
         log_file: str,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        props = {
-            "name": name,
-            "https_port": https_port,
-            "http_port": http_port,
-            "upstream_ports": upstream_ports,
-            "auth_port": auth_port,
-            "cert_file": cert_file,
-            "key_file": key_file,
+        props = ProcessResource.props(
+            name,
+            state_dir=state_dir,
+            log_file=log_file,
+            start_timeout=30,
+            https_port=https_port,
+            http_port=http_port,
+            upstream_ports=upstream_ports,
+            auth_port=auth_port,
+            cert_file=cert_file,
+            key_file=key_file,
             # a new certificate changes this input, so nginx restarts and serves it
-            "cert_not_after": ca_not_after,
-            "prefix": prefix,
-            "state_dir": state_dir,
-            "log_file": log_file,
-            "start_timeout": 30,
-            "pid": None,
-            "started": None,
-        }
+            cert_not_after=ca_not_after,
+            prefix=prefix,
+        )
         super().__init__(NginxProvider(), name, props, opts)

@@ -139,19 +139,17 @@ class PostgresServer(ProcessResource):
         run_as: str | None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        props = {
-            "name": name,
-            "port": port,
-            "password": pulumi.Output.secret(password),
-            "data_dir": data_dir,
-            "bin_dir": bin_dir,
-            "state_dir": state_dir,
-            "log_file": log_file,
-            "run_as": run_as or "",
-            "start_timeout": 60,
-            "pid": None,
-            "started": None,
-            "database": None,
-        }
+        props = ProcessResource.props(
+            name,
+            state_dir=state_dir,
+            log_file=log_file,
+            start_timeout=60,
+            port=port,
+            password=pulumi.Output.secret(password),
+            data_dir=data_dir,
+            bin_dir=bin_dir,
+            run_as=run_as or "",
+            database=None,
+        )
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["password"]))
         super().__init__(PostgresServerProvider(), name, props, opts)

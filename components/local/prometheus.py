@@ -84,15 +84,13 @@ class Prometheus(ProcessResource):
         log_file: str,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        props = {
-            "name": name,
-            "port": port,
-            "targets": targets,
-            "data_dir": data_dir,
-            "state_dir": state_dir,
-            "log_file": log_file,
-            "start_timeout": 60,
-            "pid": None,
-            "started": None,
-        }
+        props = ProcessResource.props(
+            name,
+            state_dir=state_dir,
+            log_file=log_file,
+            start_timeout=60,
+            port=port,
+            targets=targets,
+            data_dir=data_dir,
+        )
         super().__init__(PrometheusProvider(), name, props, opts)

@@ -77,16 +77,14 @@ class RedisServer(ProcessResource):
         log_file: str,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        props = {
-            "name": name,
-            "port": port,
-            "password": pulumi.Output.secret(password),
-            "data_dir": data_dir,
-            "state_dir": state_dir,
-            "log_file": log_file,
-            "start_timeout": 30,
-            "pid": None,
-            "started": None,
-        }
+        props = ProcessResource.props(
+            name,
+            state_dir=state_dir,
+            log_file=log_file,
+            start_timeout=30,
+            port=port,
+            password=pulumi.Output.secret(password),
+            data_dir=data_dir,
+        )
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["password"]))
         super().__init__(RedisServerProvider(), name, props, opts)

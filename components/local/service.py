@@ -149,6 +149,19 @@ class ProcessResource(Resource):
     pid: pulumi.Output[int]
     started: pulumi.Output[int]
 
+    @staticmethod
+    def props(name: str, *, state_dir: str, log_file: str, start_timeout: float, **own: Any) -> dict[str, Any]:
+        """The inputs every process-backed component has, plus its own; pid and started are outputs."""
+        return {
+            "name": name,
+            **own,
+            "state_dir": state_dir,
+            "log_file": log_file,
+            "start_timeout": start_timeout,
+            "pid": None,
+            "started": None,
+        }
+
 
 class LocalProcess(ProcessResource):
     """A long-running process of the local stack, healthy when `health_url` answers 2xx.
@@ -168,16 +181,14 @@ class LocalProcess(ProcessResource):
         start_timeout: float = 60,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        props = {
-            "name": name,
-            "argv": pulumi.Output.secret(argv),
-            "env": pulumi.Output.secret(env),
-            "health_url": health_url,
-            "state_dir": state_dir,
-            "log_file": log_file,
-            "start_timeout": start_timeout,
-            "pid": None,
-            "started": None,
-        }
+        props = ProcessResource.props(
+            name,
+            state_dir=state_dir,
+            log_file=log_file,
+            start_timeout=start_timeout,
+            argv=pulumi.Output.secret(argv),
+            env=pulumi.Output.secret(env),
+            health_url=health_url,
+        )
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["argv", "env"]))
         super().__init__(LocalProcessProvider(), name, props, opts)
