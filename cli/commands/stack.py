@@ -59,9 +59,11 @@ def curl_example(outputs: dict[str, Any], stack: str) -> str:
 def up(
     stack: str = STACK_OPTION,
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    no_validate: bool = typer.Option(False, "--no-validate", help="Skip `helixflow validate` after the stack is up."),
     json_output: bool = JSON_OPTION,
 ) -> None:
-    """Create or update the stack (default `local`: the whole platform on this machine)."""
+    """Create or update the stack (default `local`: the whole platform on this machine), then validate it
+    (exit codes as `helixflow validate`'s unless --no-validate)."""
     from helixflow.cli.progress import EngineProgress
 
     driver = _driver(stack)
@@ -70,9 +72,18 @@ def up(
         typer.confirm(f"Create stack '{stack}' (target {config.target}) on this machine?", abort=True)
     with EngineProgress(f"helixflow up [{stack}]") as progress:
         summary = driver.up(on_event=progress)
+    from helixflow.cli.commands.validate import validate_after_up
+
+    if not json_output:
+        _print_up(stack, summary)
+    report = None if no_validate else validate_after_up(stack, quiet=json_output)
     if json_output:
-        print_json(_summary_json(stack, summary))
-        return
+        print_json({**_summary_json(stack, summary), **({"validation": report.to_dict()} if report else {})})
+    if report is not None and report.exit_code:
+        raise typer.Exit(report.exit_code)
+
+
+def _print_up(stack: str, summary: RunSummary) -> None:
     console = err_console()
     console.print(f"[green]Stack '{stack}' is up[/] ({_changes(summary)}; {summary.seconds:.1f}s)")
     outputs = summary.outputs

@@ -73,12 +73,24 @@ def validate(
     finish(report, json_output, junit)
 
 
-def run_for_stack(stack: str, options: Options | None = None) -> Report:
-    """What `helixflow up` runs at its end (progress on stderr)."""
+def validate_after_up(stack: str, quiet: bool, options: Options | None = None) -> Report:
+    """What `helixflow up` runs at its end: every check; unless quiet, progress and the outcome on stderr
+    (the failed checks and the summary line; `helixflow validate` shows the whole table)."""
     from helixflow.stacks.validate import target_from_stack
     from helixflow.stacks.validate import validate as run
 
-    return run(target_from_stack(stack), options, progress=_progress)
+    console = err_console()
+    if not quiet:
+        console.print(f"Validating stack '{stack}' (skip with --no-validate):")
+    report = run(target_from_stack(stack), options, progress=None if quiet else _progress)
+    if not quiet:
+        from rich.markup import escape
+
+        for result in report.results:
+            if result.status.value == "fail":
+                console.print(f"  [red]failed[/] {result.group}/{result.name}: {escape(result.outcome.explanation)}")
+        console.print(f"[{'green' if report.ok else 'red'}]{escape(summary_line(report))}[/]")
+    return report
 
 
 def finish(report: Report, json_output: bool, junit: Path | None) -> None:
