@@ -1,0 +1,71 @@
+"""TLS and HTTP checks against tiny servers that break exactly one property each: the checks must fail."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from helixflow.stacks.validate import Options, Report, Status, target_from_url, validate
+from helixflow.stacks.validate.checks import tls
+from helixflow.stacks.validate.context import Context
+from tests.validate.servers import make_pki, serve
+
+KEY = "hf_abcdefgh_validate-test-secret-0123456789"
+
+
+def run(url: str, names: list[str], ca_file: Path | None = None) -> dict[str, tuple[Status, str]]:
+    report: Report = validate(target_from_url(url, KEY, str(ca_file) if ca_file else None), Options(timeout=30),
+                              names=names)  # fmt: skip
+    return {r.name: (r.status, r.outcome.explanation) for r in report.results}
+
+
+def test_an_expired_certificate_fails_the_chain_and_expiry_checks(tmp_path: Path) -> None:
+    pki = make_pki(tmp_path, days_from=-30, days_to=-1)
+    with serve(pki) as port:
+        results = run(f"https://localhost:{port}", ["tls-chain", "tls-expiry"], pki.ca_file)
+    assert results["tls-chain"][0] == Status.failed and "expired" in results["tls-chain"][1]
+    assert results["tls-expiry"][0] == Status.failed and "certificate expired" in results["tls-expiry"][1]
+
+
+def test_a_certificate_close_to_expiry_fails_and_a_good_one_passes(tmp_path: Path) -> None:
+    soon = make_pki(tmp_path, days_from=-1, days_to=5)
+    with serve(soon) as port:
+        results = run(f"https://localhost:{port}", ["tls-chain", "tls-expiry"], soon.ca_file)
+    assert results["tls-chain"][0] == Status.passed
+    assert results["tls-expiry"][0] == Status.failed and "need > 14 days" in results["tls-expiry"][1]
+    good = make_pki(tmp_path, days_from=-1, days_to=60)
+    with serve(good) as port:
+        results = run(f"https://localhost:{port}", ["tls-chain", "tls-expiry", "tls-versions"], good.ca_file)
+    assert {name: status for name, (status, _) in results.items()} == dict.fromkeys(results, Status.passed)
+
+
+def test_a_certificate_for_another_host_or_from_another_ca_fails_the_chain(tmp_path: Path) -> None:
+    (tmp_path / "other").mkdir()
+    pki = make_pki(tmp_path / "other", days_from=-1, days_to=60, host="other.test")
+    stranger = make_pki(tmp_path, days_from=-1, days_to=60)
+    with serve(pki) as port:
+        assert run(f"https://localhost:{port}", ["tls-chain"], pki.ca_file)["tls-chain"][0] == Status.failed
+    with serve(stranger) as port:
+        unknown_ca = run(f"https://localhost:{port}", ["tls-chain"], pki.ca_file)["tls-chain"]
+    assert unknown_ca[0] == Status.failed and "certificate" in unknown_ca[1]
+
+
+def test_a_server_accepting_tls_1_1_fails_the_versions_check(tmp_path: Path) -> None:
+    pki = make_pki(tmp_path, days_from=-1, days_to=60)
+    with serve(pki, old_tls=True) as port:
+        status, why = run(f"https://localhost:{port}", ["tls-versions"], pki.ca_file)["tls-versions"]
+    assert status == Status.failed and "TLSv1_1" in why
+
+
+def test_missing_headers_an_echoed_key_and_no_redirect_fail() -> None:
+    with serve() as port:
+        base = f"http://127.0.0.1:{port}"
+        results = run(base, ["security-headers", "no-secret-echo", "tls-chain"])
+        # the plain-HTTP address answers 200 itself instead of redirecting
+        target = dataclasses.replace(target_from_url(base, KEY), http_url=base)
+        redirect = tls.http_redirect(Context(target, Options(timeout=10)))
+    assert results["security-headers"][0] == Status.failed
+    assert "strict-transport-security" in results["security-headers"][1]
+    assert results["no-secret-echo"][0] == Status.failed and "GET /v1/models" in results["no-secret-echo"][1]
+    assert results["tls-chain"] == (Status.failed, "the endpoint is not https")
+    assert redirect.status == Status.failed and "answered 200" in redirect.explanation
