@@ -33,7 +33,7 @@ from helixflow.runtime.common.health import (
 )
 from helixflow.runtime.common.invalidation import EpochWatcher
 from helixflow.runtime.common.metrics_registry import metrics_route
-from helixflow.runtime.common.request_log import request_logger
+from helixflow.runtime.common.request_log import request_log_writer
 from helixflow.runtime.common.tracing import setup_tracing
 from helixflow.runtime.gateway.batcher import RedisBatcher
 from helixflow.runtime.gateway.cache import ResponseCache
@@ -41,6 +41,7 @@ from helixflow.runtime.gateway.catalog import ModelCatalog, RemoteJwks
 from helixflow.runtime.gateway.metrics import GatewayMetrics
 from helixflow.runtime.gateway.proxy import ROUTES, handle_inference
 from helixflow.runtime.gateway.quotas import Quotas
+from helixflow.runtime.gateway.resp import RespClient
 from helixflow.runtime.gateway.state import GatewayState
 from helixflow.runtime.gateway.upstream import UpstreamPool
 from helixflow.runtime.gateway.usage import UsageDrainer
@@ -71,7 +72,8 @@ def _lifespan(settings: RuntimeSettings, registry: CollectorRegistry, health: He
                                 connect_timeout=settings.upstream_connect_timeout,
                                 read_timeout=settings.upstream_read_timeout,
                                 max_idle=settings.upstream_max_connections)
-        batcher = RedisBatcher(redis)
+        resp = RespClient(settings.redis_url) if settings.redis_url.startswith("redis://") else None
+        batcher = RedisBatcher(redis, resp)
         authenticator = Authenticator(Directory(pool, settings),
                                       RemoteJwks(http, settings.auth_url.rstrip("/") + "/.well-known/jwks.json",
                                                  settings.jwks_cache_seconds), settings)
@@ -80,7 +82,7 @@ def _lifespan(settings: RuntimeSettings, registry: CollectorRegistry, health: He
                  if settings.cache_enabled else None)
         state = GatewayState(settings, pool, redis, batcher, upstream, http, authenticator, quotas, cache,
                              ModelCatalog(upstream), GatewayMetrics(registry),
-                             request_logger() if settings.log_requests else None,
+                             request_log_writer() if settings.log_requests else None,
                              setup_tracing(settings, "gateway"))
         app.state.gateway = state
         watcher = EpochWatcher(redis, authenticator.clear)
@@ -103,6 +105,8 @@ def _lifespan(settings: RuntimeSettings, registry: CollectorRegistry, health: He
             await watcher.stop()
             await upstream.aclose()
             await http.aclose()
+            if resp is not None:
+                resp.close()
             await redis.aclose()
             await pool.close()
 

@@ -1,4 +1,5 @@
-"""Sends the Redis commands of concurrent requests together, one pipeline per round trip.
+"""Sends the Redis commands of concurrent requests together, one pipeline per round trip (through the
+lean RespClient for plain ``redis://``, else through redis-py's pipelines).
 
 While one pipeline is in flight, new commands queue up and go in the next, so a
 single request waits one round trip as usual, and under load each request pays a
@@ -15,18 +16,22 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
+from helixflow.runtime.gateway.resp import RespClient
+
 
 class RedisBatcher:
     """``execute`` raises what Redis raised for that command (RedisError, OSError)."""
 
-    def __init__(self, redis: Redis) -> None:
-        self.redis = redis
+    def __init__(self, redis: Redis, resp: RespClient | None = None) -> None:
+        self.redis, self.resp = redis, resp
         self._queue: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
         self._flushing = False
         self._flush_task: asyncio.Task[None] | None = None
 
     def submit(self, *args: Any) -> asyncio.Future[Any]:
         """Queue a command; the future resolves with its reply (or its error)."""
+        if self.resp is not None:
+            return self.resp.submit(*args)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self._queue.append((args, future))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from helixflow.runtime.common.http_metrics import LATENCY_BUCKETS, HttpMetrics
@@ -26,3 +28,13 @@ class GatewayMetrics(HttpMetrics):
         self.usage_fallbacks = Counter("helixflow_usage_direct_writes_total",
                                        "Usage records written straight to PostgreSQL because Redis failed",
                                        registry=target)
+
+        # labels() validates and locks on every call; the gateway's label sets are few, so keep the children.
+        self._children: dict[tuple[Any, ...], Any] = {}
+
+    def child(self, metric: Counter | Histogram, *labels: str) -> Any:
+        key = (id(metric), *labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found

@@ -277,16 +277,15 @@ async def _stream(state: GatewayState, ex: Exchange, headers: list[tuple[bytes, 
 def _observe(state: GatewayState, ex: Exchange, method: str) -> None:
     elapsed = time.perf_counter() - ex.started
     metrics = state.metrics
-    metrics.requests.labels(method, ex.path, str(ex.status)).inc()
-    metrics.duration.labels(method, ex.path).observe(elapsed)
+    metrics.child(metrics.requests, method, ex.path, str(ex.status)).inc()
+    metrics.child(metrics.duration, method, ex.path).observe(elapsed)
     if ex.usage.total and ex.request is not None:
-        metrics.tokens.labels(ex.request.model, "prompt").inc(ex.usage.prompt_tokens)
-        metrics.tokens.labels(ex.request.model, "completion").inc(ex.usage.completion_tokens)
-    if state.logger is not None:
+        metrics.child(metrics.tokens, ex.request.model, "prompt").inc(ex.usage.prompt_tokens)
+        metrics.child(metrics.tokens, ex.request.model, "completion").inc(ex.usage.completion_tokens)
+    if state.log_line is not None:
         fields = {"ts": round(time.time(), 3), "request_id": ex.request_id, "method": method, "route": ex.path,
                   "status": ex.status, "latency_ms": round(elapsed * 1000, 2),
                   "tenant": ex.principal.tenant_id if ex.principal else None,
                   "model": ex.request.model if ex.request else None, "tokens": ex.usage.total,
                   "cache": ex.cache or None}
-        state.logger.info(orjson.dumps(fields).decode())
-
+        state.log_line(orjson.dumps(fields) + b"\n")

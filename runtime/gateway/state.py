@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,5 +33,5 @@ class GatewayState:
     cache: ResponseCache | None
     catalog: ModelCatalog
     metrics: GatewayMetrics
-    logger: logging.Logger | None
+    log_line: Callable[[bytes], Any] | None
     tracer: Any | None = None

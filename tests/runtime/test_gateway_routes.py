@@ -158,3 +158,16 @@ def _count(gateway: Service) -> float:
                 'status="200"' in line:
             total += float(line.rsplit(" ", 1)[1])
     return total
+
+
+def test_one_json_log_line_per_request_without_secrets(gateway: Service, admin_key: str) -> None:
+    import time
+
+    assert chat(gateway.url, admin_key, headers={"X-Request-ID": "log-me-1"}).status_code == 200
+    assert_openai_error(chat(gateway.url, admin_key + "x", headers={"X-Request-ID": "log-me-2"}), 401)
+    time.sleep(0.3)
+    log = gateway.log_tail(200_000)
+    lines = [orjson.loads(line) for line in log.splitlines() if '"request_id":"log-me-' in line]
+    assert [(line["request_id"], line["status"]) for line in lines] == [("log-me-1", 200), ("log-me-2", 401)]
+    assert {"ts", "route", "latency_ms", "tenant", "model"} <= set(lines[0])
+    assert lines[0]["tenant"] and admin_key not in log and admin_key[:20] not in log
