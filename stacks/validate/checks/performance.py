@@ -65,7 +65,11 @@ def latency(ctx: Context) -> Outcome:
     description="Under load (both runs) fewer than --max-error-rate percent of requests fail",
 )
 def error_rate(ctx: Context) -> Outcome:
-    runs = [generation_load(ctx), overhead_load(ctx)]
+    runs, problems = [generation_load(ctx)], []
+    try:
+        runs.append(overhead_load(ctx))
+    except CheckFailed as err:
+        problems.append(f"overhead run: {err.explanation}")
     total = sum(r.requests for r in runs)
     bad = sum(r.requests - len(r.latencies_ms) for r in runs)
     rate = 100.0 * bad / total if total else 0.0
@@ -75,9 +79,10 @@ def error_rate(ctx: Context) -> Outcome:
             errors[kind] = errors.get(kind, 0) + n
     value = f"{rate:.3f}% ({bad}/{total})"
     if rate >= ctx.options.max_error_rate:
-        return failed(
-            f"error rate {rate:.2f}% is not under {ctx.options.max_error_rate:g}%: {errors}", value=value, errors=errors
-        )
+        limit = ctx.options.max_error_rate
+        problems.insert(0, f"error rate {rate:.2f}% is not under {limit:g}% (by status: {errors})")
+    if problems:
+        return failed("; ".join(problems), value=value, errors=errors)
     return passed(value, errors=errors)
 
 
