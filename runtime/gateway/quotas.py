@@ -8,6 +8,7 @@ UTC months. All of a tenant's keys share a hash tag so the script works on Redis
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import time
 from dataclasses import dataclass
@@ -51,11 +52,16 @@ REASONS = {1: "requests_per_minute", 2: "tokens_per_minute", 3: "monthly_token_b
            4: "key_requests_per_minute", 5: "key_tokens_per_minute"}
 
 
+@functools.lru_cache(maxsize=4)
+def _next_month_start(minute: int) -> float:
+    # Depends only on the minute, so it is worked out once a minute, not per request.
+    current = dt.datetime.fromtimestamp(minute * 60, dt.UTC)
+    first = current.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return (first + dt.timedelta(days=32)).replace(day=1).timestamp()
+
+
 def _seconds_to_next_month(now: float) -> int:
-    current = dt.datetime.fromtimestamp(now, dt.UTC)
-    first_next = (current.replace(day=1, hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=32)).replace(
-        day=1)
-    return max(1, int(first_next.timestamp() - now) + 1)
+    return max(1, int(_next_month_start(int(now // 60)) - now) + 1)
 
 
 @dataclass(frozen=True, slots=True)
