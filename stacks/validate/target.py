@@ -25,6 +25,7 @@ class Target:
     gateway_url: str | None = None  # the gateway without nginx in front (local stacks)
     components: dict[str, dict[str, Any]] = field(default_factory=dict)
     stack: str | None = None
+    stack_secrets: tuple[str, ...] = ()  # a local stack's generated passwords and keys
 
     @property
     def host(self) -> str:
@@ -41,7 +42,7 @@ class Target:
 
     def secrets(self) -> list[str]:
         """Values no response may ever contain."""
-        return [s for s in (self.api_key, _password(self.database_url)) if s]
+        return [s for s in (self.api_key, _password(self.database_url), *self.stack_secrets) if s]
 
     def describe(self) -> str:
         return f"stack {self.stack} ({self.endpoint})" if self.stack else self.endpoint
@@ -127,4 +128,5 @@ def target_from_stack(name: str) -> Target:
         gateway_url=local_url("gateway"),
         components=components,
         stack=name,
+        stack_secrets=tuple(str(config[k]) for k in CONFIG_KEYS.values() if config.get(k)),
     )
