@@ -51,8 +51,7 @@ def main(
     ),
 ) -> None:
     """HelixFlow command line."""
-    if debug:
-        os.environ["HELIXFLOW_DEBUG"] = "1"
+    # --debug is read from argv by the error boundary in run(), which sees it before any command runs.
 
 
 def _debug_enabled(argv: list[str]) -> bool:
