@@ -124,6 +124,18 @@ class TestValidateLocalStack:
         assert "401" in failed["models"] and "401" in failed["chat"]
         assert "no-key" in by_status(document, "pass")
 
+    def test_a_stopped_worker_fails_the_availability_and_targets_checks(self, local_stack: LocalStack) -> None:
+        worker = outputs(local_stack)["components"]["worker-1"]
+        stop(int(worker["pid"]))
+        rc, document = validate(local_stack, "--group", "availability", "--check", "prometheus-targets",
+                                "--check", "no-key")  # fmt: skip
+        failed = by_status(document, "fail")
+        assert rc == EXIT_CRITICAL_FAILED
+        assert failed.keys() == {"components", "prometheus-targets"}, failed
+        assert "worker-1 down" in failed["components"]
+        assert failed["prometheus-targets"] == f"not up: workers/127.0.0.1:{worker['port']} down"
+        assert "no-key" in by_status(document, "pass")
+
     def test_a_stopped_prometheus_fails_the_observability_checks(self, local_stack: LocalStack) -> None:
         stop(int(outputs(local_stack)["components"]["prometheus"]["pid"]))
         rc, document = validate(local_stack, "--group", "observability")
@@ -131,12 +143,3 @@ class TestValidateLocalStack:
         assert failed.keys() == {"prometheus-targets", "prometheus-rules"}
         assert "ConnectError" in failed["prometheus-targets"]
         assert rc == EXIT_SUCCESS_RATE_LOW  # non-critical failures: the success rate decides (1 of 3 passed)
-
-    def test_a_stopped_worker_fails_the_availability_checks(self, local_stack: LocalStack) -> None:
-        stop(int(outputs(local_stack)["components"]["worker-1"]["pid"]))
-        rc, document = validate(local_stack, "--group", "availability", "--check", "no-key")
-        failed = by_status(document, "fail")
-        assert rc == EXIT_CRITICAL_FAILED
-        assert "components" in failed and "worker-1 down" in failed["components"]
-        assert "prometheus down" in failed["components"]
-        assert "no-key" in by_status(document, "pass")

@@ -11,7 +11,9 @@ from helixflow.stacks.validate.registry import check
 
 SEED_METRICS = ("api_requests_total", "api_request_duration_seconds", "model_inference_seconds", "active_connections")
 SEED_ALERTS = ("HighErrorRate", "HighLatency")
-SCRAPE_WAIT = 20.0  # right after `up` targets are "unknown" until their first scrape
+# Right after `up` a target is "unknown" until its first scrape, or "down" from a scrape made while it was
+# starting, until the next one (the local stack scrapes every 5 s): wait out a couple of intervals.
+SCRAPE_WAIT = 12.0
 
 
 @check(
@@ -47,7 +49,7 @@ def prometheus_targets(ctx: Context) -> Outcome:
     while True:
         targets = _prometheus(ctx, "/api/v1/targets")["activeTargets"]
         states = {f"{t['labels'].get('job')}/{t['labels'].get('instance')}": t["health"] for t in targets}
-        waiting = [n for n, s in states.items() if s == "unknown"]
+        waiting = [n for n, s in states.items() if s != "up"]
         if not waiting or time.monotonic() - started > min(SCRAPE_WAIT, ctx.remaining()):
             break
         time.sleep(1)
