@@ -8,7 +8,13 @@ paths request by request so drift hits them alike:
 - time to first token of a streamed chat completion;
 - tokens per second of a streamed completion (256 tokens).
 
-    .venv/bin/python bench/pool_bench.py [--requests 300] [--gateway] [--json]
+    .venv/bin/python bench/pool_bench.py [--requests 300] [--gateway] [--json] [--no-quickack]
+
+The client re-arms TCP_QUICKACK (Linux) while it reads a stream, as the gateway's
+upstream client does: sglang-router leaves Nagle on and holds a stream's first event
+until its response headers are ACKed, so a client that delays that ACK (~40 ms)
+measures its own kernel, not the router. ``--no-quickack`` measures that plain client.
+The load average is printed before and after: the figures mean little on a busy machine.
 
 Numbers are for this machine and the tiny model; the router's cost is what matters.
 """
@@ -18,6 +24,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
+import socket
 import statistics
 import sys
 import tempfile
@@ -34,6 +42,7 @@ from helixflow.runtime.pool.router import RouterSpec
 
 MODEL = "tiny"
 POOL_KEY = "bench-pool-key"
+QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -54,7 +63,14 @@ def _auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def streamed(client: httpx.Client, url: str, key: str, max_tokens: int) -> tuple[float, float, int]:
+def _quickack(sock: Any) -> None:
+    if sock is not None and QUICKACK is not None:
+        sock.setsockopt(socket.IPPROTO_TCP, QUICKACK, 1)
+
+
+def streamed(
+    client: httpx.Client, url: str, key: str, max_tokens: int, quickack: bool = True
+) -> tuple[float, float, int]:
     """(time to first text, total time, completion tokens) of a streamed chat completion."""
     request = {
         "model": MODEL, "messages": [{"role": "user", "content": "the model"}], "max_tokens": max_tokens,
@@ -65,14 +81,22 @@ def streamed(client: httpx.Client, url: str, key: str, max_tokens: int) -> tuple
     tokens = 0
     with client.stream("POST", url + "/v1/chat/completions", json=request, headers=_auth(key)) as response:
         response.raise_for_status()
-        for line in response.iter_lines():
-            if not line.startswith("data: {"):
-                continue
-            chunk = json.loads(line.removeprefix("data: "))
-            if chunk.get("usage"):
-                tokens = chunk["usage"]["completion_tokens"]
-            elif first is None and chunk["choices"] and chunk["choices"][0]["delta"].get("content"):
-                first = time.perf_counter() - started
+        stream = response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if quickack and stream is not None else None
+        _quickack(sock)  # ACKs the response headers now
+        pending = b""
+        for data in response.iter_bytes():
+            _quickack(sock)
+            pending += data
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                if not line.startswith(b"data: {"):
+                    continue
+                chunk = json.loads(line.removeprefix(b"data: "))
+                if chunk.get("usage"):
+                    tokens = chunk["usage"]["completion_tokens"]
+                elif first is None and chunk["choices"] and chunk["choices"][0]["delta"].get("content"):
+                    first = time.perf_counter() - started
     return (first or 0.0), time.perf_counter() - started, tokens
 
 
@@ -103,7 +127,7 @@ def gateway_in_front_of(router_url: str) -> Any:
                 yield gateway.url, json.loads(boot.stdout)["api_key"]
 
 
-def run(requests: int, with_gateway: bool) -> dict[str, Any]:
+def run(requests: int, with_gateway: bool, quickack: bool = True) -> dict[str, Any]:
     logs = Path(tempfile.mkdtemp(prefix="pool-bench-"))
     engine = cpu_engine_process(
         ensure_tiny_model(), MODEL, port=free_port(), log_path=logs / "engine.log", api_key=POOL_KEY
@@ -120,7 +144,9 @@ def run(requests: int, with_gateway: bool) -> dict[str, Any]:
             paths = {"direct": (direct, POOL_KEY), "router": (spec.url, POOL_KEY)}
             if with_gateway:
                 paths["gateway"] = stack.enter_context(gateway_in_front_of(spec.url))
-            results = measure(paths, requests)
+            load_before = os.getloadavg()
+            results = measure(paths, requests, quickack)
+            load_after = os.getloadavg()
     finally:
         router.stop()
         engine.stop()
@@ -140,10 +166,15 @@ def run(requests: int, with_gateway: bool) -> dict[str, Any]:
                 "ttft_p50_ms": report[name]["ttft_p50_ms"] - report["direct"]["ttft_p50_ms"],
             }
     report["requests_per_path"] = requests
+    report["client_quickack"] = quickack
+    report["load_average_before"] = [round(x, 2) for x in load_before]
+    report["load_average_after"] = [round(x, 2) for x in load_after]
     return report
 
 
-def measure(paths: dict[str, tuple[str, str]], requests: int) -> dict[str, dict[str, list[float]]]:
+def measure(
+    paths: dict[str, tuple[str, str]], requests: int, quickack: bool = True
+) -> dict[str, dict[str, list[float]]]:
     results: dict[str, dict[str, list[float]]] = {p: {"short": [], "ttft": [], "tps": []} for p in paths}
     with httpx.Client(timeout=60) as client:
         for url, key in paths.values():  # warm connections and caches
@@ -154,11 +185,11 @@ def measure(paths: dict[str, tuple[str, str]], requests: int) -> dict[str, dict[
                 results[name]["short"].append(short_completion(client, url, key))
         for _ in range(max(10, requests // 10)):
             for name, (url, key) in paths.items():
-                ttft, _, _ = streamed(client, url, key, 8)
+                ttft, _, _ = streamed(client, url, key, 8, quickack)
                 results[name]["ttft"].append(ttft)
         for _ in range(5):
             for name, (url, key) in paths.items():
-                _, total, tokens = streamed(client, url, key, 256)
+                _, total, tokens = streamed(client, url, key, 256, quickack)
                 results[name]["tps"].append(tokens / total)
     return results
 
@@ -168,8 +199,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=300, help="short completions per path")
     parser.add_argument("--gateway", action="store_true", help="also measure through the gateway (needs services)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--no-quickack", action="store_true", help="a plain client: no TCP_QUICKACK while streaming")
     args = parser.parse_args()
-    report = run(args.requests, args.gateway)
+    report = run(args.requests, args.gateway, not args.no_quickack)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -185,6 +217,9 @@ def main() -> int:
         added = report[f"added_by_{name}"]
         print(f"{name} path adds: p50 {added['p50_ms']:+.2f} ms, p99 {added['p99_ms']:+.2f} ms, ", end="")
         print(f"TTFT p50 {added['ttft_p50_ms']:+.2f} ms")
+    before, after = report["load_average_before"], report["load_average_after"]
+    print(f"client TCP_QUICKACK: {'on' if report['client_quickack'] else 'off'}; load average before {before}, "
+          f"after {after}")
     return 0
 
 
