@@ -43,9 +43,14 @@ class RedisBatcher:
     async def execute(self, *args: Any) -> Any:
         return await self.submit(*args)
 
-    async def script(self, sha: str, source: str, keys: list[str], args: list[Any]) -> Any:
-        """EVALSHA, falling back to EVAL when Redis lost the script (restart, SCRIPT FLUSH)."""
+    async def script(self, sha: str, source: str, keys: list[str], args: list[Any], packed: bytes | None = None) -> Any:
+        """EVALSHA, falling back to EVAL when Redis lost the script (restart, SCRIPT FLUSH).
+
+        ``packed``: the same EVALSHA already in RESP form, sent as is by the lean client.
+        """
         try:
+            if packed is not None and self.resp is not None:
+                return await self.resp.submit_packed(packed)
             return await self.execute("EVALSHA", sha, len(keys), *keys, *args)
         except NoScriptError:
             return await self.redis.eval(source, len(keys), *keys, *args)

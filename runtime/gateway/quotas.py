@@ -11,11 +11,12 @@ import datetime as dt
 import functools
 import hashlib
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from helixflow.runtime.common.errors import ApiError
-from helixflow.runtime.common.principal import Principal
+from helixflow.runtime.common.principal import Principal, TenantLimits
 from helixflow.runtime.gateway.batcher import RedisBatcher
+from helixflow.runtime.gateway.resp import pack
 
 CHECK_SCRIPT = """
 local function used(key) return tonumber(redis.call('GET', key) or '0') end
@@ -64,8 +65,7 @@ def _seconds_to_next_month(now: float) -> int:
     return max(1, int(_next_month_start(int(now // 60)) - now) + 1)
 
 
-@dataclass(frozen=True, slots=True)
-class QuotaKeys:
+class QuotaKeys(NamedTuple):
     tenant_requests: str
     tenant_tokens: str
     tenant_month: str
@@ -75,13 +75,29 @@ class QuotaKeys:
     month_ttl: int
 
 
+@functools.lru_cache(maxsize=4096)
+def _key_names(tenant_id: str, holder: str, minute: int) -> tuple[str, str, str, str, str]:
+    # The names change once a minute (months start on a minute), so they are built once a minute per key.
+    month = time.strftime("%Y%m", time.gmtime(minute * 60))
+    base = f"hf:q:{{{tenant_id}}}"
+    key = f"{base}:k:{holder}"
+    return f"{base}:r:{minute}", f"{base}:t:{minute}", f"{base}:m:{month}", f"{key}:r:{minute}", f"{key}:t:{minute}"
+
+
 def quota_keys(principal: Principal, now: float) -> QuotaKeys:
-    minute = int(now // 60)
-    month = time.strftime("%Y%m", time.gmtime(now))
-    base = f"hf:q:{{{principal.tenant_id}}}"
-    key = f"{base}:k:{principal.api_key_id or principal.user_id}"
-    return QuotaKeys(f"{base}:r:{minute}", f"{base}:t:{minute}", f"{base}:m:{month}", f"{key}:r:{minute}",
-                     f"{key}:t:{minute}", 60 - int(now % 60), _seconds_to_next_month(now) + 86400)
+    names = _key_names(principal.tenant_id, principal.api_key_id or principal.user_id, int(now // 60))
+    return QuotaKeys(*names, 60 - int(now % 60), _seconds_to_next_month(now) + 86400)
+
+
+@functools.lru_cache(maxsize=4096)
+def _check_command(names: tuple[str, ...], tenant: TenantLimits, key: TenantLimits) -> bytes:
+    # The whole EVALSHA of a key's check is the same for every request in a minute: packed once.
+    return pack(("EVALSHA", CHECK_SHA, len(names), *names, *_check_args(tenant, key)))
+
+
+def _check_args(t: TenantLimits, k: TenantLimits) -> list[int]:
+    return [t.requests_per_minute, t.tokens_per_minute, t.monthly_token_budget, k.requests_per_minute,
+            k.tokens_per_minute, WINDOW_TTL]
 
 
 def has_limits(principal: Principal) -> bool:
@@ -99,11 +115,9 @@ class Quotas:
         now = time.time()
         keys = quota_keys(principal, now)
         t, k = principal.tenant_limits, principal.key_limits
-        result = await self.batcher.script(
-            CHECK_SHA, CHECK_SCRIPT,
-            [keys.tenant_requests, keys.tenant_tokens, keys.tenant_month, keys.key_requests, keys.key_tokens],
-            [t.requests_per_minute, t.tokens_per_minute, t.monthly_token_budget, k.requests_per_minute,
-             k.tokens_per_minute, WINDOW_TTL])
+        names = [keys.tenant_requests, keys.tenant_tokens, keys.tenant_month, keys.key_requests, keys.key_tokens]
+        result = await self.batcher.script(CHECK_SHA, CHECK_SCRIPT, names, _check_args(t, k),
+                                           packed=_check_command(tuple(names), t, k))
         allowed, reason, requests, tokens = (int(v) for v in result)
         headers = self._headers(principal, keys, requests, tokens)
         if not allowed:

@@ -20,9 +20,12 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 def pack(args: tuple[Any, ...]) -> bytes:
     parts = [b"*%d\r\n" % len(args)]
+    append = parts.append
     for arg in args:
-        data = arg if isinstance(arg, bytes) else str(arg).encode()
-        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+        data = arg if isinstance(arg, bytes) else arg.encode() if type(arg) is str else str(arg).encode()
+        append(b"$%d\r\n" % len(data))
+        append(data)  # not formatted in: a usage record is not copied twice
+        append(b"\r\n")
     return b"".join(parts)
 
 
@@ -110,10 +113,13 @@ class RespClient:
             self._transport.abort()
 
     def _queue(self, args: tuple[Any, ...]) -> asyncio.Future[Any]:
+        return self._queue_packed(pack(args))
+
+    def _queue_packed(self, command: bytes) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self._pending.append(future)
-        self._out.append(pack(args))
+        self._out.append(command)
         if not self._write_scheduled:
             self._write_scheduled = True
             loop.call_soon(self._flush)
@@ -128,7 +134,21 @@ class RespClient:
             return self._queue(args)
         return asyncio.ensure_future(self.execute(*args))
 
+    def submit_packed(self, command: bytes) -> asyncio.Future[Any]:
+        """``submit`` for a command already in RESP form (``pack``), e.g. one the caller keeps and reuses."""
+        if self._transport is not None and self._connecting is None:
+            return self._queue_packed(command)
+        return asyncio.ensure_future(self._execute_packed(command))
+
+    async def _execute_packed(self, command: bytes) -> Any:
+        await self._connected()
+        return await self._queue_packed(command)
+
     async def execute(self, *args: Any) -> Any:
+        await self._connected()
+        return await self._send(args)
+
+    async def _connected(self) -> None:
         if self._transport is None:
             if self._connecting is None:
                 self._connecting = asyncio.get_running_loop().create_future()
@@ -144,7 +164,6 @@ class RespClient:
                     del connecting
             else:
                 await asyncio.shield(self._connecting)
-        return await self._send(args)
 
     def close(self) -> None:
         if self._transport is not None:

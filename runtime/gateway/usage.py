@@ -118,6 +118,12 @@ class UsageDrainer:
         self.redis, self.pool, self.consumer = redis, pool, consumer
         self.batch_size, self.claim_idle_ms = batch_size, claim_idle_ms
         self._task: asyncio.Task[None] | None = None
+        # Records this consumer read but did not commit exist only after a failure (or a restart under the
+        # same name); dead consumers' records need claiming only once idle for claim_idle_ms. Checking both
+        # on every batch cost two extra Redis round trips per batch, i.e. per request at low rates.
+        self._check_own = True
+        self._claim_interval = max(0.1, claim_idle_ms / 2000)
+        self._next_claim = 0.0
 
     async def ensure_group(self) -> None:
         try:
@@ -128,20 +134,33 @@ class UsageDrainer:
 
     async def _read(self, block_ms: int) -> list[tuple[bytes, dict[bytes, bytes]]]:
         # First what this consumer read but did not commit, then what dead consumers left, then new records.
-        own: Any = await self.redis.xreadgroup(GROUP, self.consumer, {STREAM: "0"}, count=self.batch_size)
-        entries = own[0][1] if own else []
-        if entries:
-            return list(entries)
-        claimed: Any = await self.redis.xautoclaim(STREAM, GROUP, self.consumer, self.claim_idle_ms, "0-0",
-                                              count=self.batch_size)
-        if claimed and claimed[1]:
-            return [e for e in claimed[1] if e[1]]
+        if self._check_own:
+            own: Any = await self.redis.xreadgroup(GROUP, self.consumer, {STREAM: "0"}, count=self.batch_size)
+            entries = own[0][1] if own else []
+            if entries:
+                return list(entries)
+            self._check_own = False
+        now = asyncio.get_running_loop().time()
+        if now >= self._next_claim:
+            claimed: Any = await self.redis.xautoclaim(STREAM, GROUP, self.consumer, self.claim_idle_ms, "0-0",
+                                                  count=self.batch_size)
+            if claimed and claimed[1]:
+                return [e for e in claimed[1] if e[1]]  # claim again next time: there may be more
+            self._next_claim = now + self._claim_interval
+        block_ms = min(block_ms, max(1, int(self._claim_interval * 1000)))
         new: Any = await self.redis.xreadgroup(GROUP, self.consumer, {STREAM: ">"}, count=self.batch_size,
                                           block=block_ms)
         return list(new[0][1]) if new else []
 
     async def drain_once(self, block_ms: int = 1000) -> int:
         """Moves one batch; returns how many records. Raises on Redis or PostgreSQL outages."""
+        try:
+            return await self._drain(block_ms)
+        except BaseException:
+            self._check_own = True  # what was read and not acknowledged is this consumer's to retry
+            raise
+
+    async def _drain(self, block_ms: int) -> int:
         entries = await self._read(block_ms)
         if not entries:
             return 0
