@@ -80,6 +80,7 @@ class PostgresServerProvider(LocalServiceProvider):
                 text=True,
                 user=user,
                 cwd="/",  # the postgres user may not be able to enter our working directory
+                start_new_session=True,  # out of reach of signals meant for the provider's process group
                 check=False,
                 timeout=120,
             )
@@ -87,7 +88,8 @@ class PostgresServerProvider(LocalServiceProvider):
             pw_path.unlink(missing_ok=True)
         if proc.returncode != 0:
             shutil.rmtree(data_dir, ignore_errors=True)
-            raise ProcessError(f"initdb failed: {(proc.stdout + proc.stderr).strip()[-800:]}")
+            output = (proc.stdout + proc.stderr).strip()[-800:] or "no output"
+            raise ProcessError(f"initdb failed (exit code {proc.returncode}): {output}")
 
     def healthy(self, props: dict[str, Any]) -> bool:
         import psycopg

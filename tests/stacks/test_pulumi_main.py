@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
 @pytest.fixture
 def mocks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> RecordingMocks:
     monkeypatch.setenv("HELIXFLOW_HOME", str(tmp_path))
+    # an earlier test's asyncio.run() may have left the thread without an event loop; Pulumi's mocks need one
+    asyncio.set_event_loop(asyncio.new_event_loop())
     recorder = RecordingMocks()
     pulumi.runtime.set_mocks(recorder, project="helixflow", stack="unit", preview=False)
     return recorder
