@@ -25,6 +25,8 @@ import pytest
 from tests.e2e.conftest import LocalStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+# The first `up` also runs `helixflow validate` (and must pass it); later ones skip it with
+# --no-validate to keep this module's many up/down cycles short: tests/validate covers validation.
 
 
 def chat(stack: LocalStack, outputs: dict[str, Any], api_key: str, request_id: str) -> httpx.Response:
@@ -176,7 +178,7 @@ class TestLifecycle:
         rc, status = local_stack.cli_json("status")
         assert next(c for c in status["components"] if c["name"] == "worker-0")["state"] == "down"
 
-        proc = local_stack.cli("up", "--yes")
+        proc = local_stack.cli("up", "--yes", "--no-validate")
         assert proc.returncode == 0, proc.stderr
         rc, status = local_stack.cli_json("status")
         assert rc == 0
@@ -188,11 +190,11 @@ class TestLifecycle:
         for component in status["components"]:
             if component["name"].startswith("worker-"):
                 os.killpg(component["pid"], signal.SIGKILL)
-        first = local_stack.popen("up", "--yes")
+        first = local_stack.popen("up", "--yes", "--no-validate")
         try:
             lock_dir = local_stack.home / "state" / ".pulumi" / "locks"
             wait_for(lambda: lock_dir.exists() and any(lock_dir.rglob("*.json")), 60, "the first run's lock")
-            second = local_stack.cli("up", "--yes")
+            second = local_stack.cli("up", "--yes", "--no-validate")
             assert second.returncode == 1
             assert "is busy: another run holds its lock: pid" in second.stderr
         finally:
@@ -201,7 +203,7 @@ class TestLifecycle:
         assert local_stack.cli_json("status")[0] == 0
 
     def test_nothing_to_change(self, local_stack: LocalStack) -> None:
-        rc, summary = local_stack.cli_json("up", "--yes")
+        rc, summary = local_stack.cli_json("up", "--yes", "--no-validate")
         assert rc == 0
         assert set(summary["changes"]) == {"same"}
 
@@ -212,7 +214,7 @@ class TestLifecycle:
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"http://127.0.0.1:{local_stack.ports['gateway']}/health/live", timeout=2)
 
-        assert local_stack.cli("up", "--yes").returncode == 0
+        assert local_stack.cli("up", "--yes", "--no-validate").returncode == 0
         # the key issued before `down` still works: users and keys survived
         response = chat(local_stack, outputs, outputs["admin_api_key"], f"e2e-{uuid.uuid4().hex}")
         assert response.status_code == 200, response.text
@@ -220,12 +222,12 @@ class TestLifecycle:
 
     def test_interrupted_up_converges(self, local_stack: LocalStack) -> None:
         assert local_stack.cli("down", "--yes").returncode == 0
-        first = local_stack.popen("up", "--yes")
+        first = local_stack.popen("up", "--yes", "--no-validate")
         run_dir = local_stack.home / "stacks" / local_stack.name / "run"
         wait_for(lambda: len(list(run_dir.glob("*.pid"))) >= 3, 90, "some components to start")
         os.killpg(first.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground process group
         first.communicate(timeout=120)
-        proc = local_stack.cli("up", "--yes")
+        proc = local_stack.cli("up", "--yes", "--no-validate")
         assert proc.returncode == 0, proc.stderr
         assert local_stack.cli_json("status")[0] == 0
 
