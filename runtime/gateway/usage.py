@@ -26,6 +26,7 @@ from redis.exceptions import RedisError, ResponseError
 STREAM = "hf:usage"
 DEAD_LETTERS = "hf:usage:dead"
 GROUP = "drainers"
+LINGER_S = 0.05
 log = logging.getLogger("helixflow.usage")
 
 INSERT = """
@@ -194,8 +195,13 @@ class UsageDrainer:
             try:
                 await self.ensure_group()
                 while True:
-                    await self.drain_once()
+                    moved = await self.drain_once()
                     backoff = 0.2
+                    if 0 < moved < self.batch_size:
+                        # Let records gather: one batch per LINGER_S instead of one per request or two cost
+                        # ~0.4 ms of this process's CPU each (reads, insert, ack). Rows land <= LINGER_S later;
+                        # the records are safe on the stream meanwhile.
+                        await asyncio.sleep(LINGER_S)
             except asyncio.CancelledError:
                 raise
             except (RedisError, *_OUTAGE, asyncpg.PostgresError) as err:
