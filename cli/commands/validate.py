@@ -27,7 +27,9 @@ def validate(
         None, "--api-key", envvar="HELIXFLOW_API_KEY", help="API key for --url (or HELIXFLOW_API_KEY)."
     ),
     ca_file: Path = typer.Option(None, "--ca-file", help="CA (PEM) that signed --url's certificate."),
-    admin_url: str = typer.Option(None, "--admin-url", help="With --url: the auth service's admin API."),
+    admin_url: str = typer.Option(
+        None, "--admin-url", help="With --url: where the admin API is (default: the --url endpoint itself)."
+    ),
     prometheus_url: str = typer.Option(None, "--prometheus-url", help="With --url: Prometheus to inspect."),
     model: str = typer.Option(None, "--model", help="With --url: the model to use (default: the first listed)."),
     checks: list[str] = typer.Option([], "--check", help="Run only this check (repeatable; see --list)."),

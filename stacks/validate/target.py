@@ -79,7 +79,8 @@ def target_from_url(
         api_key=api_key,
         ca_file=ca_file,
         model=model,
-        admin_url=admin_url.rstrip("/") if admin_url else None,
+        # HelixFlow's load balancer serves the admin API (/admin/*) on the endpoint itself
+        admin_url=(admin_url or url).rstrip("/"),
         prometheus_url=prometheus_url.rstrip("/") if prometheus_url else None,
         http_url=http_url,
     )
@@ -121,7 +122,7 @@ def target_from_stack(name: str) -> Target:
         api_key=str(outputs.get("admin_api_key") or ""),
         ca_file=outputs.get("ca_file"),
         model=outputs.get("model"),
-        admin_url=local_url("auth"),
+        admin_url=str(outputs["endpoint"]).rstrip("/"),  # through nginx, as a client reaches it
         prometheus_url=outputs.get("prometheus_url"),
         http_url=http_url,
         database_url=database_url,
