@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 import time
@@ -45,8 +46,6 @@ def _summary_json(stack: str, summary: RunSummary) -> dict[str, Any]:
 
 def curl_example(outputs: dict[str, Any], stack: str) -> str:
     body = {"model": outputs.get("model", ""), "messages": [{"role": "user", "content": "Hello!"}], "max_tokens": 16}
-    import json
-
     key = "$(helixflow outputs admin_api_key --show-secrets" + ("" if stack == "local" else f" -s {stack}") + ")"
     return (
         f"curl --cacert {shlex.quote(str(outputs.get('ca_file', '')))} "
@@ -64,6 +63,7 @@ def up(
 ) -> None:
     """Create or update the stack (default `local`: the whole platform on this machine), then validate it
     (exit codes as `helixflow validate`'s unless --no-validate)."""
+    from helixflow.cli.commands.validate import validate_after_up
     from helixflow.cli.progress import EngineProgress
 
     driver = _driver(stack)
@@ -72,8 +72,6 @@ def up(
         typer.confirm(f"Create stack '{stack}' (target {config.target}) on this machine?", abort=True)
     with EngineProgress(f"helixflow up [{stack}]") as progress:
         summary = driver.up(on_event=progress)
-    from helixflow.cli.commands.validate import validate_after_up
-
     if not json_output:
         _print_up(stack, summary)
     report = None if no_validate else validate_after_up(stack, quiet=json_output)
@@ -175,7 +173,7 @@ def outputs(
         if json_output:
             print_json(value)
         else:
-            typer.echo(value if isinstance(value, str) else __import__("json").dumps(value))
+            typer.echo(value if isinstance(value, str) else json.dumps(value))
         return
     if json_output:
         print_json(values)
