@@ -31,6 +31,7 @@ class AdminBootstrapProvider(ResourceProvider):
             capture_output=True,
             text=True,
             env=env,
+            start_new_session=True,  # a Ctrl-C meant for `helixflow up` must not cut it short
             check=False,
             timeout=120,
         )

@@ -114,6 +114,7 @@ class PostgresServerProvider(LocalServiceProvider):
             capture_output=True,
             text=True,
             env=env,
+            start_new_session=True,  # a Ctrl-C meant for `helixflow up` must not cut a migration short
             check=False,
             timeout=120,
         )

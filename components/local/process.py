@@ -24,6 +24,16 @@ class ProcessError(RuntimeError):
     """A process would not start, or did not become healthy in time. The message carries its log's tail."""
 
 
+class ProcessExited(ProcessError):
+    """The process ended while it was starting."""
+
+
+# The Popen objects of the processes this (provider) process started, by pid. Kept so that their exit
+# status can be read: a dropped Popen is reaped by the next Popen() call anywhere in the process, and
+# its status lost with it.
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
+
 START_MARK = "=== helixflow: starting "
 
 
@@ -62,6 +72,7 @@ def start_process(
             # another user may not be able to enter our working directory (a 0700 home or temp dir)
             cwd=cwd if cwd is not None or user is None else "/",
         )
+    _CHILDREN[proc.pid] = proc
     return proc.pid
 
 
@@ -119,21 +130,22 @@ def _signal_group(pid: int, sig: int) -> None:
 
 
 def _reap(pid: int) -> None:
+    child = _CHILDREN.get(pid)
+    if child is not None:
+        if child.poll() is not None:
+            del _CHILDREN[pid]
+        return
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
 
 
 def _exit_status(pid: int) -> str:
-    """' (exit code N)' when pid is our child and has exited, else ''."""
-    try:
-        reaped, status = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
+    """' (exit code N)' or ' (killed by signal N)' for a child of ours that has ended, else ''."""
+    child = _CHILDREN.get(pid)
+    code = child.poll() if child is not None else None
+    if code is None:
         return ""
-    if reaped == 0:
-        return ""
-    if os.WIFSIGNALED(status):
-        return f" (killed by signal {os.WTERMSIG(status)})"
-    return f" (exit code {os.waitstatus_to_exitcode(status)})"
+    return f" (killed by signal {-code})" if code < 0 else f" (exit code {code})"
 
 
 def http_ok(url: str, timeout: float = 2.0, headers: Mapping[str, str] | None = None) -> bool:
@@ -163,6 +175,6 @@ def wait_until(
             return
         if not is_running(pid, started):
             status = _exit_status(pid)
-            raise ProcessError(f"{what} exited during start-up{status}; last log lines:\n{log_tail(log_file)}")
+            raise ProcessExited(f"{what} exited during start-up{status}; last log lines:\n{log_tail(log_file)}")
         time.sleep(interval)
     raise ProcessError(f"{what} not healthy after {timeout:.0f}s; last log lines:\n{log_tail(log_file)}")

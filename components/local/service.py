@@ -21,6 +21,7 @@ from pulumi.dynamic import CreateResult, ReadResult, Resource, ResourceProvider,
 
 from helixflow.components.local.process import (
     ProcessError,
+    ProcessExited,
     http_ok,
     is_running,
     start_process,
@@ -101,6 +102,15 @@ class LocalServiceProvider(ResourceProvider):
     def _start(self, props: dict[str, Any]) -> dict[str, Any]:
         self._stop_stale(props)
         self.prepare(props)
+        try:
+            return self._launch(props)
+        except ProcessExited as first:
+            # One more try, as a supervisor would: the reason stays in the log, and a second failure is reported.
+            with open(props["log_file"], "a") as log:
+                log.write(f"=== helixflow: {first.args[0].splitlines()[0]}; starting it once more ===\n")
+            return self._launch(props)
+
+    def _launch(self, props: dict[str, Any]) -> dict[str, Any]:
         log_file = Path(props["log_file"])
         pid = start_process(
             self.argv(props), log_file, env=self.environment(props), user=self.run_as(props), label=str(props["name"])

@@ -53,7 +53,7 @@ def test_wait_until_reports_an_early_exit_with_the_current_log(tmp_path: Path) -
     with pytest.raises(ProcessError) as err:
         wait_until(lambda: False, pid=pid, started=start_ticks(pid), log_file=log, what="crasher", timeout=10)
     message = str(err.value)
-    assert "crasher exited during start-up" in message
+    assert "crasher exited during start-up (exit code 3)" in message
     assert "bad config" in message and "an old run's line" not in message
 
 
