@@ -17,6 +17,10 @@ SHIM=pulumi-resource-pulumi-python
 
 log() { echo "[pulumi] $*" >&2; }
 
+# The SDK's shim runs python as a child of sh: when the engine stops the plugin it kills sh and
+# leaves python behind (seen after Ctrl-C). Exec'ing python makes it the plugin process itself.
+exec_shim() { sed -i -E 's/^([[:space:]]*)("[^"]*" -u -m pulumi\.dynamic )/\1exec \2/' "$1"; }
+
 have_shim_beside() { [ -x "$(dirname "$1")/$SHIM" ] || command -v "$SHIM" >/dev/null 2>&1; }
 
 if existing=$(command -v pulumi 2>/dev/null) && [ "$(readlink -f "$existing")" != "$(readlink -f "$ROOT/bin/pulumi")" ]; then
@@ -30,6 +34,7 @@ fi
 
 if [ -x "$ROOT/bin/pulumi" ] && [ -x "$ROOT/bin/$SHIM" ] \
    && [ "$("$ROOT/bin/pulumi" version 2>/dev/null)" = "$PULUMI_VERSION" ]; then
+  exec_shim "$ROOT/bin/$SHIM"  # idempotent; also mends a shim cached before this fix
   log "cached engine $PULUMI_VERSION at $ROOT"
   echo "$ROOT"
   exit 0
@@ -68,5 +73,6 @@ mv "$ROOT/bin/pulumi.tmp" "$ROOT/bin/pulumi"
 
 sdkdir=$(go list -m -f '{{.Dir}}' "github.com/pulumi/pulumi/sdk/v3")
 install -m755 "$sdkdir/python/dist/$SHIM" "$ROOT/bin/$SHIM"
+exec_shim "$ROOT/bin/$SHIM"
 log "built $("$ROOT/bin/pulumi" version) at $ROOT"
 echo "$ROOT"

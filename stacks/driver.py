@@ -27,6 +27,7 @@ from helixflow.stacks.config import NAMESPACE, StackConfig, parse_config, split_
 from helixflow.stacks.engine import INSTALL_HINT, find_engine
 from helixflow.stacks.errors import HelixFlowError
 from helixflow.stacks.locks import clear_stale_lock, describe_live_lock
+from helixflow.stacks.orphans import stop_orphaned_providers
 from helixflow.stacks.paths import PROJECT, STACK_NAME_PATTERN, StackPaths
 from helixflow.stacks.secrets import CONFIG_KEYS, StackSecrets
 from helixflow.stacks.targets import require_available
@@ -160,6 +161,7 @@ class StackDriver:
                 hint="wait for that run to finish; nothing was changed by this one",
             )
         clear_stale_lock(self.paths.backend_dir, self.name)
+        stop_orphaned_providers(self._env()["PULUMI_BACKEND_URL"])
 
     def up(self, on_event: EventHandler | None = None) -> RunSummary:
         config = self.load_config()

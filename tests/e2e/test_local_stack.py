@@ -58,6 +58,20 @@ def wait_for(predicate: Any, timeout: float, what: str) -> Any:
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+def providers_of(stack: LocalStack) -> list[int]:
+    """Running `python -m pulumi.dynamic` processes started for this stack's home."""
+    found = []
+    marker = f"HELIXFLOW_HOME={stack.home}".encode()
+    for proc_dir in Path("/proc").iterdir():
+        try:
+            is_provider = b"pulumi.dynamic" in (proc_dir / "cmdline").read_bytes()
+            if is_provider and marker in (proc_dir / "environ").read_bytes():
+                found.append(int(proc_dir.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
 def outputs_with_key(stack: LocalStack) -> dict[str, Any]:
     rc, outputs = stack.cli_json("outputs", "--show-secrets")
     assert rc == 0
@@ -230,6 +244,8 @@ class TestLifecycle:
         proc = local_stack.cli("up", "--yes", "--no-validate")
         assert proc.returncode == 0, proc.stderr
         assert local_stack.cli_json("status")[0] == 0
+        # and no dynamic-provider process of this stack outlived its engine
+        wait_for(lambda: not providers_of(local_stack), 10, "the providers to exit")
 
     def test_down_purge_data(self, local_stack: LocalStack) -> None:
         refused = local_stack.cli("down", "--purge-data")
