@@ -17,7 +17,7 @@ from typing import Any
 
 import pulumi
 
-from helixflow.components.local.process import ProcessError
+from helixflow.components.local.process import ProcessError, as_user
 from helixflow.components.local.service import LocalServiceProvider, ProcessResource
 
 DATABASE = "helixflow"
@@ -66,19 +66,19 @@ class PostgresServerProvider(LocalServiceProvider):
             pw_path.chmod(0o600)
             if user:
                 _chown_tree(pw_path, user)
+            initdb = [
+                str(Path(props["bin_dir"]) / "initdb"),
+                "-D", str(data_dir),
+                "-U", SUPERUSER,
+                f"--pwfile={pw_path}",
+                "--auth=scram-sha-256",
+                "-E", "UTF8",
+                "--locale=C",
+            ]  # fmt: skip
             proc = subprocess.run(
-                [
-                    str(Path(props["bin_dir"]) / "initdb"),
-                    "-D", str(data_dir),
-                    "-U", SUPERUSER,
-                    f"--pwfile={pw_path}",
-                    "--auth=scram-sha-256",
-                    "-E", "UTF8",
-                    "--locale=C",
-                ],
+                as_user(initdb, user),
                 capture_output=True,
                 text=True,
-                user=user,
                 cwd="/",  # the postgres user may not be able to enter our working directory
                 start_new_session=True,  # out of reach of signals meant for the provider's process group
                 check=False,

@@ -47,6 +47,17 @@ def log_tail(log_file: Path, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(current.splitlines()[-lines:]) or "(the log is empty)"
 
 
+def as_user(argv: Sequence[str], user: str | None) -> list[str]:
+    """argv run as another user through setpriv, which execs (the pid stays the program's).
+
+    Not Popen(user=...): that forces a plain fork() of the dynamic provider, a process full of
+    gRPC threads, and the child can crash before exec (initdb died with SIGSEGV that way).
+    """
+    if not user:
+        return list(argv)
+    return ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--", *argv]
+
+
 def start_process(
     argv: Sequence[str],
     log_file: Path,
@@ -62,13 +73,12 @@ def start_process(
         log.write(f"{START_MARK}{label or Path(argv[0]).name} at {stamp} ===\n".encode())
         log.flush()
         proc = subprocess.Popen(
-            list(argv),
+            as_user(argv, user),
             stdin=devnull,
             stdout=log,
             stderr=subprocess.STDOUT,
             env=dict(env) if env is not None else None,
             start_new_session=True,
-            user=user,
             # another user may not be able to enter our working directory (a 0700 home or temp dir)
             cwd=cwd if cwd is not None or user is None else "/",
         )
