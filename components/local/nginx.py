@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pulumi
 
-from helixflow.components.local.process import ProcessError, http_ok
+from helixflow.components.local.process import check_config, http_ok
 from helixflow.components.local.service import LocalServiceProvider, ProcessResource
 
 SECURITY_HEADERS = {
@@ -108,15 +107,7 @@ class NginxProvider(LocalServiceProvider):
         for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
             (prefix / "tmp" / sub).mkdir(parents=True, exist_ok=True)
         self._conf(props).write_text(render_nginx_conf(props))
-        check = subprocess.run(
-            ["nginx", "-t", "-q", "-p", str(prefix), "-c", str(self._conf(props))],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=30,
-        )
-        if check.returncode != 0:
-            raise ProcessError(f"nginx rejected its configuration: {check.stderr.strip()[-800:]}")
+        check_config(["nginx", "-t", "-q", "-p", str(prefix), "-c", str(self._conf(props))], "nginx")
 
     def healthy(self, props: dict[str, Any]) -> bool:
         return http_ok(f"http://127.0.0.1:{props['http_port']}/nginx-health")
@@ -124,7 +115,6 @@ class NginxProvider(LocalServiceProvider):
 
 class Nginx(ProcessResource):
     """An nginx process: HTTPS with HTTP/2 on `https_port`, redirects on `http_port`."""
-
 
     def __init__(
         self,

@@ -86,6 +86,13 @@ def start_process(
     return proc.pid
 
 
+def check_config(argv: Sequence[str], what: str) -> None:
+    """Run a configuration checker (`nginx -t`, `promtool check config`); raises ProcessError with its verdict."""
+    check = subprocess.run(list(argv), capture_output=True, text=True, check=False, timeout=60)
+    if check.returncode != 0:
+        raise ProcessError(f"{what} rejected its configuration: {(check.stdout + check.stderr).strip()[-800:]}")
+
+
 def start_ticks(pid: int) -> int | None:
     """When the process started (clock ticks since boot): with the pid, it names one process for good."""
     try:

@@ -5,7 +5,6 @@ The configuration and rules are checked with promtool before the server starts.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ import pulumi
 import yaml
 
 from helixflow.components.alert_rules import rules_document
-from helixflow.components.local.process import ProcessError, http_ok
+from helixflow.components.local.process import check_config, http_ok
 from helixflow.components.local.service import LocalServiceProvider, ProcessResource
 
 
@@ -59,11 +58,7 @@ class PrometheusProvider(LocalServiceProvider):
         config.parent.mkdir(parents=True, exist_ok=True)
         rules.write_text(yaml.safe_dump(rules_document(), sort_keys=False))
         config.write_text(yaml.safe_dump(render_prometheus_config(props, rules), sort_keys=False))
-        check = subprocess.run(
-            ["promtool", "check", "config", str(config)], capture_output=True, text=True, check=False, timeout=60
-        )
-        if check.returncode != 0:
-            raise ProcessError(f"promtool rejected the configuration: {(check.stdout + check.stderr)[-800:]}")
+        check_config(["promtool", "check", "config", str(config)], "promtool")
 
     def healthy(self, props: dict[str, Any]) -> bool:
         return http_ok(f"http://127.0.0.1:{props['port']}/-/ready")
@@ -71,7 +66,6 @@ class PrometheusProvider(LocalServiceProvider):
 
 class Prometheus(ProcessResource):
     """A Prometheus server; `targets` maps a job name to the local ports it scrapes."""
-
 
     def __init__(
         self,

@@ -163,3 +163,12 @@ def test_alert_rules_fire_as_intended(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(test, sort_keys=False))
     check = subprocess.run(["promtool", "test", "rules", str(path)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_a_rejected_configuration_is_a_clear_error(tmp_path: Path) -> None:
+    from helixflow.components.local.process import ProcessError, check_config
+
+    broken = tmp_path / "prometheus.yml"
+    broken.write_text("global:\n  scrape_interval: banana\n")
+    with pytest.raises(ProcessError, match="promtool rejected its configuration"):
+        check_config(["promtool", "check", "config", str(broken)], "promtool")
