@@ -18,7 +18,7 @@ from helixflow.runtime.pool.process import ManagedProcess
 from helixflow.runtime.pool.router import RouterSpec
 from tests.support.postgres import PostgresServer
 from tests.support.redis import RedisServer
-from tests.support.services import Service, run_module, runtime_env
+from tests.support.services import Service, migrate_and_bootstrap, runtime_env
 
 from .conftest import MODEL_NAME, engine_url
 
@@ -45,16 +45,7 @@ class PoolPath:
 def full_path(tiny_model: Path, log_dir: Path) -> Iterator[PoolPath]:
     with PostgresServer() as postgres, RedisServer() as redis:
         env = runtime_env(postgres.url, redis.url)
-        migrated = run_module("helixflow.runtime.db", ["upgrade"], env)
-        assert migrated.returncode == 0, migrated.stderr
-        boot = run_module(
-            "helixflow.runtime.admin",
-            ["bootstrap", "--tenant", "acme", "--username", "root", "--email", "root@acme.test",
-             "--password", "root-password", "--json"],
-            env,
-        )  # fmt: skip
-        assert boot.returncode == 0, boot.stderr
-        key = orjson.loads(boot.stdout)["api_key"]
+        key = migrate_and_bootstrap(env)
         engines = []
         for _ in range(2):
             port = free_port()

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import orjson
 import pytest
 
 from helixflow.runtime.pool.admin import RouterAdmin
@@ -23,7 +22,7 @@ from helixflow.runtime.pool.local import cpu_engine_process, free_port, router_p
 from helixflow.runtime.pool.router import RouterSpec
 from tests.support.postgres import PostgresServer
 from tests.support.redis import RedisServer
-from tests.support.services import Service, run_module, runtime_env
+from tests.support.services import Service, migrate_and_bootstrap, runtime_env
 
 from .conftest import MODEL_NAME, engine_url
 
@@ -37,15 +36,7 @@ def gateway_path(tiny_model: Path, log_dir: Path) -> Iterator[tuple[str, str]]:
     """(gateway URL, API key) of a gateway in front of a router with one CPU engine."""
     with PostgresServer() as postgres, RedisServer() as redis:
         env = runtime_env(postgres.url, redis.url)
-        migrated = run_module("helixflow.runtime.db", ["upgrade"], env)
-        assert migrated.returncode == 0, migrated.stderr
-        boot = run_module(
-            "helixflow.runtime.admin",
-            ["bootstrap", "--tenant", "acme", "--username", "root", "--email", "root@acme.test",
-             "--password", "root-password", "--json"],
-            env,
-        )  # fmt: skip
-        assert boot.returncode == 0, boot.stderr
+        key = migrate_and_bootstrap(env)
         port = free_port()
         engine = cpu_engine_process(
             tiny_model, MODEL_NAME, port=port, log_path=log_dir / f"latency-engine-{port}.log", api_key=POOL_KEY
@@ -64,7 +55,7 @@ def gateway_path(tiny_model: Path, log_dir: Path) -> Iterator[tuple[str, str]]:
                     "HELIXFLOW_AUTH_URL": auth.url,
                 }  # fmt: skip
                 with Service("helixflow.runtime.gateway", "HELIXFLOW_GATEWAY_PORT", gateway_env) as gateway:
-                    yield gateway.url, orjson.loads(boot.stdout)["api_key"]
+                    yield gateway.url, key
         finally:
             router.stop()
             engine.stop()

@@ -91,3 +91,19 @@ def run_module(module: str, args: list[str], env: dict[str, str],
                timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", module, *args], env=env, cwd=REPO, capture_output=True, text=True,
                           timeout=timeout)
+
+
+def migrate_and_bootstrap(env: dict[str, str], tenant: str = "acme") -> str:
+    """Apply the schema and create the first tenant and admin; returns the admin's API key."""
+    import orjson
+
+    migrated = run_module("helixflow.runtime.db", ["upgrade"], env)
+    assert migrated.returncode == 0, migrated.stderr
+    boot = run_module(
+        "helixflow.runtime.admin",
+        ["bootstrap", "--tenant", tenant, "--username", "root", "--email", f"root@{tenant}.test",
+         "--password", "root-password", "--json"],
+        env,
+    )  # fmt: skip
+    assert boot.returncode == 0, boot.stderr
+    return str(orjson.loads(boot.stdout)["api_key"])
