@@ -7,15 +7,14 @@ import contextlib
 import logging
 import sys
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
-import orjson
 from redis.exceptions import NoScriptError, RedisError
 
 from helixflow.runtime.common.principal import Principal
+from helixflow.runtime.gateway.ids import uuid4_str
 from helixflow.runtime.gateway.protocol import InferenceRequest
 from helixflow.runtime.gateway.quotas import has_limits
 from helixflow.runtime.gateway.state import GatewayState
@@ -34,7 +33,7 @@ class Exchange:
     request_id: str
     started: float = field(default_factory=time.perf_counter)
     started_wall: float = field(default_factory=time.time)
-    row_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    row_id: str = field(default_factory=uuid4_str)
     principal: Principal | None = None
     request: InferenceRequest | None = None
     status: int = 500
@@ -63,21 +62,22 @@ async def record_usage(state: GatewayState, ex: Exchange, *, status: str, status
         if store else None,
         response=response if store else None,
     )
-    futures = [state.batcher.submit("XADD", STREAM, "*", "d", record.encode())]
+    encoded = record.encode()
+    futures = [state.batcher.submit("XADD", STREAM, "*", "d", encoded)]
     if ex.usage.total and not cached and has_limits(principal):
         futures.append(state.batcher.submit(*state.quotas.consume_command(principal, ex.usage.total, time.time())))
     results = await asyncio.gather(*futures, return_exceptions=True)
     if isinstance(results[0], BaseException):
-        await _write_directly(state, record)
+        await _write_directly(state, encoded)
     if len(results) > 1 and isinstance(results[1], NoScriptError):
         with contextlib.suppress(RedisError, OSError):
             await state.quotas.load_scripts()
 
 
-async def _write_directly(state: GatewayState, record: UsageRecord) -> None:
+async def _write_directly(state: GatewayState, encoded: bytes) -> None:
     state.metrics.usage_fallbacks.inc()
     try:
-        await insert_records(state.pool, [record.as_dict()])
+        await insert_records(state.pool, [encoded])
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
         # Both stores are down: keep the record in the log so it can be replayed.
-        sys.stderr.write("helixflow-usage-unstored " + orjson.dumps(record.as_dict()).decode() + "\n")
+        sys.stderr.write("helixflow-usage-unstored " + encoded.decode() + "\n")

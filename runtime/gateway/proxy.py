@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections.abc import Callable
 
 import orjson
@@ -18,6 +17,7 @@ from helixflow.runtime.common.tracing import traceparent
 from helixflow.runtime.gateway.accounting import Exchange, record_usage
 from helixflow.runtime.gateway.cache import cache_key
 from helixflow.runtime.gateway.http_io import clean_request_id, read_body, send_response
+from helixflow.runtime.gateway.ids import uuid4_hex
 from helixflow.runtime.gateway.protocol import (
     MAX_BODY_BYTES,
     InferenceRequest,
@@ -59,7 +59,7 @@ async def handle_inference(state: GatewayState, scope: Scope, receive: Receive, 
             request_id = value.decode("latin-1")
         elif name in (b"cache-control", b"x-helixflow-cache"):
             cache_control = value.decode("latin-1").lower()
-    ex = Exchange(endpoint, path, clean_request_id(request_id) or uuid.uuid4().hex)
+    ex = Exchange(endpoint, path, clean_request_id(request_id) or uuid4_hex())
     headers = [(b"x-request-id", ex.request_id.encode())]
     state.metrics.active.inc()
     try:
@@ -220,7 +220,8 @@ async def _unary(state: GatewayState, ex: Exchange, body: bytes, key: str | None
         parsed = orjson.loads(data)
     except orjson.JSONDecodeError as err:
         raise ApiError(502, "the pool sent an invalid response", code="bad_gateway") from err
-    state.metrics.inference.labels(request.model, str(request.batch_size)).observe(time.perf_counter() - sent_at)
+    metrics = state.metrics
+    metrics.child(metrics.inference, request.model, str(request.batch_size)).observe(time.perf_counter() - sent_at)
     ex.usage = usage_from(parsed) if isinstance(parsed, dict) else ex.usage
     await record_usage(state, ex, status="completed", status_code=200, response=parsed)
     if key is not None and state.cache is not None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -29,22 +28,23 @@ GROUP = "drainers"
 LINGER_S = 0.05
 log = logging.getLogger("helixflow.usage")
 
+# The records go to PostgreSQL as one JSON array, unpacked there: building typed column arrays in Python cost
+# the gateway's CPU about 0.03 ms a record. Timestamps are epoch seconds, stored as UTC without a zone.
 INSERT = """
 INSERT INTO requests (id, user_id, tenant_id, api_key_id, client_request_id, model, endpoint, status, status_code,
     prompt_tokens, completion_tokens, tokens_used, latency_ms, cached, created_at, completed_at, error_message,
     messages, parameters, response, cost)
-SELECT u.id, u.user_id, u.tenant_id, u.api_key_id, u.client_request_id, u.model, u.endpoint, u.status, u.status_code,
-    u.prompt_tokens, u.completion_tokens, u.prompt_tokens + u.completion_tokens, u.latency_ms, u.cached, u.created_at,
-    u.completed_at, u.error_message, COALESCE(u.messages::jsonb, '[]'::jsonb),
-    COALESCE(u.parameters::jsonb, '{}'::jsonb), u.response::jsonb,
+SELECT u.id, u.user_id, u.tenant_id, u.api_key_id, u.client_request_id, left(u.model, 100), u.endpoint, u.status,
+    u.status_code, u.prompt_tokens, u.completion_tokens, u.prompt_tokens + u.completion_tokens, u.latency_ms,
+    u.cached, to_timestamp(u.created_at) AT TIME ZONE 'UTC', to_timestamp(u.completed_at) AT TIME ZONE 'UTC',
+    u.error_message, COALESCE(u.messages, '[]'::jsonb), COALESCE(u.parameters, '{}'::jsonb), u.response,
     CASE WHEN u.cached THEN 0 ELSE (u.prompt_tokens * COALESCE(p.prompt_per_million, 0)
         + u.completion_tokens * COALESCE(p.completion_per_million, 0)) / 1000000.0 END
-FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[],
-            $9::int[], $10::int[], $11::int[], $12::float8[], $13::bool[], $14::timestamp[], $15::timestamp[],
-            $16::text[], $17::text[], $18::text[], $19::text[])
-    AS u(id, user_id, tenant_id, api_key_id, client_request_id, model, endpoint, status, status_code, prompt_tokens,
-         completion_tokens, latency_ms, cached, created_at, completed_at, error_message, messages, parameters,
-         response)
+FROM jsonb_to_recordset($1::jsonb)
+    AS u(id uuid, user_id uuid, tenant_id uuid, api_key_id uuid, client_request_id text, model text, endpoint text,
+         status text, status_code int, prompt_tokens int, completion_tokens int, latency_ms float8, cached bool,
+         created_at float8, completed_at float8, error_message text, messages jsonb, parameters jsonb,
+         response jsonb)
 LEFT JOIN model_prices p ON p.model = u.model
 ON CONFLICT (id) DO NOTHING
 """
@@ -72,39 +72,13 @@ class UsageRecord:
     parameters: Any = None
     response: Any = None
 
-    def as_dict(self) -> dict[str, Any]:
-        # dataclasses.asdict deep-copies the request body: ~0.2 ms a request on the hot path.
-        return {name: getattr(self, name) for name in self.__slots__}
-
     def encode(self) -> bytes:
-        return orjson.dumps(self.as_dict())
+        return orjson.dumps(self)  # orjson writes slotted dataclasses natively
 
 
-def _timestamp(value: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(value, dt.UTC).replace(tzinfo=None)
-
-
-def _json_or_none(value: Any) -> str | None:
-    return None if value is None else orjson.dumps(value).decode()
-
-
-def insert_args(records: list[dict[str, Any]]) -> list[list[Any]]:
-    columns: list[list[Any]] = [[] for _ in range(19)]
-    for r in records:
-        values = (r["id"], r.get("user_id"), r["tenant_id"], r.get("api_key_id"), r.get("client_request_id"),
-                  r["model"][:100], r["endpoint"], r["status"], int(r["status_code"]), int(r["prompt_tokens"]),
-                  int(r["completion_tokens"]), float(r["latency_ms"]), bool(r["cached"]),
-                  _timestamp(r["created_at"]), _timestamp(r["completed_at"]), r.get("error_message"),
-                  _json_or_none(r.get("messages")), _json_or_none(r.get("parameters")),
-                  _json_or_none(r.get("response")))
-        for column, value in zip(columns, values, strict=True):
-            column.append(value)
-    return columns
-
-
-async def insert_records(pool: asyncpg.Pool, records: list[dict[str, Any]]) -> None:
-    """Raises asyncpg/OSError errors; idempotent."""
-    await pool.execute(INSERT, *insert_args(records))
+async def insert_records(pool: asyncpg.Pool, records: list[bytes]) -> None:
+    """Inserts encoded records (``UsageRecord.encode``); idempotent. Raises asyncpg/OSError errors."""
+    await pool.execute(INSERT, (b"[" + b",".join(records) + b"]").decode())
 
 
 _OUTAGE = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
@@ -166,15 +140,17 @@ class UsageDrainer:
         if not entries:
             return 0
         ids = [entry_id for entry_id, _ in entries]
-        records = [orjson.loads(fields[b"d"]) for _, fields in entries if fields and b"d" in fields]
+        records = [fields[b"d"] for _, fields in entries if fields and b"d" in fields]
         try:
             await insert_records(self.pool, records)
         except _OUTAGE:
             raise
         except asyncpg.PostgresError:
             await self._insert_one_by_one(entries)
-        await self.redis.xack(STREAM, GROUP, *ids)
-        await self.redis.xdel(STREAM, *ids)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.xack(STREAM, GROUP, *ids)
+            pipe.xdel(STREAM, *ids)
+            await pipe.execute()
         return len(ids)
 
     async def _insert_one_by_one(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
@@ -182,10 +158,10 @@ class UsageDrainer:
             if not fields:
                 continue
             try:
-                await insert_records(self.pool, [orjson.loads(fields[b"d"])])
+                await insert_records(self.pool, [fields[b"d"]])
             except _OUTAGE:
                 raise
-            except (asyncpg.PostgresError, KeyError, ValueError, orjson.JSONDecodeError) as err:
+            except (asyncpg.PostgresError, KeyError, UnicodeDecodeError) as err:
                 log.error("usage record rejected, moved to %s: %s", DEAD_LETTERS, type(err).__name__)
                 await self.redis.xadd(DEAD_LETTERS, {b"d": fields.get(b"d", b""), b"error": str(err)[:500]})
 

@@ -1,0 +1,106 @@
+"""The usage drainer against real Redis and PostgreSQL: rows, costs, timestamps, idempotency, dead letters.
+
+It uses its own Redis database, so the session's gateway (and its drainer) never sees these records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from redis.asyncio import Redis
+
+from helixflow.runtime.gateway.usage import DEAD_LETTERS, STREAM, UsageDrainer, UsageRecord
+from tests.support.postgres import PostgresServer
+from tests.support.redis import RedisServer
+
+pytestmark = pytest.mark.services
+
+
+def _record(bootstrap: dict[str, str], **changes: Any) -> UsageRecord:
+    fields: dict[str, Any] = dict(
+        id=str(uuid.uuid4()), user_id=bootstrap["user_id"], tenant_id=bootstrap["tenant_id"],
+        api_key_id=bootstrap["api_key_id"], client_request_id="req-1", model="drainer-priced-model",
+        endpoint="chat_completions", status="completed", status_code=200, prompt_tokens=1000,
+        completion_tokens=2000, latency_ms=12.5, cached=False, created_at=1_700_000_000.25,
+        completed_at=1_700_000_001.5, messages=[{"role": "user", "content": "hi"}], parameters={"temperature": 0},
+        response={"choices": []})
+    fields.update(changes)
+    return UsageRecord(**fields)
+
+
+@contextlib.asynccontextmanager
+async def _stores(postgres: PostgresServer, redis_server: RedisServer) -> AsyncIterator[tuple[Redis, asyncpg.Pool]]:
+    redis = Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/7")
+    pool = await asyncpg.create_pool(postgres.url, min_size=1, max_size=2)
+    try:
+        await redis.delete(STREAM, DEAD_LETTERS)
+        await pool.execute("INSERT INTO model_prices (model, prompt_per_million, completion_per_million) "
+                           "VALUES ('drainer-priced-model', 2, 10) ON CONFLICT (model) DO NOTHING")
+        yield redis, pool
+    finally:
+        await redis.aclose()
+        await pool.close()
+
+
+async def _drain(redis: Redis, pool: asyncpg.Pool, records: list[bytes]) -> dict[str, Any]:
+    drainer = UsageDrainer(redis, pool, "test-consumer", batch_size=100)
+    await drainer.ensure_group()
+    for data in records:
+        await redis.xadd(STREAM, {"d": data})
+    moved = await drainer.drain_once(block_ms=100)
+    return {"moved": moved, "left": await redis.xlen(STREAM),
+            "dead": [fields[b"d"] for _, fields in await redis.xrange(DEAD_LETTERS)]}
+
+
+async def _rows(pool: asyncpg.Pool, ids: list[str]) -> list[asyncpg.Record]:
+    return list(await pool.fetch("SELECT * FROM requests WHERE id = ANY($1::uuid[]) ORDER BY prompt_tokens",
+                                 ids))
+
+
+def test_records_become_rows_with_cost_and_utc_times(postgres: PostgresServer, redis_server: RedisServer,
+                                                     bootstrap: dict[str, str]) -> None:
+    cached = _record(bootstrap, prompt_tokens=5, cached=True)
+    priced = _record(bootstrap)
+
+    async def scenario() -> list[asyncpg.Record]:
+        # The same record twice (a retry after a crash) still makes one row.
+        async with _stores(postgres, redis_server) as (redis, pool):
+            result = await _drain(redis, pool, [priced.encode(), cached.encode(), priced.encode()])
+            assert result == {"moved": 3, "left": 0, "dead": []}
+            return await _rows(pool, [priced.id, cached.id])
+
+    rows = asyncio.run(scenario())
+    assert [str(r["id"]) for r in rows] == [cached.id, priced.id]
+    cached_row, priced_row = rows
+    assert float(priced_row["cost"]) == pytest.approx((1000 * 2 + 2000 * 10) / 1e6)
+    assert float(cached_row["cost"]) == 0
+    assert priced_row["tokens_used"] == 3000
+    assert priced_row["created_at"] == dt.datetime(2023, 11, 14, 22, 13, 20, 250000)
+    assert priced_row["completed_at"] == dt.datetime(2023, 11, 14, 22, 13, 21, 500000)
+    assert str(priced_row["tenant_id"]) == bootstrap["tenant_id"]
+    assert priced_row["messages"] == '[{"role": "user", "content": "hi"}]'
+    assert priced_row["parameters"] == '{"temperature": 0}'
+
+
+def test_a_record_postgres_rejects_goes_to_dead_letters_and_the_rest_land(
+        postgres: PostgresServer, redis_server: RedisServer, bootstrap: dict[str, str]) -> None:
+    good = _record(bootstrap)
+    unknown_tenant = _record(bootstrap, tenant_id=str(uuid.uuid4()))  # a foreign key PostgreSQL refuses
+    not_json = b"{broken"
+
+    async def scenario() -> tuple[dict[str, Any], list[asyncpg.Record]]:
+        async with _stores(postgres, redis_server) as (redis, pool):
+            result = await _drain(redis, pool, [good.encode(), unknown_tenant.encode(), not_json])
+            return result, await _rows(pool, [good.id, unknown_tenant.id])
+
+    result, rows = asyncio.run(scenario())
+    assert result["moved"] == 3 and result["left"] == 0
+    assert [str(r["id"]) for r in rows] == [good.id]
+    assert sorted(result["dead"]) == sorted([unknown_tenant.encode(), not_json])
