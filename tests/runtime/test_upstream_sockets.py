@@ -7,6 +7,7 @@ client that delays that ACK got every first token ~40 ms late. See runtime/gatew
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from typing import Any
 
@@ -143,3 +144,45 @@ def test_a_socket_refusing_quickack_is_not_retried(monkeypatch: pytest.MonkeyPat
     _reset(conn)
     conn.data_received(HEADERS)  # does not raise
     assert conn.sock is None and conn.status == 200
+
+
+def test_a_silent_pool_times_out_once_without_a_retry() -> None:
+    """The sweeper fails a wait older than read_timeout, for the headers and between body chunks alike."""
+    asyncio.run(_silent_pool())
+
+
+async def _silent_pool() -> None:
+    requests: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                requests.append(head)
+                if b"/half" in head:
+                    writer.write(HEADERS + CHUNK)  # then nothing more
+                    await writer.drain()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    pool = UpstreamPool(f"http://127.0.0.1:{port}", read_timeout=0.3)
+    loop = asyncio.get_running_loop()
+    try:
+        started = loop.time()
+        with pytest.raises(upstream.UpstreamError) as silent:
+            await pool.request("POST", "/silent", b"{}")
+        assert silent.value.kind == "timeout"
+        assert 0.3 <= loop.time() - started < 1.0
+        assert len(requests) == 1  # a timeout is not retried on another connection
+
+        response = await pool.request("GET", "/half")
+        started = loop.time()
+        with pytest.raises(upstream.UpstreamError) as stalled:
+            await response.read()
+        response.release()
+        assert stalled.value.kind == "timeout"
+        assert 0.3 <= loop.time() - started < 1.0
+        assert not pool._waiting and not pool._idle  # the broken connections are gone
+    finally:
+        await pool.aclose()
+        server.close()
+        await server.wait_closed()
