@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import sys
@@ -63,15 +62,22 @@ async def record_usage(state: GatewayState, ex: Exchange, *, status: str, status
         response=response if store else None,
     )
     encoded = record.encode()
-    futures = [state.batcher.submit("XADD", STREAM, "*", "d", encoded)]
-    if ex.usage.total and not cached and has_limits(principal):
-        futures.append(state.batcher.submit(*state.quotas.consume_command(principal, ex.usage.total, time.time())))
-    results = await asyncio.gather(*futures, return_exceptions=True)
-    if isinstance(results[0], BaseException):
+    # Both commands are queued before either is awaited, so they share one round trip.
+    stored = state.batcher.submit("XADD", STREAM, "*", "d", encoded)
+    consumed = (state.batcher.submit(*state.quotas.consume_command(principal, ex.usage.total, time.time()))
+                if ex.usage.total and not cached and has_limits(principal) else None)
+    try:
+        await stored
+    except Exception:  # whatever Redis failed with, the record goes to PostgreSQL instead
         await _write_directly(state, encoded)
-    if len(results) > 1 and isinstance(results[1], NoScriptError):
-        with contextlib.suppress(RedisError, OSError):
-            await state.quotas.load_scripts()
+    if consumed is not None:
+        try:
+            await consumed
+        except NoScriptError:
+            with contextlib.suppress(RedisError, OSError):
+                await state.quotas.load_scripts()
+        except Exception:  # a missed token count must not fail the request
+            pass
 
 
 async def _write_directly(state: GatewayState, encoded: bytes) -> None:
