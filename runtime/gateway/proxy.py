@@ -74,7 +74,7 @@ async def handle_inference(state: GatewayState, scope: Scope, receive: Receive, 
                            param="model")
         if has_limits(ex.principal):
             try:
-                headers += [(k.encode(), v.encode()) for k, v in await state.quotas.check(ex.principal)]
+                headers += await state.quotas.check(ex.principal)
             except (RedisError, OSError) as err:
                 # Fail open: an unreachable Redis must not take inference down with it.
                 log.warning("quota check skipped, Redis unavailable: %s", type(err).__name__)

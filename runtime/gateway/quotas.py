@@ -110,7 +110,7 @@ class Quotas:
     def __init__(self, batcher: RedisBatcher) -> None:
         self.batcher = batcher
 
-    async def check(self, principal: Principal) -> list[tuple[str, str]]:
+    async def check(self, principal: Principal) -> list[tuple[bytes, bytes]]:
         """Counts the request; returns x-ratelimit-* headers. Raises ApiError(429) with Retry-After when over."""
         now = time.time()
         keys = quota_keys(principal, now)
@@ -124,21 +124,22 @@ class Quotas:
             which = REASONS.get(reason, "quota")
             retry = keys.month_ttl - 86400 if which == "monthly_token_budget" else keys.minute_reset
             raise ApiError(429, f"rate limit exceeded: {which}", code="rate_limit_exceeded",
-                           headers={"Retry-After": str(retry), **dict(headers)})
+                           headers={"Retry-After": str(retry), **{k.decode(): v.decode() for k, v in headers}})
         return headers
 
     @staticmethod
-    def _headers(principal: Principal, keys: QuotaKeys, requests: int, tokens: int) -> list[tuple[str, str]]:
-        headers: list[tuple[str, str]] = []
+    def _headers(principal: Principal, keys: QuotaKeys, requests: int, tokens: int) -> list[tuple[bytes, bytes]]:
+        headers: list[tuple[bytes, bytes]] = []
         rpm, tpm = principal.tenant_limits.requests_per_minute, principal.tenant_limits.tokens_per_minute
+        reset = b"%ds" % keys.minute_reset
         if rpm:
-            headers += [("x-ratelimit-limit-requests", str(rpm)),
-                        ("x-ratelimit-remaining-requests", str(max(0, rpm - requests))),
-                        ("x-ratelimit-reset-requests", f"{keys.minute_reset}s")]
+            headers += [(b"x-ratelimit-limit-requests", b"%d" % rpm),
+                        (b"x-ratelimit-remaining-requests", b"%d" % max(0, rpm - requests)),
+                        (b"x-ratelimit-reset-requests", reset)]
         if tpm:
-            headers += [("x-ratelimit-limit-tokens", str(tpm)),
-                        ("x-ratelimit-remaining-tokens", str(max(0, tpm - tokens))),
-                        ("x-ratelimit-reset-tokens", f"{keys.minute_reset}s")]
+            headers += [(b"x-ratelimit-limit-tokens", b"%d" % tpm),
+                        (b"x-ratelimit-remaining-tokens", b"%d" % max(0, tpm - tokens)),
+                        (b"x-ratelimit-reset-tokens", reset)]
         return headers
 
     def consume_command(self, principal: Principal, tokens: int, now: float) -> tuple[str, ...]:
