@@ -1,0 +1,752 @@
+"""A lean ASGI 3 HTTP/1.1 server: an ``asyncio.Protocol`` over httptools on uvloop.
+
+``serve_asgi(factory, host, port, workers=..., graceful_timeout=..., keepalive_timeout=...)`` blocks until a
+SIGTERM or SIGINT has been handled. ``factory()`` builds the app in the serving process (after the fork when
+``workers > 1``; see :mod:`helixflow.runtime.common.http_workers` for the process model).
+
+Per process: the ASGI lifespan runs first (an app that raises before calling ``receive()``, or returns without
+answering, does not support it; a failed startup prints one line on stderr and exits 3), then connections are
+accepted. A stop signal stops accepting, closes idle keep-alive connections, lets in-flight requests finish for
+up to ``graceful_timeout`` seconds, cancels what is left, then runs the lifespan shutdown (also bounded by
+``graceful_timeout``) and exits 0. The lifespan ``scope["state"]`` is shallow-copied into each request's scope.
+
+HTTP/1.1 as served here:
+
+- Keep-alive by default on HTTP/1.1; HTTP/1.0 only with ``Connection: keep-alive``; ``Connection: close`` (from
+  the client or the app) is answered with ``connection: close`` and the connection is closed after the response.
+  A connection idle for ``keepalive_timeout`` seconds (no request in progress) is closed by a sweep that runs a
+  few times a second, not by a timer per request. A request whose head takes that long to arrive is dropped too.
+- Pipelined requests are answered in order, one at a time; reading pauses while one waits, and while more than
+  64 KiB of request body is buffered for an app that has not read it.
+- More than 64 KiB of request line and headers: 431. A malformed request, an HTTP version other than 1.0/1.1,
+  or an upgrade request (WebSocket, h2c, CONNECT: none is supported): 400. Both close the connection.
+- Response framing: the app's ``content-length`` is sent as given (more bytes than it says is an app error);
+  a single body message without one gets one; a streamed body without one is sent chunked on HTTP/1.1 and
+  delimited by closing the connection on HTTP/1.0. HEAD, 1xx, 204 and 304 responses carry no body bytes.
+  ``date`` and ``server: helixflow`` are added unless the app set them.
+- An exception in the app before any response byte was written is logged (logger ``helixflow.http``) and
+  answered with a 500 in the OpenAI error shape; after that, or when the app returns without completing its
+  response, the connection is closed. The client never sees a traceback.
+
+Client disconnects: once the connection is lost, ``receive()`` returns ``{"type": "http.disconnect"}`` and
+``send()`` silently drops what it is given (it never raises for a gone client). After the request body has been
+delivered, ``receive()`` waits until the response is complete or the client leaves, then says disconnect.
+A half-closed connection (the client shut down its sending side) counts as a disconnect.
+
+Extension ``helixflow.cancel_on_disconnect``: every http scope carries ``scope["extensions"]
+["helixflow.cancel_on_disconnect"]``, a fresh dict per request. When the client disconnects before the response
+is complete, the server sets that dict's ``"disconnected"`` to True and cancels the task running the app for
+this request, so an app can abort upstream work at once (and tell, in a ``CancelledError`` handler, why it was
+cancelled). A cancelled app is not logged as an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import email.utils
+import http
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, cast
+from urllib.parse import unquote_to_bytes
+
+import httptools
+import uvloop
+
+from helixflow.runtime.common import http_workers
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+logger = logging.getLogger("helixflow.http")
+
+CANCEL_ON_DISCONNECT = "helixflow.cancel_on_disconnect"
+MAX_HEAD_BYTES = 64 * 1024
+BODY_HIGH_WATER = 64 * 1024
+STARTUP_FAILED_EXIT = 3
+
+_ASGI_HTTP = {"version": "3.0", "spec_version": "2.3"}
+_ASGI_LIFESPAN = {"version": "3.0", "spec_version": "2.0"}
+_METHODS = {m.encode(): m for m in ("GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH")}
+_VERSIONS = {"1.1": "1.1", "1.0": "1.0"}
+_WATCHED_HEADERS = frozenset({b"content-length", b"transfer-encoding", b"connection", b"date", b"server"})
+_SERVER_LINE = b"server: helixflow\r\n"
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_IDLE_NEVER = float("inf")
+# body framing of a response
+_RAW, _CHUNKED, _NONE = 0, 1, 2
+
+
+def _status_line(status: int) -> bytes:
+    try:
+        phrase = http.HTTPStatus(status).phrase
+    except ValueError:
+        phrase = ""
+    return b"HTTP/1.1 %d %s\r\n" % (status, phrase.encode())
+
+
+_STATUS_LINES = {int(s): _status_line(int(s)) for s in http.HTTPStatus}
+
+
+def _error_body(message: str, kind: str, code: str) -> bytes:
+    return json.dumps({"error": {"message": message, "type": kind, "param": None, "code": code}}).encode()
+
+
+_ERRORS = {
+    400: _error_body("malformed HTTP request", "invalid_request_error", "bad_request"),
+    431: _error_body("request headers too large", "invalid_request_error", "request_header_fields_too_large"),
+    500: _error_body("internal error", "server_error", "internal_error"),
+    505: _error_body("HTTP version not supported", "invalid_request_error", "http_version_not_supported"),
+}
+
+
+class _HeadRejected(Exception):
+    """Raised from a parser callback to stop parsing; the status is on the connection."""
+
+
+def _address(value: Any) -> tuple[str, int] | None:
+    return (str(value[0]), int(value[1])) if isinstance(value, tuple) and len(value) >= 2 else None
+
+
+class _Server:
+    """What the connections of one process share: the app, the lifespan state, the date line, the idle sweep."""
+
+    def __init__(self, app: ASGIApp, state: dict[str, Any], keepalive_timeout: float,
+                 loop: asyncio.AbstractEventLoop, on_tick: Callable[[], None] | None = None) -> None:
+        self.app = app
+        self.state = state
+        self.keepalive_timeout = keepalive_timeout
+        self.loop = loop
+        self.on_tick = on_tick
+        self.connections: set[HttpConnection] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.shutting_down = False
+        self.date_line = b""
+        self._second = -1
+        self._interval = min(0.5, max(0.02, keepalive_timeout / 4))
+        self._timer: asyncio.TimerHandle | None = None
+        self.refresh_date()
+
+    def refresh_date(self) -> None:
+        now = int(time.time())
+        if now != self._second:
+            self._second = now
+            self.date_line = b"date: %s\r\n" % email.utils.formatdate(now, usegmt=True).encode()
+
+    def start(self) -> None:
+        self._timer = self.loop.call_later(self._interval, self._tick)
+
+    def _tick(self) -> None:
+        self.refresh_date()
+        limit = self.loop.time() - self.keepalive_timeout
+        for conn in [c for c in self.connections if c.idle_since <= limit]:
+            conn.close()
+        if self.on_tick is not None:
+            self.on_tick()
+        self._timer = self.loop.call_later(self._interval, self._tick)
+
+    async def drain(self, timeout: float) -> None:
+        """Close idle connections, let in-flight requests finish for up to ``timeout`` s, then cancel them."""
+        self.shutting_down = True
+        for conn in list(self.connections):
+            conn.shutdown()
+        deadline = self.loop.time() + timeout
+        while (self.connections or self.tasks) and self.loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        if self._timer is not None:
+            self._timer.cancel()
+        if self.connections or self.tasks:
+            logger.warning("%d requests still running after %gs: cancelling them", len(self.tasks), timeout)
+            for task in list(self.tasks):
+                task.cancel()
+            for conn in list(self.connections):
+                conn.close()
+            if self.tasks:
+                await asyncio.wait(list(self.tasks), timeout=1.0)
+
+
+class _Cycle:
+    """One request and its response: the ``receive`` and ``send`` the app gets."""
+
+    __slots__ = ("body_done", "body_sent", "buffered", "chunks", "conn", "disconnected", "expect", "flag",
+                 "framing", "head_written", "headers", "is_head", "keep_alive", "remaining", "response_complete",
+                 "scope", "started", "status", "task", "waiters")
+
+    def __init__(self, conn: HttpConnection, scope: Scope, flag: dict[str, Any], keep_alive: bool,
+                 expect: bool) -> None:
+        self.conn = conn
+        self.scope = scope
+        self.flag = flag
+        self.keep_alive = keep_alive
+        self.expect = expect
+        self.is_head = scope["method"] == "HEAD"
+        self.chunks: list[bytes] = []
+        self.buffered = 0
+        self.body_done = False
+        self.body_sent = False
+        self.waiters: list[asyncio.Future[None]] | None = None
+        self.started = False
+        self.head_written = False
+        self.response_complete = False
+        self.disconnected = False
+        self.task: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        conn = self.conn
+        try:
+            await conn.server.app(self.scope, self.receive, self.send)
+        except asyncio.CancelledError:
+            if not self.response_complete:
+                conn.close()
+        except Exception:
+            logger.exception("exception in ASGI application")
+            self.fail()
+        else:
+            if not self.response_complete:
+                logger.error("ASGI application returned without completing the response")
+                self.fail()
+        finally:
+            conn.server.tasks.discard(cast("asyncio.Task[None]", self.task))
+
+    def fail(self) -> None:
+        if self.response_complete:
+            return
+        conn = self.conn
+        if not self.head_written and not self.disconnected:
+            self.head_written = True
+            conn.write_error(500)
+        self.response_complete = True
+        conn.close()
+
+    def wake(self) -> None:
+        waiters = self.waiters
+        if waiters:
+            self.waiters = None
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    async def _wait(self) -> None:
+        waiter = self.conn.loop.create_future()
+        if self.waiters is None:
+            self.waiters = [waiter]
+        else:
+            self.waiters.append(waiter)
+        await waiter
+
+    async def receive(self) -> Message:
+        if not self.body_sent and not self.disconnected:
+            if not self.chunks and not self.body_done:
+                conn = self.conn
+                if self.expect:
+                    self.expect = False
+                    conn.transport.write(_CONTINUE)
+                if conn.read_paused:
+                    conn.resume_if_drained()
+                while not (self.chunks or self.body_done or self.disconnected or self.response_complete):
+                    await self._wait()
+                if self.disconnected or self.response_complete:
+                    return {"type": "http.disconnect"}
+            chunks = self.chunks
+            body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            chunks.clear()
+            self.buffered = 0
+            if self.conn.read_paused:
+                self.conn.resume_if_drained()
+            if self.body_done:
+                self.body_sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.request", "body": body, "more_body": True}
+        while not (self.disconnected or self.response_complete):
+            await self._wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: Message) -> None:
+        if self.disconnected:
+            return
+        kind = message["type"]
+        if not self.started:
+            if kind != "http.response.start":
+                raise RuntimeError(f"expected 'http.response.start', got {kind!r}")
+            self.started = True
+            self.status = message["status"]
+            self.headers = message.get("headers", ())
+            return
+        if kind != "http.response.body":
+            raise RuntimeError(f"expected 'http.response.body', got {kind!r}")
+        if self.response_complete:
+            raise RuntimeError("the response is already complete")
+        body: bytes = message.get("body", b"")
+        more: bool = message.get("more_body", False)
+        conn = self.conn
+        if not self.head_written:
+            data = self._head(len(body), more)
+            self.head_written = True
+        else:
+            data = b""
+        framing = self.framing
+        if framing == _RAW:
+            if self.remaining >= 0:
+                self.remaining -= len(body)
+                if self.remaining < 0:
+                    raise RuntimeError("response body longer than its content-length")
+                if not more and self.remaining:
+                    raise RuntimeError("response body shorter than its content-length")
+            data = data + body if data else body
+        elif framing == _CHUNKED:
+            if body:
+                data += b"%x\r\n%b\r\n" % (len(body), body)
+            if not more:
+                data += b"0\r\n\r\n"
+        if data:
+            conn.transport.write(data)
+        if not more:
+            self.response_complete = True
+            conn.response_done(self)
+        elif conn.write_paused:
+            await conn.drain()
+
+    def _head(self, length: int, more: bool) -> bytes:
+        """The response head; sets the framing, the bytes left to send and whether the connection stays open."""
+        status = self.status
+        if type(status) is not int or not 100 <= status <= 999:
+            raise RuntimeError(f"invalid response status {status!r}")
+        parts = [_STATUS_LINES.get(status) or _status_line(status)]
+        content_length = -1
+        chunked = close = has_date = has_server = False
+        for name, value in self.headers:
+            lowered = name.lower()
+            if lowered in _WATCHED_HEADERS:
+                if lowered == b"content-length":
+                    content_length = int(value)
+                elif lowered == b"transfer-encoding":
+                    chunked = b"chunked" in value.lower()
+                elif lowered == b"connection":
+                    close = b"close" in value.lower()
+                elif lowered == b"date":
+                    has_date = True
+                else:
+                    has_server = True
+            parts.append(b"%b: %b\r\n" % (name, value))
+        conn = self.conn
+        keep_alive = self.keep_alive and conn.keep_alive and not close and not (self.expect and not self.body_done)
+        self.remaining = -1
+        if self.is_head or status < 200 or status == 204 or status == 304:
+            self.framing = _NONE
+        elif content_length >= 0:
+            self.framing = _RAW
+            self.remaining = content_length
+        elif chunked:
+            self.framing = _CHUNKED
+        elif not more:
+            self.framing = _RAW
+            self.remaining = length
+            parts.append(b"content-length: %d\r\n" % length)
+        elif self.scope["http_version"] == "1.1":
+            self.framing = _CHUNKED
+            parts.append(b"transfer-encoding: chunked\r\n")
+        else:
+            self.framing = _RAW
+            keep_alive = False
+        if not keep_alive:
+            self.keep_alive = False
+            if not close:
+                parts.append(b"connection: close\r\n")
+        elif self.scope["http_version"] == "1.0":
+            parts.append(b"connection: keep-alive\r\n")
+        if not has_date:
+            parts.append(conn.server.date_line)
+        if not has_server:
+            parts.append(_SERVER_LINE)
+        parts.append(b"\r\n")
+        head = b"".join(parts)
+        # every part ends with the one line break it may hold: more means a header value or name smuggles one in
+        if head.count(b"\n") != len(parts) or head.count(b"\r") != len(parts):
+            raise RuntimeError("a response header contains a line break")
+        return head
+
+
+class HttpConnection(asyncio.Protocol):
+    """One client connection: parses requests with httptools and runs one ``_Cycle`` at a time."""
+
+    def __init__(self, server: _Server) -> None:
+        self.server = server
+        self.loop = server.loop
+        self.parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport = cast(asyncio.Transport, None)
+        self.client: tuple[str, int] | None = None
+        self.sockname: tuple[str, int] | None = None
+        self.idle_since = server.loop.time()
+        self.keep_alive = True
+        self.closed = False
+        self.read_paused = False
+        self.write_paused = False
+        self.drain_waiter: asyncio.Future[None] | None = None
+        self.cycle: _Cycle | None = None  # the request being answered
+        self.parsing: _Cycle | None = None  # the request whose body is being read
+        self.pipeline: collections.deque[_Cycle] = collections.deque()
+        self.in_head = True
+        self.raw_head = 0
+        self.head_size = 0
+        self.reject_status = 400
+        self.url = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.expect = False
+
+    # asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        self.client = _address(transport.get_extra_info("peername"))
+        self.sockname = _address(transport.get_extra_info("sockname"))
+        self.server.connections.add(self)
+        if self.server.shutting_down:
+            self.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.server.connections.discard(self)
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            cycle.disconnected = True
+            cycle.flag["disconnected"] = True
+            task = cycle.task
+            if task is not None:
+                task.cancel()
+                self.server.tasks.discard(task)
+            cycle.wake()
+        self.cycle = None
+        self.pipeline.clear()
+        waiter = self.drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        if self.in_head:
+            self.raw_head += len(data)
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self.reject(400)
+            return
+        except httptools.HttpParserError:
+            self.reject(self.reject_status)
+            return
+        if self.in_head and self.raw_head > MAX_HEAD_BYTES:
+            self.reject(431)
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        waiter = self.drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # httptools callbacks
+
+    def on_message_begin(self) -> None:
+        self.url = b""
+        self.headers = []
+        self.head_size = 0
+        self.expect = False
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+        self.head_size += len(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        name = name.lower()
+        self.head_size += len(name) + len(value) + 4
+        if self.head_size > MAX_HEAD_BYTES:
+            self.reject_status = 431
+            raise _HeadRejected
+        if name == b"expect" and value.lower() == b"100-continue":
+            self.expect = True
+        self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        parser = self.parser
+        version = _VERSIONS.get(parser.get_http_version())
+        if version is None:
+            self.reject_status = 505
+            raise _HeadRejected
+        if parser.should_upgrade():
+            raise _HeadRejected
+        self.in_head = False
+        self.raw_head = 0
+        url = self.url
+        if url[:1] == b"/":
+            raw_path, _, query = url.partition(b"?")
+        elif url == b"*":
+            raw_path, query = url, b""
+        else:
+            parsed = httptools.parse_url(url)
+            raw_path, query = parsed.path or b"/", parsed.query or b""
+        path = (unquote_to_bytes(raw_path) if b"%" in raw_path else raw_path).decode("utf-8", "replace")
+        method = parser.get_method()
+        flag: dict[str, Any] = {}
+        server = self.server
+        scope: Scope = {
+            "type": "http",
+            "asgi": _ASGI_HTTP,
+            "http_version": version,
+            "method": _METHODS.get(method) or method.decode("ascii"),
+            "scheme": "http",
+            "path": path,
+            "raw_path": raw_path,
+            "query_string": query,
+            "root_path": "",
+            "headers": self.headers,
+            "client": self.client,
+            "server": self.sockname,
+            "state": server.state.copy(),
+            "extensions": {CANCEL_ON_DISCONNECT: flag},
+        }
+        cycle = _Cycle(self, scope, flag, parser.should_keep_alive(), self.expect and version == "1.1")
+        self.parsing = cycle
+        if self.cycle is None:
+            self.start(cycle)
+        else:
+            self.pipeline.append(cycle)
+            self.pause_reading()
+
+    def on_body(self, body: bytes) -> None:
+        cycle = self.parsing
+        if cycle is None or cycle.response_complete:
+            return  # the response is out: the rest of the body is read and dropped
+        cycle.chunks.append(body)
+        cycle.buffered += len(body)
+        if cycle.waiters:
+            cycle.wake()
+        if cycle.buffered > BODY_HIGH_WATER:
+            self.pause_reading()
+
+    def on_message_complete(self) -> None:
+        cycle = self.parsing
+        self.parsing = None
+        self.in_head = True
+        self.raw_head = 0
+        if cycle is not None:
+            cycle.body_done = True
+            if cycle.waiters:
+                cycle.wake()
+
+    # the rest
+
+    def start(self, cycle: _Cycle) -> None:
+        self.cycle = cycle
+        self.idle_since = _IDLE_NEVER
+        task = self.loop.create_task(cycle.run())
+        cycle.task = task
+        self.server.tasks.add(task)
+
+    def response_done(self, cycle: _Cycle) -> None:
+        self.cycle = None
+        if cycle.waiters:
+            cycle.wake()
+        if not (cycle.keep_alive and self.keep_alive):
+            self.close()
+        elif self.pipeline:
+            self.start(self.pipeline.popleft())
+            if self.read_paused:
+                self.resume_if_drained()
+        else:
+            self.idle_since = self.loop.time()
+            if self.read_paused:
+                self.resume_if_drained()
+
+    def pause_reading(self) -> None:
+        if not self.read_paused and not self.closed:
+            self.read_paused = True
+            self.transport.pause_reading()
+
+    def resume_if_drained(self) -> None:
+        parsing = self.parsing
+        if (self.read_paused and not self.closed and not self.pipeline
+                and (parsing is None or parsing.buffered <= BODY_HIGH_WATER)):
+            self.read_paused = False
+            self.transport.resume_reading()
+
+    async def drain(self) -> None:
+        waiter = self.drain_waiter
+        if waiter is None or waiter.done():
+            waiter = self.drain_waiter = self.loop.create_future()
+        await waiter
+
+    def write_error(self, status: int) -> None:
+        body = _ERRORS[status]
+        self.transport.write(b"".join((
+            _STATUS_LINES[status], b"content-type: application/json\r\ncontent-length: %d\r\n" % len(body),
+            b"connection: close\r\n", self.server.date_line, _SERVER_LINE, b"\r\n", body)))
+
+    def reject(self, status: int) -> None:
+        """A request we will not answer: an error response when nothing else is being answered, then close."""
+        self.keep_alive = False
+        if self.cycle is None and not self.closed:
+            self.write_error(status)
+            self.close()
+        else:
+            self.pipeline.clear()
+            self.pause_reading()
+
+    def shutdown(self) -> None:
+        """Server stopping: close now when idle, else after the response in progress."""
+        self.keep_alive = False
+        self.pipeline.clear()
+        if self.cycle is None:
+            self.close()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.idle_since = _IDLE_NEVER
+            self.transport.close()
+
+
+class _Lifespan:
+    """The ASGI lifespan protocol, run in its own task next to the server."""
+
+    def __init__(self, app: ASGIApp, state: dict[str, Any]) -> None:
+        self.app = app
+        self.state = state
+        loop = asyncio.get_running_loop()
+        self.inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self.startup_done: asyncio.Future[str | None] = loop.create_future()
+        self.shutdown_done: asyncio.Future[str | None] = loop.create_future()
+        self.called_receive = False
+        self.task: asyncio.Task[None] | None = None
+
+    async def startup(self) -> str | None:
+        """None when the app started (or does not support the lifespan), else why it failed."""
+        self.task = asyncio.get_running_loop().create_task(self._main())
+        await self.inbox.put({"type": "lifespan.startup"})
+        return await asyncio.shield(self.startup_done)
+
+    async def shutdown(self, timeout: float) -> str | None:
+        if self.task is None or self.task.done():
+            return None
+        await self.inbox.put({"type": "lifespan.shutdown"})
+        try:
+            return await asyncio.wait_for(asyncio.shield(self.shutdown_done), timeout)
+        except TimeoutError:
+            self.task.cancel()
+            return f"no answer within {timeout:g}s"
+
+    @staticmethod
+    def _settle(future: asyncio.Future[str | None], outcome: str | None) -> None:
+        if not future.done():
+            future.set_result(outcome)
+
+    async def _main(self) -> None:
+        scope: Scope = {"type": "lifespan", "asgi": _ASGI_LIFESPAN, "state": self.state}
+        try:
+            await self.app(scope, self._receive, self._send)
+        except Exception as exc:
+            if not self.called_receive:
+                logger.info("the ASGI app does not support the lifespan protocol (%s)", type(exc).__name__)
+            elif not self.startup_done.done() or not self.shutdown_done.done():
+                self._settle(self.startup_done, f"{type(exc).__name__}: {exc}")
+                self._settle(self.shutdown_done, f"{type(exc).__name__}: {exc}")
+            else:
+                logger.exception("exception in the ASGI lifespan")
+        finally:
+            self._settle(self.startup_done, None)
+            self._settle(self.shutdown_done, None)
+
+    async def _receive(self) -> Message:
+        self.called_receive = True
+        return await self.inbox.get()
+
+    async def _send(self, message: Message) -> None:
+        kind = message["type"]
+        failure = (message.get("message") or kind).strip().splitlines()[-1:] or [kind]
+        if kind == "lifespan.startup.complete":
+            self._settle(self.startup_done, None)
+        elif kind == "lifespan.startup.failed":
+            self._settle(self.startup_done, failure[0])
+        elif kind == "lifespan.shutdown.complete":
+            self._settle(self.shutdown_done, None)
+        elif kind == "lifespan.shutdown.failed":
+            self._settle(self.shutdown_done, failure[0])
+        else:
+            raise RuntimeError(f"unexpected lifespan message {kind!r}")
+
+
+async def _serve(factory: Callable[[], ASGIApp], sock: socket.socket, graceful_timeout: float,
+                 keepalive_timeout: float, parent_pid: int | None) -> int:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in http_workers.STOP_SIGNALS:
+        loop.add_signal_handler(sig, stop.set)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, http_workers.STOP_SIGNALS)
+
+    app = factory()
+    state: dict[str, Any] = {}
+    lifespan = _Lifespan(app, state)
+    starting = loop.create_task(lifespan.startup())
+    stopping = loop.create_task(stop.wait())
+    await asyncio.wait((starting, stopping), return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():
+        starting.cancel()
+        await lifespan.shutdown(graceful_timeout)
+        return 0
+    stopping.cancel()
+    failure = starting.result()
+    if failure is not None:
+        sys.stderr.write(f"error: ASGI lifespan startup failed: {failure}\n")
+        return STARTUP_FAILED_EXIT
+
+    def watch_parent() -> None:
+        if parent_pid is not None and os.getppid() != parent_pid:
+            stop.set()  # the supervisor is gone: do not serve on as an orphan
+
+    server = _Server(app, state, keepalive_timeout, loop, watch_parent)
+    listener = await loop.create_server(lambda: HttpConnection(server), sock=sock, backlog=2048)
+    server.start()
+    await stop.wait()
+    listener.close()
+    await server.drain(graceful_timeout)
+    failure = await lifespan.shutdown(graceful_timeout)
+    if failure is not None:
+        sys.stderr.write(f"error: ASGI lifespan shutdown failed: {failure}\n")
+    return 0
+
+
+def _run_process(factory: Callable[[], ASGIApp], sock: socket.socket, graceful_timeout: float,
+                 keepalive_timeout: float, parent_pid: int | None) -> int:
+    return uvloop.run(_serve(factory, sock, graceful_timeout, keepalive_timeout, parent_pid))
+
+
+def serve_asgi(factory: Callable[[], ASGIApp], host: str, port: int, *, workers: int = 1,
+               graceful_timeout: float = 10.0, keepalive_timeout: float = 5.0) -> None:
+    """Serve ``factory()``'s app on host:port until SIGTERM/SIGINT. Exits non-zero (SystemExit) on failure."""
+    if workers < 1:
+        raise ValueError("workers must be >= 1")
+    try:
+        sock = http_workers.bind_socket(host, port)
+    except OSError as err:
+        sys.stderr.write(f"error: cannot listen on {host}:{port}: {err}\n")
+        raise SystemExit(1) from None
+    with sock:
+        if workers == 1:
+            code = _run_process(factory, sock, graceful_timeout, keepalive_timeout, None)
+        else:
+            stop_timeout = 2 * graceful_timeout + 5
+            code = http_workers.run_workers(
+                sock, workers,
+                lambda: _run_process(factory, sock, graceful_timeout, keepalive_timeout, os.getppid()),
+                stop_timeout)
+    if code:
+        raise SystemExit(code)

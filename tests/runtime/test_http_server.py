@@ -1,0 +1,399 @@
+"""The lean ASGI server (helixflow.runtime.common.http_server), run as a real process and spoken to over raw
+sockets and httpx. ``make_app`` below is the app every test server runs (imported by the server process)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.processes import free_port, stop, wait_for_port
+
+REPO = Path(__file__).resolve().parents[2]
+LAUNCH = ("import sys; from helixflow.runtime.common.http_server import serve_asgi; "
+          "from tests.runtime.test_http_server import make_app; "
+          "serve_asgi(make_app, '127.0.0.1', int(sys.argv[1]), workers=int(sys.argv[2]), "
+          "graceful_timeout=float(sys.argv[3]), keepalive_timeout=float(sys.argv[4]))")
+
+
+# ---- the app the servers run ---------------------------------------------------------------------------------
+
+Scope = dict[str, Any]
+
+
+async def _respond(send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers or []})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _read_all(receive: Any) -> tuple[bytes, int]:
+    chunks, messages = [], 0
+    while True:
+        message = await receive()
+        assert message["type"] == "http.request", message
+        chunks.append(message["body"])
+        messages += 1
+        if not message["more_body"]:
+            return b"".join(chunks), messages
+
+
+def make_app() -> Any:
+    """Routes: /echo, /digest, /stream, /head, /boom, /slow?SECONDS, /hang?TOKEN, /pid, /state, /path."""
+    if os.environ.get("HF_TEST_FACTORY_FAILS"):
+        raise RuntimeError("factory refuses")
+    out = Path(os.environ["HF_TEST_DIR"])
+
+    async def lifespan(scope: Scope, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                if os.environ.get("HF_TEST_STARTUP_FAILS"):
+                    await send({"type": "lifespan.startup.failed", "message": "Traceback\n  ...\nOSError: no db"})
+                    return
+                scope["state"]["greeting"] = "hello from the lifespan"
+                (out / f"startup-{os.getpid()}").write_text("started")
+                await send({"type": "lifespan.startup.complete"})
+            else:
+                (out / f"shutdown-{os.getpid()}").write_text("stopped")
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def app(scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            return await lifespan(scope, receive, send)
+        path, query = scope["path"], scope["query_string"].decode()
+        if path == "/echo":
+            body, messages = await _read_all(receive)
+            await _respond(send, 200, body, [(b"x-messages", str(messages).encode())])
+        elif path == "/digest":
+            body, messages = await _read_all(receive)
+            await _respond(send, 200, json.dumps({"size": len(body), "sha256": hashlib.sha256(body).hexdigest(),
+                                                  "messages": messages}).encode())
+        elif path == "/stream":
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+            for i in range(3):
+                await send({"type": "http.response.body", "body": f"part {i}\n".encode(), "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        elif path == "/head":
+            await _respond(send, 200, b"abc", [(b"content-length", b"3")])
+        elif path == "/boom":
+            raise RuntimeError("secret detail")
+        elif path == "/slow":
+            await asyncio.sleep(float(query))
+            await _respond(send, 200, b"done")
+        elif path == "/hang":
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"first\n", "more_body": True})
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                flag = scope["extensions"]["helixflow.cancel_on_disconnect"]
+                (out / f"cancelled-{query}").write_text(json.dumps(flag))
+                raise
+        elif path == "/pid":
+            await _respond(send, 200, str(os.getpid()).encode())
+        elif path == "/state":
+            await _respond(send, 200, scope["state"].get("greeting", "").encode())
+        else:
+            await _respond(send, 200, json.dumps({"path": scope["path"], "raw_path": scope["raw_path"].decode(),
+                                                  "query": query, "method": scope["method"],
+                                                  "version": scope["http_version"]}).encode())
+
+    return app
+
+
+# ---- running it ----------------------------------------------------------------------------------------------
+
+class Server:
+    def __init__(self, process: subprocess.Popen[bytes], port: int, folder: Path) -> None:
+        self.process, self.port, self.folder = process, port, folder
+        self.url = f"http://127.0.0.1:{port}"
+
+    def stderr(self) -> str:
+        return (self.folder / "stderr.txt").read_text()
+
+
+@contextlib.contextmanager
+def running(folder: Path, workers: int = 1, graceful: float = 5.0, keepalive: float = 1.0,
+            env: dict[str, str] | None = None, wait: bool = True) -> Iterator[Server]:
+    port = free_port()
+    with (folder / "stderr.txt").open("wb") as errors:
+        process = subprocess.Popen([sys.executable, "-c", LAUNCH, str(port), str(workers), str(graceful),
+                                    str(keepalive)], cwd=REPO, stdout=subprocess.DEVNULL, stderr=errors,
+                                   env={**os.environ, "HF_TEST_DIR": str(folder), **(env or {})})
+    try:
+        if wait:
+            wait_for_port(port, 20, process)
+        yield Server(process, port, folder)
+    finally:
+        stop(process)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with running(tmp_path_factory.mktemp("http-server"), keepalive=1.0) as srv:
+        yield srv
+
+
+def connect(srv: Server, timeout: float = 5.0) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", srv.port), timeout=timeout)
+
+
+class Response:
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status, self.headers, self.body = status, headers, body
+
+
+def read_response(stream: Any, head_request: bool = False) -> Response:
+    """One response from a socket's ``makefile("rb")``, framed by content-length, chunks or the close."""
+    status_line = stream.readline()
+    assert status_line.startswith(b"HTTP/1.1 "), status_line
+    headers: dict[str, str] = {}
+    while (line := stream.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        assert name not in headers, f"duplicate header {name}"
+        headers[name.lower()] = value.strip()
+    status = int(status_line.split()[1])
+    if head_request or status in (100, 204, 304):
+        return Response(status, headers, b"")
+    if "content-length" in headers:
+        return Response(status, headers, stream.read(int(headers["content-length"])))
+    if headers.get("transfer-encoding") == "chunked":
+        body = b""
+        while (size := int(stream.readline().strip(), 16)) > 0:
+            body += stream.read(size)
+            assert stream.read(2) == b"\r\n"
+        assert stream.read(2) == b"\r\n"
+        return Response(status, headers, body)
+    return Response(status, headers, stream.read())
+
+
+def closed_by_peer(sock: socket.socket, timeout: float = 3.0) -> bool:
+    sock.settimeout(timeout)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+# ---- HTTP/1.1 behaviour --------------------------------------------------------------------------------------
+
+def test_several_requests_share_one_keep_alive_connection(server: Server) -> None:
+    with connect(server) as sock, sock.makefile("rb") as stream:
+        for i in range(3):
+            sock.sendall(b"GET /p%%C3%%A9?i=%d HTTP/1.1\r\nHost: x\r\n\r\n" % i)
+            response = read_response(stream)
+            assert response.status == 200 and "connection" not in response.headers
+            assert json.loads(response.body) == {"path": "/p\u00e9", "raw_path": "/p%C3%A9", "query": f"i={i}",
+                                                 "method": "GET", "version": "1.1"}
+            assert response.headers["server"] == "helixflow" and response.headers["date"].endswith(" GMT")
+            assert response.headers["content-length"] == str(len(response.body))
+    with httpx.Client(base_url=server.url) as client:
+        pids = {client.get("/pid").text for _ in range(5)}
+        assert client.post("/echo", content=b"hello").content == b"hello"
+    assert len(pids) == 1
+
+
+def test_pipelined_requests_are_answered_in_order(server: Server) -> None:
+    with connect(server) as sock, sock.makefile("rb") as stream:
+        sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nfirst"
+                     b"GET /slow?0.05 HTTP/1.1\r\nHost: x\r\n\r\n"
+                     b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nthird!")
+        assert [read_response(stream).body for _ in range(3)] == [b"first", b"done", b"third!"]
+
+
+def test_chunked_request_body_is_decoded_and_streamed(server: Server) -> None:
+    with connect(server) as sock, sock.makefile("rb") as stream:
+        sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+        time.sleep(0.1)
+        sock.sendall(b"7\r\n, world\r\n0\r\n\r\n")
+        response = read_response(stream)
+    assert response.status == 200 and response.body == b"hello, world"
+    assert int(response.headers["x-messages"]) >= 2  # the app saw the first chunk before the second was sent
+
+
+def test_expect_100_continue_is_answered_when_the_app_reads(server: Server) -> None:
+    with connect(server) as sock, sock.makefile("rb") as stream:
+        sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+        assert stream.readline() == b"HTTP/1.1 100 Continue\r\n" and stream.readline() == b"\r\n"
+        sock.sendall(b"ping")
+        response = read_response(stream)
+        assert response.status == 200 and response.body == b"ping"
+        sock.sendall(b"GET /pid HTTP/1.1\r\nHost: x\r\n\r\n")  # still usable
+        assert read_response(stream).status == 200
+
+
+def test_large_body_streams_through_in_several_messages(server: Server) -> None:
+    body = os.urandom(2 * 1024 * 1024)
+    with httpx.Client(base_url=server.url) as client:
+        result = client.post("/digest", content=body).json()
+        result_chunked = client.post("/digest", content=iter([body[:1_000_000], body[1_000_000:]])).json()
+    for outcome in (result, result_chunked):
+        assert outcome["size"] == len(body) and outcome["sha256"] == hashlib.sha256(body).hexdigest()
+        assert outcome["messages"] > 4
+
+
+def test_streamed_response_without_length_is_chunked(server: Server) -> None:
+    with connect(server) as sock, sock.makefile("rb") as stream:
+        sock.sendall(b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
+        response = read_response(stream)  # asserts the chunk framing byte by byte
+        assert response.headers["transfer-encoding"] == "chunked" and "content-length" not in response.headers
+        assert response.body == b"part 0\npart 1\npart 2\n"
+    with httpx.Client(base_url=server.url) as client:
+        assert client.get("/stream").text == "part 0\npart 1\npart 2\n"
+
+
+def test_head_response_has_no_body(server: Server) -> None:
+    with connect(server) as sock, sock.makefile("rb") as stream:
+        sock.sendall(b"HEAD /head HTTP/1.1\r\nHost: x\r\n\r\nGET /head HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = read_response(stream, head_request=True)
+        assert head.status == 200 and head.headers["content-length"] == "3"
+        after = read_response(stream)  # would start with "abc" if the HEAD body had been sent
+        assert after.status == 200 and after.body == b"abc"
+
+
+@pytest.mark.parametrize("request_bytes", [b"GARBAGE\r\n\r\n", b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+                                           b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+                                           b"Upgrade: websocket\r\n\r\n"])
+def test_malformed_request_gets_400_and_the_connection_closes(server: Server, request_bytes: bytes) -> None:
+    with connect(server) as sock, sock.makefile("rb") as stream:
+        sock.sendall(request_bytes)
+        response = read_response(stream)
+        assert response.status == 400 and response.headers["connection"] == "close"
+        assert json.loads(response.body)["error"]["code"] == "bad_request"
+        assert closed_by_peer(sock)
+
+
+def test_oversized_headers_get_431(server: Server) -> None:
+    for big in (b"X-Big: " + b"a" * 70_000 + b"\r\n",  # one header
+                b"".join(b"X-H%d: %s\r\n" % (i, b"b" * 1000) for i in range(70))):  # many
+        with connect(server) as sock, sock.makefile("rb") as stream:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n" + big + b"\r\n")
+            response = read_response(stream)
+            assert response.status == 431 and response.headers["connection"] == "close"
+            assert closed_by_peer(sock)
+    with connect(server) as sock, sock.makefile("rb") as stream:  # 60 KiB is fine
+        sock.sendall(b"GET /pid HTTP/1.1\r\nHost: x\r\nX-Big: " + b"c" * 60_000 + b"\r\n\r\n")
+        assert read_response(stream).status == 200
+
+
+def test_connection_close_and_http10_close_after_the_response(server: Server) -> None:
+    for request in (b"GET /pid HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", b"GET /pid HTTP/1.0\r\n\r\n"):
+        with connect(server) as sock, sock.makefile("rb") as stream:
+            sock.sendall(request)
+            response = read_response(stream)
+            assert response.status == 200 and response.headers["connection"] == "close"
+            assert closed_by_peer(sock)
+    with connect(server) as sock, sock.makefile("rb") as stream:  # 1.0 asking for keep-alive keeps it
+        for _ in range(2):
+            sock.sendall(b"GET /pid HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            response = read_response(stream)
+            assert response.status == 200 and response.headers["connection"] == "keep-alive"
+        sock.sendall(b"GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")  # no chunks for 1.0: read to close
+        response = read_response(stream)
+        assert response.body == b"part 0\npart 1\npart 2\n" and response.headers["connection"] == "close"
+
+
+def test_app_exception_is_a_500_in_the_openai_shape(server: Server) -> None:
+    with httpx.Client(base_url=server.url) as client:
+        response = client.get("/boom")
+        assert response.status_code == 500
+        assert response.json() == {"error": {"message": "internal error", "type": "server_error", "param": None,
+                                             "code": "internal_error"}}
+        assert "secret" not in response.text and client.get("/pid").status_code == 200
+    assert "secret detail" in server.stderr()  # logged, with its traceback, on the server side
+
+
+def test_client_disconnect_cancels_the_app_and_sets_the_flag(server: Server) -> None:
+    with connect(server) as sock, sock.makefile("rb") as stream:
+        sock.sendall(b"GET /hang?t1 HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert stream.readline().startswith(b"HTTP/1.1 200")
+        while stream.readline() != b"\r\n":
+            pass
+        assert stream.readline() == b"6\r\n" and stream.readline() == b"first\n"
+    marker = server.folder / "cancelled-t1"
+    deadline = time.monotonic() + 5
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert json.loads(marker.read_text()) == {"disconnected": True}
+
+
+def test_idle_keep_alive_connection_is_closed_after_the_timeout(server: Server) -> None:
+    with connect(server) as sock, sock.makefile("rb") as stream:
+        sock.sendall(b"GET /pid HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_response(stream).status == 200
+        idle_from = time.monotonic()
+        assert not closed_by_peer(sock, timeout=0.6)  # keepalive_timeout is 1.0 s
+        assert closed_by_peer(sock, timeout=3.0)
+        assert 0.95 <= time.monotonic() - idle_from <= 2.5
+
+
+# ---- lifespan, signals, workers ------------------------------------------------------------------------------
+
+def test_lifespan_runs_and_sigterm_lets_the_request_in_flight_finish(tmp_path: Path) -> None:
+    with running(tmp_path) as srv:
+        assert (tmp_path / f"startup-{srv.process.pid}").read_text() == "started"
+        assert httpx.get(srv.url + "/state").text == "hello from the lifespan"
+        outcome: dict[str, httpx.Response] = {}
+        thread = threading.Thread(target=lambda: outcome.setdefault("r", httpx.get(srv.url + "/slow?1.0")))
+        thread.start()
+        time.sleep(0.4)
+        srv.process.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", srv.port), timeout=1).close()
+        assert not (tmp_path / f"shutdown-{srv.process.pid}").exists()  # not before the request is done
+        thread.join(5)
+        assert outcome["r"].status_code == 200 and outcome["r"].text == "done"
+        assert outcome["r"].headers["connection"] == "close"
+        assert srv.process.wait(10) == 0
+        assert (tmp_path / f"shutdown-{srv.process.pid}").read_text() == "stopped"
+
+
+def test_lifespan_startup_failure_exits_non_zero_with_one_line(tmp_path: Path) -> None:
+    with running(tmp_path, env={"HF_TEST_STARTUP_FAILS": "1"}, wait=False) as srv:
+        assert srv.process.wait(20) == 3
+        assert srv.stderr() == "error: ASGI lifespan startup failed: OSError: no db\n"
+
+
+def test_two_workers_serve_and_stop_together(tmp_path: Path) -> None:
+    with running(tmp_path, workers=2) as srv:
+        pids: set[int] = set()
+        deadline = time.monotonic() + 10
+        while len(pids) < 2 and time.monotonic() < deadline:
+            socks = [connect(srv) for _ in range(8)]
+            for sock in socks:
+                sock.sendall(b"GET /pid HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            for sock in socks:
+                with sock, sock.makefile("rb") as stream:
+                    pids.add(int(read_response(stream).body))
+        assert len(pids) == 2 and srv.process.pid not in pids
+        assert all((tmp_path / f"startup-{pid}").exists() for pid in pids)  # the app is built in each worker
+        srv.process.send_signal(signal.SIGTERM)
+        assert srv.process.wait(10) == 0
+        for pid in pids:
+            assert (tmp_path / f"shutdown-{pid}").exists()
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+
+
+def test_workers_that_keep_dying_make_the_parent_give_up(tmp_path: Path) -> None:
+    with running(tmp_path, workers=2, env={"HF_TEST_FACTORY_FAILS": "1"}, wait=False) as srv:
+        assert srv.process.wait(20) == 1
+        assert "giving up" in srv.stderr() and "factory refuses" in srv.stderr()
