@@ -4,12 +4,14 @@ API-key records are cached by digest (positives 60 s, negatives 2 s) and the cac
 is cleared by the EpochWatcher on any change. JWTs are verified locally against
 public keys from a JwksSource; tenant records they refer to are cached the same way.
 A verified token's claims are kept until it expires (at most TOKEN_TTL): verifying an
-EdDSA JWT costs more than the rest of the request's CPU.
+EdDSA JWT costs more than the rest of the request's CPU. A token issued for an API key
+(client-credentials grant) stops working when that key is revoked or expires, like the key.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import asyncpg
@@ -41,11 +43,13 @@ class Authenticator:
     def __init__(self, directory: Directory, jwks: JwksSource, settings: RuntimeSettings) -> None:
         self.directory, self.jwks, self.settings = directory, jwks, settings
         self._keys: dict[str, tuple[float, KeyRecord | None]] = {}
+        self._key_ids: dict[str, tuple[float, KeyRecord | None]] = {}
         self._tenants: dict[str, tuple[float, tuple[bool, TenantLimits, bool] | None]] = {}
         self._tokens: dict[str, tuple[float, dict[str, Any]]] = {}  # token -> (valid until, epoch s; claims)
 
     def clear(self) -> None:
         self._keys.clear()
+        self._key_ids.clear()
         self._tenants.clear()
         self._tokens.clear()
 
@@ -63,23 +67,26 @@ class Authenticator:
         raise _unauthorized("invalid API key or token")
 
     async def _api_key(self, token: str) -> Principal:
-        digest = digest_api_key(token)
-        now = time.monotonic()
-        cached = self._keys.get(digest)
-        if cached is not None and cached[0] > now:
-            record = cached[1]
-        else:
-            try:
-                record = await self.directory.key_by_digest(digest)
-            except (OSError, asyncpg.PostgresError, TimeoutError) as err:
-                raise ApiError(503, "authentication backend unavailable", code="auth_unavailable",
-                               headers={"Retry-After": "1"}) from err
-            if len(self._keys) >= MAX_ENTRIES:
-                self._keys.clear()
-            self._keys[digest] = (now + (POSITIVE_TTL if record else NEGATIVE_TTL), record)
+        record = await self._key_record(self._keys, digest_api_key(token), self.directory.key_by_digest)
         if record is None or not record.is_valid_now():
             raise _unauthorized("invalid, expired or revoked API key")
         return record.principal
+
+    async def _key_record(self, cache: dict[str, tuple[float, KeyRecord | None]], lookup_key: str,
+                          lookup: Callable[[str], Awaitable[KeyRecord | None]]) -> KeyRecord | None:
+        now = time.monotonic()
+        cached = cache.get(lookup_key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        try:
+            record = await lookup(lookup_key)
+        except (OSError, asyncpg.PostgresError, TimeoutError) as err:
+            raise ApiError(503, "authentication backend unavailable", code="auth_unavailable",
+                           headers={"Retry-After": "1"}) from err
+        if len(cache) >= MAX_ENTRIES:
+            cache.clear()
+        cache[lookup_key] = (now + (POSITIVE_TTL if record else NEGATIVE_TTL), record)
+        return record
 
     async def _jwt(self, token: str) -> Principal:
         now = time.time()
@@ -99,6 +106,10 @@ class Authenticator:
         if tenant is None or not tenant[0]:
             raise _unauthorized("tenant is unknown or disabled")
         key_id = claims.get("key")
+        if isinstance(key_id, str):
+            record = await self._key_record(self._key_ids, key_id, self.directory.key_by_id)
+            if record is None or not record.is_valid_now() or record.principal.tenant_id != tenant_id:
+                raise _unauthorized("the API key this token was issued for is revoked or expired")
         return Principal(user_id=sub, tenant_id=tenant_id, role=role,
                          api_key_id=key_id if isinstance(key_id, str) else None,
                          tenant_limits=tenant[1], key_limits=TenantLimits(), store_content=tenant[2])

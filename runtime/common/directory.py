@@ -10,13 +10,14 @@ import asyncpg
 from helixflow.runtime.common.principal import Principal, TenantLimits
 from helixflow.runtime.settings import RuntimeSettings
 
-_KEY_QUERY = """
+_KEY_COLUMNS = """
 SELECT k.id, k.tenant_id, k.user_id, k.role, k.requests_per_minute AS key_rpm, k.tokens_per_minute AS key_tpm,
        k.expires_at, k.revoked_at, u.is_active AS user_active, t.is_active AS tenant_active,
        t.requests_per_minute, t.tokens_per_minute, t.monthly_token_budget, t.store_content
 FROM api_keys k JOIN users u ON u.id = k.user_id JOIN tenants t ON t.id = k.tenant_id
-WHERE k.key_hash = $1
 """
+_KEY_QUERY = _KEY_COLUMNS + "WHERE k.key_hash = $1"
+_KEY_BY_ID_QUERY = _KEY_COLUMNS + "WHERE k.id = $1"
 
 _TENANT_QUERY = """
 SELECT id, is_active, requests_per_minute, tokens_per_minute, monthly_token_budget, store_content
@@ -55,7 +56,15 @@ class Directory:
         self.pool, self.settings = pool, settings
 
     async def key_by_digest(self, digest: str) -> KeyRecord | None:
-        row = await self.pool.fetchrow(_KEY_QUERY, digest)
+        return self._key_record(await self.pool.fetchrow(_KEY_QUERY, digest))
+
+    async def key_by_id(self, key_id: str) -> KeyRecord | None:
+        try:
+            return self._key_record(await self.pool.fetchrow(_KEY_BY_ID_QUERY, key_id))
+        except (asyncpg.DataError, ValueError):  # not a UUID
+            return None
+
+    def _key_record(self, row: Any) -> KeyRecord | None:
         if row is None:
             return None
         principal = Principal(

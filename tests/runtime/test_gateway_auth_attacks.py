@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from helixflow.runtime.security.api_keys import key_prefix
 from helixflow.runtime.security.tokens import SigningKey, decrypt_private_key, issue_token
 from helixflow.runtime.settings import DEVELOPMENT_SECRET
 from tests.runtime.helpers import assert_openai_error, bearer, chat, chat_body, new_tenant
@@ -144,3 +145,20 @@ def test_disabled_tenant_is_refused(gateway: Service, auth_service: Service, adm
     assert r.status_code == 200
     time.sleep(1.0)
     assert_openai_error(chat(gateway.url, people["user"]["key"]), 401)
+
+
+def test_a_token_issued_for_a_revoked_key_is_refused_within_a_second(gateway: Service, auth_service: Service,
+                                                                    admin_key: str) -> None:
+    people = new_tenant(auth_service.url, admin_key)
+    key, key_id = people["user"]["key"], people["user"]["key_id"]
+    issued = httpx.post(auth_service.url + "/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": key_prefix(key), "client_secret": key})
+    assert issued.status_code == 200, issued.text
+    token = issued.json()["access_token"]
+    for _ in range(8):  # both workers verify and cache the token
+        assert chat(gateway.url, token).status_code == 200
+    revoked = httpx.delete(auth_service.url + f"/admin/keys/{key_id}", headers=bearer(admin_key))
+    assert revoked.status_code == 200
+    time.sleep(1.0)
+    for _ in range(8):
+        assert_openai_error(chat(gateway.url, token), 401)
