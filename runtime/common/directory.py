@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+import time
 from typing import Any
 
 import asyncpg
@@ -31,11 +33,12 @@ class KeyRecord:
     __slots__ = ("expires_at", "principal", "usable")
 
     def __init__(self, principal: Principal, expires_at: dt.datetime | None, usable: bool) -> None:
-        self.principal, self.expires_at, self.usable = principal, expires_at, usable
+        self.principal, self.usable = principal, usable
+        # Epoch seconds (the column is UTC without a zone): a float comparison per request, not a datetime.
+        self.expires_at = math.inf if expires_at is None else expires_at.replace(tzinfo=dt.UTC).timestamp()
 
     def is_valid_now(self) -> bool:
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        return self.usable and (self.expires_at is None or self.expires_at > now)
+        return self.usable and self.expires_at > time.time()
 
 
 def _limits(row: Any, settings: RuntimeSettings) -> TenantLimits:
