@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 from starlette.types import Message, Receive, Scope, Send
 
 from helixflow.runtime.common.errors import ApiError, error_body
+from helixflow.runtime.common.http_server import CANCEL_ON_DISCONNECT
 from helixflow.runtime.common.tracing import traceparent
 from helixflow.runtime.gateway.accounting import Exchange, record_usage
 from helixflow.runtime.gateway.cache import cache_key
@@ -79,7 +80,11 @@ async def handle_inference(state: GatewayState, scope: Scope, receive: Receive, 
                 # Fail open: an unreachable Redis must not take inference down with it.
                 log.warning("quota check skipped, Redis unavailable: %s", type(err).__name__)
         bypass = cache_control in ("no-cache", "no-store", "bypass")
-        await _with_disconnect_watch(state, ex, receive, send, body, bypass, headers)
+        disconnect = scope.get("extensions", {}).get(CANCEL_ON_DISCONNECT)
+        if disconnect is not None:
+            await _cancelled_by_server(state, ex, disconnect, body, bypass, headers, send)
+        else:
+            await _with_disconnect_watch(state, ex, receive, send, body, bypass, headers)
     except ApiError as err:
         ex.status = err.status
         if err.status == 429:
@@ -90,6 +95,9 @@ async def handle_inference(state: GatewayState, scope: Scope, receive: Receive, 
                                            if k.lower() != "x-request-id"])
     except ConnectionError:
         ex.status = 499
+    except asyncio.CancelledError:
+        ex.status = 499  # the client left, or the server is stopping
+        raise
     except Exception:  # the boundary: an OpenAI-shaped 500 and a log line, never a bare traceback page
         log.exception("unexpected error serving %s", ex.request_id)
         ex.status = 500
@@ -100,9 +108,26 @@ async def handle_inference(state: GatewayState, scope: Scope, receive: Receive, 
         _observe(state, ex, scope["method"])
 
 
+async def _cancelled_by_server(state: GatewayState, ex: Exchange, disconnect: dict[str, object], body: bytes,
+                               bypass: bool, headers: list[tuple[bytes, bytes]], send: Send) -> None:
+    """Serves the request under HelixFlow's server, which cancels this task itself when the client leaves (and
+    says so in ``disconnect``): no watcher task per request."""
+    try:
+        await _serve(state, ex, body, bypass, headers, send)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if not disconnect.get("disconnected") or task is None:
+            raise
+        task.uncancel()
+        ex.disconnected = True
+        ex.status = 499
+        await record_usage(state, ex, status="cancelled", status_code=499)
+
+
 async def _with_disconnect_watch(state: GatewayState, ex: Exchange, receive: Receive, send: Send, body: bytes,
                                  bypass: bool, headers: list[tuple[bytes, bytes]]) -> None:
-    """Serves the request; if the client disconnects meanwhile, cancels it (and with it the upstream call)."""
+    """Serves the request under any ASGI server; if the client disconnects meanwhile, cancels it (and with it the
+    upstream call)."""
     task = asyncio.current_task()
     assert task is not None
     complete = False
