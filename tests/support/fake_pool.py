@@ -150,13 +150,14 @@ class FakePool:
 
 
 def main() -> None:
-    import uvicorn
+    # HelixFlow's lean server, not uvicorn: in benchmarks the stub shares a core with the load generator,
+    # Redis and PostgreSQL, and must cost as little of it as it can.
+    from helixflow.runtime.common.http_server import serve_asgi
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    uvicorn.run(FakePool(), host="127.0.0.1", port=args.port, loop="uvloop", http="httptools", log_level="warning",
-                access_log=False)
+    serve_asgi(FakePool, "127.0.0.1", args.port)
 
 
 if __name__ == "__main__":
