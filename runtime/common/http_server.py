@@ -79,6 +79,7 @@ _ASGI_HTTP = {"version": "3.0", "spec_version": "2.3"}
 _ASGI_LIFESPAN = {"version": "3.0", "spec_version": "2.0"}
 _METHODS = {m.encode(): m for m in ("GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH")}
 _VERSIONS = {"1.1": "1.1", "1.0": "1.0"}
+_NOTED_REQUEST_HEADERS = frozenset({b"expect", b"connection"})
 _WATCHED_HEADERS = frozenset({b"content-length", b"transfer-encoding", b"connection", b"date", b"server"})
 _SERVER_LINE = b"server: helixflow\r\n"
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -88,6 +89,8 @@ _RAW, _CHUNKED, _NONE = 0, 1, 2
 
 
 def _status_line(status: int) -> bytes:
+    if type(status) is not int or not 100 <= status <= 999:
+        raise RuntimeError(f"invalid response status {status!r}")
     try:
         phrase = http.HTTPStatus(status).phrase
     except ValueError:
@@ -181,6 +184,11 @@ class _Cycle:
     __slots__ = ("body_done", "body_sent", "buffered", "chunks", "conn", "disconnected", "expect", "flag",
                  "framing", "head_written", "headers", "is_head", "keep_alive", "remaining", "response_complete",
                  "scope", "started", "status", "task", "waiters")
+    task: asyncio.Task[None]  # set when the cycle starts
+    status: int
+    headers: Any  # the app's iterable of (name, value)
+    framing: int
+    remaining: int  # body bytes still due under the content-length, -1 when not counted
 
     def __init__(self, conn: HttpConnection, scope: Scope, flag: dict[str, Any], keep_alive: bool,
                  expect: bool) -> None:
@@ -199,7 +207,6 @@ class _Cycle:
         self.head_written = False
         self.response_complete = False
         self.disconnected = False
-        self.task: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
         conn = self.conn
@@ -216,13 +223,13 @@ class _Cycle:
                 logger.error("ASGI application returned without completing the response")
                 self.fail()
         finally:
-            conn.server.tasks.discard(cast("asyncio.Task[None]", self.task))
+            conn.server.tasks.discard(self.task)
 
     def fail(self) -> None:
         if self.response_complete:
             return
         conn = self.conn
-        if not self.head_written and not self.disconnected:
+        if not self.head_written and not conn.closed:
             self.head_written = True
             conn.write_error(500)
         self.response_complete = True
@@ -245,31 +252,31 @@ class _Cycle:
         await waiter
 
     async def receive(self) -> Message:
-        if not self.body_sent and not self.disconnected:
-            if not self.chunks and not self.body_done:
-                conn = self.conn
-                if self.expect:
-                    self.expect = False
-                    conn.transport.write(_CONTINUE)
-                if conn.read_paused:
-                    conn.resume_if_drained()
-                while not (self.chunks or self.body_done or self.disconnected or self.response_complete):
-                    await self._wait()
-                if self.disconnected or self.response_complete:
-                    return {"type": "http.disconnect"}
-            chunks = self.chunks
-            body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-            chunks.clear()
-            self.buffered = 0
-            if self.conn.read_paused:
-                self.conn.resume_if_drained()
-            if self.body_done:
-                self.body_sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return {"type": "http.request", "body": body, "more_body": True}
-        while not (self.disconnected or self.response_complete):
-            await self._wait()
-        return {"type": "http.disconnect"}
+        if self.body_sent or self.disconnected or self.response_complete:
+            while not (self.disconnected or self.response_complete):
+                await self._wait()
+            return {"type": "http.disconnect"}
+        if not self.chunks and not self.body_done:
+            conn = self.conn
+            if self.expect:
+                self.expect = False
+                conn.transport.write(_CONTINUE)
+            if conn.read_paused:
+                conn.resume_if_drained()
+            while not (self.chunks or self.body_done or self.disconnected or self.response_complete):
+                await self._wait()
+            if self.disconnected or self.response_complete:
+                return {"type": "http.disconnect"}
+        chunks = self.chunks
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
+        self.buffered = 0
+        if self.conn.read_paused:
+            self.conn.resume_if_drained()
+        if self.body_done:
+            self.body_sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.request", "body": body, "more_body": True}
 
     async def send(self, message: Message) -> None:
         if self.disconnected:
@@ -289,11 +296,7 @@ class _Cycle:
         body: bytes = message.get("body", b"")
         more: bool = message.get("more_body", False)
         conn = self.conn
-        if not self.head_written:
-            data = self._head(len(body), more)
-            self.head_written = True
-        else:
-            data = b""
+        data = b"" if self.head_written else self._head(len(body), more)
         framing = self.framing
         if framing == _RAW:
             if self.remaining >= 0:
@@ -308,6 +311,7 @@ class _Cycle:
                 data += b"%x\r\n%b\r\n" % (len(body), body)
             if not more:
                 data += b"0\r\n\r\n"
+        self.head_written = True
         if data:
             conn.transport.write(data)
         if not more:
@@ -319,8 +323,6 @@ class _Cycle:
     def _head(self, length: int, more: bool) -> bytes:
         """The response head; sets the framing, the bytes left to send and whether the connection stays open."""
         status = self.status
-        if type(status) is not int or not 100 <= status <= 999:
-            raise RuntimeError(f"invalid response status {status!r}")
         parts = [_STATUS_LINES.get(status) or _status_line(status)]
         content_length = -1
         chunked = close = has_date = has_server = False
@@ -376,6 +378,10 @@ class _Cycle:
         return head
 
 
+def _head_size(url: bytes, headers: list[tuple[bytes, bytes]]) -> int:
+    return len(url) + sum(len(name) + len(value) + 4 for name, value in headers)
+
+
 class HttpConnection(asyncio.Protocol):
     """One client connection: parses requests with httptools and runs one ``_Cycle`` at a time."""
 
@@ -397,11 +403,11 @@ class HttpConnection(asyncio.Protocol):
         self.pipeline: collections.deque[_Cycle] = collections.deque()
         self.in_head = True
         self.raw_head = 0
-        self.head_size = 0
         self.reject_status = 400
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
         self.expect = False
+        self.has_connection_header = False
 
     # asyncio.Protocol
 
@@ -439,7 +445,9 @@ class HttpConnection(asyncio.Protocol):
         except httptools.HttpParserUpgrade:
             self.reject(400)
             return
-        except httptools.HttpParserError:
+        except httptools.HttpParserError as err:
+            if isinstance(err.__context__, Exception) and not isinstance(err.__context__, _HeadRejected):
+                logger.error("HTTP parser callback failed", exc_info=err.__context__)
             self.reject(self.reject_status)
             return
         if self.in_head and self.raw_head > MAX_HEAD_BYTES:
@@ -456,33 +464,32 @@ class HttpConnection(asyncio.Protocol):
 
     # httptools callbacks
 
-    def on_message_begin(self) -> None:
-        self.url = b""
-        self.headers = []
-        self.head_size = 0
-        self.expect = False
-
     def on_url(self, url: bytes) -> None:
         self.url += url
-        self.head_size += len(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         name = name.lower()
-        self.head_size += len(name) + len(value) + 4
-        if self.head_size > MAX_HEAD_BYTES:
-            self.reject_status = 431
-            raise _HeadRejected
-        if name == b"expect" and value.lower() == b"100-continue":
-            self.expect = True
+        if name in _NOTED_REQUEST_HEADERS:
+            if name == b"connection":
+                self.has_connection_header = True
+            elif value.lower() == b"100-continue":
+                self.expect = True
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         parser = self.parser
-        version = _VERSIONS.get(parser.get_http_version())
-        if version is None:
-            self.reject_status = 505
-            raise _HeadRejected
+        keep_alive = parser.should_keep_alive()
+        if keep_alive and not self.has_connection_header:
+            version: str | None = "1.1"  # llhttp keeps only HTTP/1.1 alive without a Connection header
+        else:
+            version = _VERSIONS.get(parser.get_http_version())  # formats a string: slower, so only when needed
+            if version is None:
+                self.reject_status = 505
+                raise _HeadRejected
         if parser.should_upgrade():
+            raise _HeadRejected
+        if self.raw_head > MAX_HEAD_BYTES and _head_size(self.url, self.headers) > MAX_HEAD_BYTES:
+            self.reject_status = 431
             raise _HeadRejected
         self.in_head = False
         self.raw_head = 0
@@ -494,7 +501,7 @@ class HttpConnection(asyncio.Protocol):
         else:
             parsed = httptools.parse_url(url)
             raw_path, query = parsed.path or b"/", parsed.query or b""
-        path = (unquote_to_bytes(raw_path) if b"%" in raw_path else raw_path).decode("utf-8", "replace")
+        path = (unquote_to_bytes(raw_path) if 37 in raw_path else raw_path).decode("utf-8", "replace")  # 37: %
         method = parser.get_method()
         flag: dict[str, Any] = {}
         server = self.server
@@ -514,10 +521,16 @@ class HttpConnection(asyncio.Protocol):
             "state": server.state.copy(),
             "extensions": {CANCEL_ON_DISCONNECT: flag},
         }
-        cycle = _Cycle(self, scope, flag, parser.should_keep_alive(), self.expect and version == "1.1")
+        cycle = _Cycle(self, scope, flag, keep_alive, self.expect and version == "1.1")
+        self.url = b""  # ready for the next request (no on_message_begin callback: one Python call less)
+        self.headers = []
+        self.expect = self.has_connection_header = False
         self.parsing = cycle
-        if self.cycle is None:
-            self.start(cycle)
+        if self.cycle is None:  # self.start(cycle), inlined
+            self.cycle = cycle
+            self.idle_since = _IDLE_NEVER
+            cycle.task = task = self.loop.create_task(cycle.run())
+            server.tasks.add(task)
         else:
             self.pipeline.append(cycle)
             self.pause_reading()
@@ -556,6 +569,9 @@ class HttpConnection(asyncio.Protocol):
         self.cycle = None
         if cycle.waiters:
             cycle.wake()
+        if cycle.chunks:  # body the app did not read: dropped, and the rest of it will be too
+            cycle.chunks.clear()
+            cycle.buffered = 0
         if not (cycle.keep_alive and self.keep_alive):
             self.close()
         elif self.pipeline:
@@ -612,6 +628,8 @@ class HttpConnection(asyncio.Protocol):
         if not self.closed:
             self.closed = True
             self.idle_since = _IDLE_NEVER
+            if self.cycle is not None:
+                self.cycle.disconnected = True  # nothing more reaches the client: writes are dropped
             self.transport.close()
 
 

@@ -52,7 +52,8 @@ async def _read_all(receive: Any) -> tuple[bytes, int]:
 
 
 def make_app() -> Any:
-    """Routes: /echo, /digest, /stream, /head, /boom, /slow?SECONDS, /hang?TOKEN, /pid, /state, /path."""
+    """Routes: /echo, /digest, /stream, /head, /boom, /noresponse, /partial, /big?TOKEN, /slow?SECONDS, /hang?TOKEN,
+    /pid, /state; anything else describes its scope."""
     if os.environ.get("HF_TEST_FACTORY_FAILS"):
         raise RuntimeError("factory refuses")
     out = Path(os.environ["HF_TEST_DIR"])
@@ -74,6 +75,8 @@ def make_app() -> Any:
 
     async def app(scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
+            if os.environ.get("HF_TEST_NO_LIFESPAN"):
+                raise RuntimeError("only http here")
             return await lifespan(scope, receive, send)
         path, query = scope["path"], scope["query_string"].decode()
         if path == "/echo":
@@ -92,6 +95,21 @@ def make_app() -> Any:
             await _respond(send, 200, b"abc", [(b"content-length", b"3")])
         elif path == "/boom":
             raise RuntimeError("secret detail")
+        elif path == "/noresponse":
+            return
+        elif path == "/partial":
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"half", "more_body": True})
+            raise RuntimeError("failed half way")
+        elif path == "/big":  # 12 MiB; records the longest time one send() waited for the client to read
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            chunk, longest = b"x" * 256 * 1024, 0.0
+            for _ in range(48):
+                started = time.monotonic()
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                longest = max(longest, time.monotonic() - started)
+            await send({"type": "http.response.body", "body": b""})
+            (out / f"big-{query}").write_text(str(longest))
         elif path == "/slow":
             await asyncio.sleep(float(query))
             await _respond(send, 200, b"done")
@@ -182,7 +200,8 @@ def read_response(stream: Any, head_request: bool = False) -> Response:
     return Response(status, headers, stream.read())
 
 
-def closed_by_peer(sock: socket.socket, timeout: float = 3.0) -> bool:
+def closed_by_peer(sock: socket.socket, timeout: float = 0.5) -> bool:
+    """Whether the server closes the connection within ``timeout`` s (shorter than the idle timeout, 1 s)."""
     sock.settimeout(timeout)
     try:
         return sock.recv(1) == b""
@@ -312,12 +331,35 @@ def test_connection_close_and_http10_close_after_the_response(server: Server) ->
 
 def test_app_exception_is_a_500_in_the_openai_shape(server: Server) -> None:
     with httpx.Client(base_url=server.url) as client:
-        response = client.get("/boom")
-        assert response.status_code == 500
-        assert response.json() == {"error": {"message": "internal error", "type": "server_error", "param": None,
-                                             "code": "internal_error"}}
+        for path in ("/boom", "/noresponse"):
+            response = client.get(path)
+            assert response.status_code == 500 and response.headers["connection"] == "close"
+            assert response.json() == {"error": {"message": "internal error", "type": "server_error",
+                                                 "param": None, "code": "internal_error"}}
         assert "secret" not in response.text and client.get("/pid").status_code == 200
     assert "secret detail" in server.stderr()  # logged, with its traceback, on the server side
+    assert "returned without completing the response" in server.stderr()
+
+
+def test_app_exception_after_the_response_started_closes_the_connection(server: Server) -> None:
+    with connect(server) as sock, sock.makefile("rb") as stream:
+        sock.sendall(b"GET /partial HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert stream.readline().startswith(b"HTTP/1.1 200")
+        while stream.readline() != b"\r\n":
+            pass
+        assert stream.readline() == b"4\r\n" and stream.readline() == b"half\r\n"
+        assert stream.read() == b""  # closed with no last chunk: the client can tell the body is cut short
+
+
+def test_send_waits_while_the_client_does_not_read(server: Server) -> None:
+    with connect(server, timeout=10) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        sock.sendall(b"GET /big?b1 HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.6)
+        with sock.makefile("rb") as stream:
+            assert len(read_response(stream).body) == 48 * 256 * 1024
+    longest = float((server.folder / "big-b1").read_text())
+    assert longest >= 0.4  # one send() was held back while the client was not reading
 
 
 def test_client_disconnect_cancels_the_app_and_sets_the_flag(server: Server) -> None:
@@ -366,6 +408,15 @@ def test_lifespan_runs_and_sigterm_lets_the_request_in_flight_finish(tmp_path: P
         assert (tmp_path / f"shutdown-{srv.process.pid}").read_text() == "stopped"
 
 
+def test_app_without_lifespan_is_served_and_sigint_stops_it(tmp_path: Path) -> None:
+    with running(tmp_path, env={"HF_TEST_NO_LIFESPAN": "1"}) as srv:
+        response = httpx.get(srv.url + "/state")
+        assert response.status_code == 200 and response.text == ""  # no lifespan, so no state from it
+        srv.process.send_signal(signal.SIGINT)
+        assert srv.process.wait(10) == 0
+        assert "Traceback" not in srv.stderr()
+
+
 def test_lifespan_startup_failure_exits_non_zero_with_one_line(tmp_path: Path) -> None:
     with running(tmp_path, env={"HF_TEST_STARTUP_FAILS": "1"}, wait=False) as srv:
         assert srv.process.wait(20) == 3
@@ -385,10 +436,18 @@ def test_two_workers_serve_and_stop_together(tmp_path: Path) -> None:
                     pids.add(int(read_response(stream).body))
         assert len(pids) == 2 and srv.process.pid not in pids
         assert all((tmp_path / f"startup-{pid}").exists() for pid in pids)  # the app is built in each worker
+        killed = min(pids)
+        os.kill(killed, signal.SIGKILL)  # an unexpected death: the parent starts another worker
+        deadline = time.monotonic() + 10
+        while len(pids) < 3 and time.monotonic() < deadline:
+            with contextlib.suppress(OSError), httpx.Client(base_url=srv.url) as client:
+                pids.add(int(client.get("/pid", headers={"connection": "close"}).text))
+            time.sleep(0.05)
+        assert len(pids) == 3 and all((tmp_path / f"startup-{pid}").exists() for pid in pids - {killed})
         srv.process.send_signal(signal.SIGTERM)
         assert srv.process.wait(10) == 0
         for pid in pids:
-            assert (tmp_path / f"shutdown-{pid}").exists()
+            assert pid == killed or (tmp_path / f"shutdown-{pid}").exists()
             with pytest.raises(ProcessLookupError):
                 os.kill(pid, 0)
 
