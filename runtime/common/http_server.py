@@ -24,9 +24,11 @@ HTTP/1.1 as served here:
   a single body message without one gets one; a streamed body without one is sent chunked on HTTP/1.1 and
   delimited by closing the connection on HTTP/1.0. HEAD, 1xx, 204 and 304 responses carry no body bytes.
   ``date`` and ``server: helixflow`` are added unless the app set them.
-- An exception in the app before any response byte was written is logged (logger ``helixflow.http``) and
-  answered with a 500 in the OpenAI error shape; after that, or when the app returns without completing its
-  response, the connection is closed. The client never sees a traceback.
+- A request body the app did not read before its response completed is read and dropped (the connection stays
+  open), unless the client was still waiting for ``100 Continue``: then the connection is closed.
+- An app that raises, or returns without completing its response, is logged (logger ``helixflow.http``, never
+  per request otherwise); the client gets a 500 in the OpenAI error shape when no response byte was written
+  yet, else the connection is closed. The client never sees a traceback.
 
 Client disconnects: once the connection is lost, ``receive()`` returns ``{"type": "http.disconnect"}`` and
 ``send()`` silently drops what it is given (it never raises for a gone client). After the request body has been
@@ -37,7 +39,9 @@ Extension ``helixflow.cancel_on_disconnect``: every http scope carries ``scope["
 ["helixflow.cancel_on_disconnect"]``, a fresh dict per request. When the client disconnects before the response
 is complete, the server sets that dict's ``"disconnected"`` to True and cancels the task running the app for
 this request, so an app can abort upstream work at once (and tell, in a ``CancelledError`` handler, why it was
-cancelled). A cancelled app is not logged as an error.
+cancelled). Neither a cancelled app nor one that handles the cancellation and returns is logged as an error.
+
+``serve_asgi`` must run in the main thread (it handles signals).
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from typing import Any, cast
 from urllib.parse import unquote_to_bytes
 
@@ -61,12 +65,7 @@ import httptools
 import uvloop
 
 from helixflow.runtime.common import http_workers
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from helixflow.runtime.common.http_workers import ASGIApp, Message, Scope
 
 logger = logging.getLogger("helixflow.http")
 
@@ -76,7 +75,6 @@ BODY_HIGH_WATER = 64 * 1024
 STARTUP_FAILED_EXIT = 3
 
 _ASGI_HTTP = {"version": "3.0", "spec_version": "2.3"}
-_ASGI_LIFESPAN = {"version": "3.0", "spec_version": "2.0"}
 _METHODS = {m.encode(): m for m in ("GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH")}
 _VERSIONS = {"1.1": "1.1", "1.0": "1.0"}
 _NOTED_REQUEST_HEADERS = frozenset({b"expect", b"connection"})
@@ -150,13 +148,13 @@ class _Server:
         self._timer = self.loop.call_later(self._interval, self._tick)
 
     def _tick(self) -> None:
+        self._timer = self.loop.call_later(self._interval, self._tick)
         self.refresh_date()
         limit = self.loop.time() - self.keepalive_timeout
         for conn in [c for c in self.connections if c.idle_since <= limit]:
             conn.close()
         if self.on_tick is not None:
             self.on_tick()
-        self._timer = self.loop.call_later(self._interval, self._tick)
 
     async def drain(self, timeout: float) -> None:
         """Close idle connections, let in-flight requests finish for up to ``timeout`` s, then cancel them."""
@@ -216,11 +214,13 @@ class _Cycle:
             if not self.response_complete:
                 conn.close()
         except Exception:
-            logger.exception("exception in ASGI application")
+            logger.exception("exception in ASGI application serving %s %s", self.scope["method"], self.scope["path"])
             self.fail()
         else:
             if not self.response_complete:
-                logger.error("ASGI application returned without completing the response")
+                if not self.disconnected:  # an app that caught the cancellation of a client gone is fine
+                    logger.error("ASGI application returned without completing its response to %s %s",
+                                 self.scope["method"], self.scope["path"])
                 self.fail()
         finally:
             conn.server.tasks.discard(self.task)
@@ -427,9 +427,9 @@ class HttpConnection(asyncio.Protocol):
             cycle.disconnected = True
             cycle.flag["disconnected"] = True
             task = cycle.task
-            if task is not None:
-                task.cancel()
-                self.server.tasks.discard(task)
+            task.cancel()
+            # run() takes it off the list when done; a task cancelled before it started never runs run()
+            task.add_done_callback(self.server.tasks.discard)
             cycle.wake()
         self.cycle = None
         self.pipeline.clear()
@@ -633,75 +633,6 @@ class HttpConnection(asyncio.Protocol):
             self.transport.close()
 
 
-class _Lifespan:
-    """The ASGI lifespan protocol, run in its own task next to the server."""
-
-    def __init__(self, app: ASGIApp, state: dict[str, Any]) -> None:
-        self.app = app
-        self.state = state
-        loop = asyncio.get_running_loop()
-        self.inbox: asyncio.Queue[Message] = asyncio.Queue()
-        self.startup_done: asyncio.Future[str | None] = loop.create_future()
-        self.shutdown_done: asyncio.Future[str | None] = loop.create_future()
-        self.called_receive = False
-        self.task: asyncio.Task[None] | None = None
-
-    async def startup(self) -> str | None:
-        """None when the app started (or does not support the lifespan), else why it failed."""
-        self.task = asyncio.get_running_loop().create_task(self._main())
-        await self.inbox.put({"type": "lifespan.startup"})
-        return await asyncio.shield(self.startup_done)
-
-    async def shutdown(self, timeout: float) -> str | None:
-        if self.task is None or self.task.done():
-            return None
-        await self.inbox.put({"type": "lifespan.shutdown"})
-        try:
-            return await asyncio.wait_for(asyncio.shield(self.shutdown_done), timeout)
-        except TimeoutError:
-            self.task.cancel()
-            return f"no answer within {timeout:g}s"
-
-    @staticmethod
-    def _settle(future: asyncio.Future[str | None], outcome: str | None) -> None:
-        if not future.done():
-            future.set_result(outcome)
-
-    async def _main(self) -> None:
-        scope: Scope = {"type": "lifespan", "asgi": _ASGI_LIFESPAN, "state": self.state}
-        try:
-            await self.app(scope, self._receive, self._send)
-        except Exception as exc:
-            if not self.called_receive:
-                logger.info("the ASGI app does not support the lifespan protocol (%s)", type(exc).__name__)
-            elif not self.startup_done.done() or not self.shutdown_done.done():
-                self._settle(self.startup_done, f"{type(exc).__name__}: {exc}")
-                self._settle(self.shutdown_done, f"{type(exc).__name__}: {exc}")
-            else:
-                logger.exception("exception in the ASGI lifespan")
-        finally:
-            self._settle(self.startup_done, None)
-            self._settle(self.shutdown_done, None)
-
-    async def _receive(self) -> Message:
-        self.called_receive = True
-        return await self.inbox.get()
-
-    async def _send(self, message: Message) -> None:
-        kind = message["type"]
-        failure = (message.get("message") or kind).strip().splitlines()[-1:] or [kind]
-        if kind == "lifespan.startup.complete":
-            self._settle(self.startup_done, None)
-        elif kind == "lifespan.startup.failed":
-            self._settle(self.startup_done, failure[0])
-        elif kind == "lifespan.shutdown.complete":
-            self._settle(self.shutdown_done, None)
-        elif kind == "lifespan.shutdown.failed":
-            self._settle(self.shutdown_done, failure[0])
-        else:
-            raise RuntimeError(f"unexpected lifespan message {kind!r}")
-
-
 async def _serve(factory: Callable[[], ASGIApp], sock: socket.socket, graceful_timeout: float,
                  keepalive_timeout: float, parent_pid: int | None) -> int:
     loop = asyncio.get_running_loop()
@@ -712,7 +643,7 @@ async def _serve(factory: Callable[[], ASGIApp], sock: socket.socket, graceful_t
 
     app = factory()
     state: dict[str, Any] = {}
-    lifespan = _Lifespan(app, state)
+    lifespan = http_workers.Lifespan(app, state)
     starting = loop.create_task(lifespan.startup())
     stopping = loop.create_task(stop.wait())
     await asyncio.wait((starting, stopping), return_when=asyncio.FIRST_COMPLETED)

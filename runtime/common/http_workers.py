@@ -1,4 +1,5 @@
-"""The process model of :mod:`helixflow.runtime.common.http_server`: one listening socket, N forked workers.
+"""The process model of :mod:`helixflow.runtime.common.http_server`: one listening socket, N forked workers,
+and the ASGI lifespan each process runs around its server.
 
 The parent binds the socket, forks the workers (each builds its app after the fork and serves on the inherited
 socket) and supervises them without an event loop: SIGTERM, SIGINT and SIGCHLD stay blocked in the parent and
@@ -9,10 +10,15 @@ are taken synchronously with ``sigtimedwait``, so no Python signal handler runs 
   line on stderr, the other workers stopped, exit status 1.
 - SIGTERM or SIGINT: the parent closes its copy of the socket, forwards the signal to every worker and waits
   for them; a worker still running after ``stop_timeout`` seconds is killed.
+
+Lifespan (``Lifespan``, one per serving process): an app that raises before calling ``receive()``, or returns
+without answering, does not support it and is served without. ``lifespan.startup.failed``, or an exception
+after ``receive()``, is a failed startup, reported as one line (the last line of the app's message).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -21,7 +27,14 @@ import socket
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 logger = logging.getLogger("helixflow.http")
 
@@ -29,6 +42,7 @@ QUICK_EXIT_SECONDS = 5.0
 MAX_QUICK_EXITS = 5
 STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
 _WATCHED = STOP_SIGNALS | {signal.SIGCHLD}
+_ASGI_LIFESPAN = {"version": "3.0", "spec_version": "2.0"}
 
 
 def bind_socket(host: str, port: int, backlog: int = 2048) -> socket.socket:
@@ -173,3 +187,75 @@ def run_workers(sock: socket.socket, workers: int, child_main: Callable[[], int]
         return _Supervisor(sock, workers, child_main, stop_timeout, {signal.Signals(s) for s in old_mask}).run()
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+
+
+class Lifespan:
+    """The ASGI lifespan protocol of one process, run in its own task next to the server."""
+
+    def __init__(self, app: ASGIApp, state: dict[str, Any]) -> None:
+        self.app = app
+        self.state = state
+        loop = asyncio.get_running_loop()
+        self.inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self.startup_done: asyncio.Future[str | None] = loop.create_future()
+        self.shutdown_done: asyncio.Future[str | None] = loop.create_future()
+        self.called_receive = False
+        self.stopping = False
+        self.task: asyncio.Task[None] | None = None
+
+    async def startup(self) -> str | None:
+        """None when the app started (or does not support the lifespan), else why it failed."""
+        self.task = asyncio.get_running_loop().create_task(self._main())
+        await self.inbox.put({"type": "lifespan.startup"})
+        return await asyncio.shield(self.startup_done)
+
+    async def shutdown(self, timeout: float) -> str | None:
+        if self.task is None or self.task.done():
+            return None
+        self.stopping = True
+        await self.inbox.put({"type": "lifespan.shutdown"})
+        try:
+            return await asyncio.wait_for(asyncio.shield(self.shutdown_done), timeout)
+        except TimeoutError:
+            self.task.cancel()
+            return f"no answer within {timeout:g}s"
+
+    @staticmethod
+    def _settle(future: asyncio.Future[str | None], outcome: str | None) -> None:
+        if not future.done():
+            future.set_result(outcome)
+
+    async def _main(self) -> None:
+        scope: Scope = {"type": "lifespan", "asgi": _ASGI_LIFESPAN, "state": self.state}
+        try:
+            await self.app(scope, self._receive, self._send)
+        except Exception as exc:
+            if not self.called_receive:
+                logger.info("the ASGI app does not support the lifespan protocol (%s)", type(exc).__name__)
+            elif not self.startup_done.done():
+                self._settle(self.startup_done, f"{type(exc).__name__}: {exc}")
+            elif self.stopping and not self.shutdown_done.done():
+                self._settle(self.shutdown_done, f"{type(exc).__name__}: {exc}")
+            else:
+                logger.exception("exception in the ASGI lifespan")
+        finally:
+            self._settle(self.startup_done, None)
+            self._settle(self.shutdown_done, None)
+
+    async def _receive(self) -> Message:
+        self.called_receive = True
+        return await self.inbox.get()
+
+    async def _send(self, message: Message) -> None:
+        kind = message["type"]
+        failure = (message.get("message") or kind).strip().splitlines()[-1:] or [kind]
+        if kind == "lifespan.startup.complete":
+            self._settle(self.startup_done, None)
+        elif kind == "lifespan.startup.failed":
+            self._settle(self.startup_done, failure[0])
+        elif kind == "lifespan.shutdown.complete":
+            self._settle(self.shutdown_done, None)
+        elif kind == "lifespan.shutdown.failed":
+            self._settle(self.shutdown_done, failure[0])
+        else:
+            raise RuntimeError(f"unexpected lifespan message {kind!r}")

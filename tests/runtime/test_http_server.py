@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from helixflow.runtime.common.http_workers import Lifespan
 from tests.support.processes import free_port, stop, wait_for_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -121,7 +122,10 @@ def make_app() -> Any:
             except asyncio.CancelledError:
                 flag = scope["extensions"]["helixflow.cancel_on_disconnect"]
                 (out / f"cancelled-{query}").write_text(json.dumps(flag))
-                raise
+                if not query.startswith("swallow"):
+                    raise
+                asyncio.current_task().uncancel()  # type: ignore[union-attr]  # as the gateway does
+                await asyncio.sleep(0.05)
         elif path == "/pid":
             await _respond(send, 200, str(os.getpid()).encode())
         elif path == "/state":
@@ -338,7 +342,7 @@ def test_app_exception_is_a_500_in_the_openai_shape(server: Server) -> None:
                                                  "param": None, "code": "internal_error"}}
         assert "secret" not in response.text and client.get("/pid").status_code == 200
     assert "secret detail" in server.stderr()  # logged, with its traceback, on the server side
-    assert "returned without completing the response" in server.stderr()
+    assert "returned without completing its response to GET /noresponse" in server.stderr()
 
 
 def test_app_exception_after_the_response_started_closes_the_connection(server: Server) -> None:
@@ -362,18 +366,21 @@ def test_send_waits_while_the_client_does_not_read(server: Server) -> None:
     assert longest >= 0.4  # one send() was held back while the client was not reading
 
 
-def test_client_disconnect_cancels_the_app_and_sets_the_flag(server: Server) -> None:
+@pytest.mark.parametrize("token", ["t1", "swallow1"])
+def test_client_disconnect_cancels_the_app_and_sets_the_flag(server: Server, token: str) -> None:
     with connect(server) as sock, sock.makefile("rb") as stream:
-        sock.sendall(b"GET /hang?t1 HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.sendall(b"GET /hang?%s HTTP/1.1\r\nHost: x\r\n\r\n" % token.encode())
         assert stream.readline().startswith(b"HTTP/1.1 200")
         while stream.readline() != b"\r\n":
             pass
         assert stream.readline() == b"6\r\n" and stream.readline() == b"first\n"
-    marker = server.folder / "cancelled-t1"
+    marker = server.folder / f"cancelled-{token}"
     deadline = time.monotonic() + 5
     while not marker.exists() and time.monotonic() < deadline:
         time.sleep(0.02)
     assert json.loads(marker.read_text()) == {"disconnected": True}
+    time.sleep(0.1)  # an app that handles the cancellation and returns is no error
+    assert "/hang" not in server.stderr()
 
 
 def test_idle_keep_alive_connection_is_closed_after_the_timeout(server: Server) -> None:
@@ -415,6 +422,37 @@ def test_app_without_lifespan_is_served_and_sigint_stops_it(tmp_path: Path) -> N
         srv.process.send_signal(signal.SIGINT)
         assert srv.process.wait(10) == 0
         assert "Traceback" not in srv.stderr()
+
+
+async def _no_lifespan(scope: Scope, receive: Any, send: Any) -> None:
+    raise RuntimeError("http only")
+
+
+async def _raises_in_startup(scope: Scope, receive: Any, send: Any) -> None:
+    await receive()
+    raise ValueError("no database")
+
+
+async def _returns_at_once(scope: Scope, receive: Any, send: Any) -> None:
+    return
+
+
+async def _fails_shutdown(scope: Scope, receive: Any, send: Any) -> None:
+    await receive()
+    await send({"type": "lifespan.startup.complete"})
+    await receive()
+    await send({"type": "lifespan.shutdown.failed", "message": "Traceback\n...\nRuntimeError: flush failed"})
+
+
+@pytest.mark.parametrize(("app", "startup", "shutdown"), [
+    (_no_lifespan, None, None), (_returns_at_once, None, None),
+    (_raises_in_startup, "ValueError: no database", None), (_fails_shutdown, None, "RuntimeError: flush failed")])
+def test_lifespan_outcomes(app: Any, startup: str | None, shutdown: str | None) -> None:
+    async def main() -> tuple[str | None, str | None]:
+        lifespan = Lifespan(app, {})
+        return await lifespan.startup(), await lifespan.shutdown(1.0)
+
+    assert asyncio.run(main()) == (startup, shutdown)
 
 
 def test_lifespan_startup_failure_exits_non_zero_with_one_line(tmp_path: Path) -> None:
