@@ -450,7 +450,10 @@ class HttpConnection(asyncio.Protocol):
                 logger.error("HTTP parser callback failed", exc_info=err.__context__)
             self.reject(self.reject_status)
             return
-        if self.in_head and self.raw_head > MAX_HEAD_BYTES:
+        if self.in_head:
+            if self.raw_head > MAX_HEAD_BYTES:
+                self.reject(431)
+        elif self.headers and _head_size(b"", self.headers) > MAX_HEAD_BYTES:  # trailers piling up
             self.reject(431)
 
     def pause_writing(self) -> None:
@@ -551,6 +554,9 @@ class HttpConnection(asyncio.Protocol):
         self.parsing = None
         self.in_head = True
         self.raw_head = 0
+        if self.headers:  # the trailers of a chunked body: dropped, not taken for the next request's headers
+            self.headers = []
+            self.expect = self.has_connection_header = False
         if cycle is not None:
             cycle.body_done = True
             if cycle.waiters:

@@ -131,9 +131,11 @@ def make_app() -> Any:
         elif path == "/state":
             await _respond(send, 200, scope["state"].get("greeting", "").encode())
         else:
-            await _respond(send, 200, json.dumps({"path": scope["path"], "raw_path": scope["raw_path"].decode(),
-                                                  "query": query, "method": scope["method"],
-                                                  "version": scope["http_version"]}).encode())
+            described = {"path": scope["path"], "raw_path": scope["raw_path"].decode(), "query": query,
+                         "method": scope["method"], "version": scope["http_version"]}
+            if path == "/headers":
+                described = {"headers": [[n.decode(), v.decode()] for n, v in scope["headers"]]}
+            await _respond(send, 200, json.dumps(described).encode())
 
     return app
 
@@ -227,6 +229,9 @@ def test_several_requests_share_one_keep_alive_connection(server: Server) -> Non
                                                  "method": "GET", "version": "1.1"}
             assert response.headers["server"] == "helixflow" and response.headers["date"].endswith(" GMT")
             assert response.headers["content-length"] == str(len(response.body))
+        sock.sendall(b"GET http://example.test/abs?q=1 HTTP/1.1\r\nHost: example.test\r\n\r\n")
+        assert json.loads(read_response(stream).body) == {"path": "/abs", "raw_path": "/abs", "query": "q=1",
+                                                          "method": "GET", "version": "1.1"}
     with httpx.Client(base_url=server.url) as client:
         pids = {client.get("/pid").text for _ in range(5)}
         assert client.post("/echo", content=b"hello").content == b"hello"
@@ -245,10 +250,12 @@ def test_chunked_request_body_is_decoded_and_streamed(server: Server) -> None:
     with connect(server) as sock, sock.makefile("rb") as stream:
         sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
         time.sleep(0.1)
-        sock.sendall(b"7\r\n, world\r\n0\r\n\r\n")
+        sock.sendall(b"7\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\n")
         response = read_response(stream)
-    assert response.status == 200 and response.body == b"hello, world"
-    assert int(response.headers["x-messages"]) >= 2  # the app saw the first chunk before the second was sent
+        assert response.status == 200 and response.body == b"hello, world"
+        assert int(response.headers["x-messages"]) >= 2  # the app saw the first chunk before the second was sent
+        sock.sendall(b"GET /headers HTTP/1.1\r\nHost: x\r\n\r\n")  # the trailer is not the next request's
+        assert json.loads(read_response(stream).body)["headers"] == [["host", "x"]]
 
 
 def test_expect_100_continue_is_answered_when_the_app_reads(server: Server) -> None:
