@@ -1,6 +1,11 @@
 """A pipelining Redis client for the gateway's hot path: RESP2 over one asyncio connection, replies parsed
 by hiredis. Commands written in the same loop iteration go out in one write, replies resolve in order.
 
+Group commit: while a written batch awaits its replies, new commands queue and go out together once the
+last reply is in. Idle, a command is written at the end of the loop iteration as before; under load this
+turns a write per iteration (each a system call that also runs Redis's side of loopback TCP, ~13% of the
+gateway's CPU) into a write per round trip.
+
 redis-py spends ~0.1 ms of Python per command packing arguments and arming a timeout per reply;
 this client spends a few microseconds. It speaks plain ``redis://`` only (``rediss://`` keeps redis-py).
 """
@@ -36,8 +41,10 @@ class _Protocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.reader.feed(data)
-        pending = self.client._pending
+        client = self.client
+        pending = client._pending
         while (reply := self.reader.gets()) is not False:
+            client._in_flight -= 1
             future = pending.popleft()
             if future.done():
                 continue
@@ -47,6 +54,8 @@ class _Protocol(asyncio.Protocol):
                                      ResponseError(message))
             else:
                 future.set_result(reply)
+        if client._in_flight == 0 and client._out and not client._write_scheduled:
+            client._flush()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.client._lost(self)
@@ -68,7 +77,8 @@ class RespClient:
         self._protocol: _Protocol | None = None
         self._transport: asyncio.Transport | None = None
         self._connecting: asyncio.Future[None] | None = None
-        self._out: list[bytes] = []
+        self._out: list[bytes] = []  # commands queued, not written yet (their futures are in _pending)
+        self._in_flight = 0  # commands written, replies not read yet
         self._write_scheduled = False
 
     async def _connect(self) -> None:
@@ -91,6 +101,7 @@ class RespClient:
         if protocol is not self._protocol:
             return
         self._protocol = self._transport = None
+        self._out, self._in_flight = [], 0  # their futures fail below; none may be written on a new connection
         error = RedisConnectionError("connection to Redis lost")
         while self._pending:
             future = self._pending.popleft()
@@ -100,6 +111,7 @@ class RespClient:
     def _flush(self) -> None:
         self._write_scheduled = False
         if self._transport is not None and self._out:
+            self._in_flight += len(self._out)
             data, self._out = b"".join(self._out), []
             self._transport.write(data)
             oldest = self._pending[0] if self._pending else None
@@ -120,7 +132,7 @@ class RespClient:
         future: asyncio.Future[Any] = loop.create_future()
         self._pending.append(future)
         self._out.append(command)
-        if not self._write_scheduled:
+        if not self._write_scheduled and self._in_flight == 0:
             self._write_scheduled = True
             loop.call_soon(self._flush)
         return future
