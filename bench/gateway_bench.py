@@ -75,6 +75,12 @@ def run_wrk(url: str, script: str, seconds: int, connections: int, pids: list[in
             "non_2xx": int(errors.group(1)) if errors else 0}
 
 
+def pin_to_cpu(pid: int, cpu: str) -> None:
+    """Pins a running server and its threads (and what it forks from now on: PostgreSQL's backends) to ``cpu``."""
+    for member in process_tree(pid):
+        subprocess.run(["taskset", "-a", "-p", "-c", cpu, str(member)], capture_output=True, check=False)
+
+
 def spawn(args: list[str], env: dict[str, str], cpu: str, port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(["taskset", "-c", cpu, *args], env=env, cwd=REPO, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
@@ -92,6 +98,9 @@ def main() -> None:
     py = sys.executable
     results: dict[str, dict[str, float]] = {}
     with PostgresServer() as pg, RedisServer() as rd:
+        for server in (pg.process, rd.process):  # off the gateway's CPU
+            assert server is not None
+            pin_to_cpu(server.pid, "1")
         env = runtime_env(pg.url, rd.url)
         assert run_module("helixflow.runtime.db", ["upgrade"], env).returncode == 0
         boot = run_module("helixflow.runtime.admin", ["bootstrap", "--tenant", "bench", "--username", "bench",
