@@ -19,7 +19,8 @@ HTTP/1.1 as served here:
 - Pipelined requests are answered in order, one at a time; reading pauses while one waits, and while more than
   64 KiB of request body is buffered for an app that has not read it.
 - More than 64 KiB of request line and headers: 431. A malformed request, an HTTP version other than 1.0/1.1,
-  or an upgrade request (WebSocket, h2c, CONNECT: none is supported): 400. Both close the connection.
+  CONNECT, or an upgrade request with a body: 400. Both close the connection. Other upgrade requests (h2c,
+  WebSocket) are answered as plain HTTP/1.1, ignoring ``Upgrade`` as RFC 9110 allows, so clients fall back.
 - Response framing: the app's ``content-length`` is sent as given (more bytes than it says is an app error);
   a single body message without one gets one; a streamed body without one is sent chunked on HTTP/1.1 and
   delimited by closing the connection on HTTP/1.0. HEAD, 1xx, 204 and 304 responses carry no body bytes.
@@ -109,6 +110,13 @@ _ERRORS = {
     500: _error_body("internal error", "server_error", "internal_error"),
     505: _error_body("HTTP version not supported", "invalid_request_error", "http_version_not_supported"),
 }
+
+
+def _has_body(headers: list[tuple[bytes, bytes]]) -> bool:
+    for name, value in headers:
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() not in (b"", b"0")):
+            return True
+    return False
 
 
 class _HeadRejected(Exception):
@@ -442,8 +450,13 @@ class HttpConnection(asyncio.Protocol):
             self.raw_head += len(data)
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            self.reject(400)
+        except httptools.HttpParserUpgrade as upgrade:
+            # An Upgrade (h2c, websocket) we do not take: the request was served as plain HTTP/1.1 (see
+            # on_headers_complete); the parser stops after such a message, so a fresh one reads what follows.
+            self.parser = httptools.HttpRequestParser(self)
+            rest = data[upgrade.args[0]:] if upgrade.args else b""
+            if rest:
+                self.data_received(rest)
             return
         except httptools.HttpParserError as err:
             if isinstance(err.__context__, Exception) and not isinstance(err.__context__, _HeadRejected):
@@ -489,8 +502,8 @@ class HttpConnection(asyncio.Protocol):
             if version is None:
                 self.reject_status = 505
                 raise _HeadRejected
-        if parser.should_upgrade():
-            raise _HeadRejected
+        if parser.should_upgrade() and (parser.get_method() == b"CONNECT" or _has_body(self.headers)):
+            raise _HeadRejected  # the parser would not read such a body: refused rather than misread
         if self.raw_head > MAX_HEAD_BYTES and _head_size(self.url, self.headers) > MAX_HEAD_BYTES:
             self.reject_status = 431
             raise _HeadRejected

@@ -299,8 +299,9 @@ def test_head_response_has_no_body(server: Server) -> None:
 
 
 @pytest.mark.parametrize("request_bytes", [b"GARBAGE\r\n\r\n", b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
-                                           b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
-                                           b"Upgrade: websocket\r\n\r\n"])
+                                           b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+                                           b"POST /echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+                                           b"Upgrade: h2c\r\nContent-Length: 3\r\n\r\nabc"])
 def test_malformed_request_gets_400_and_the_connection_closes(server: Server, request_bytes: bytes) -> None:
     with connect(server) as sock, sock.makefile("rb") as stream:
         sock.sendall(request_bytes)
@@ -308,6 +309,18 @@ def test_malformed_request_gets_400_and_the_connection_closes(server: Server, re
         assert response.status == 400 and response.headers["connection"] == "close"
         assert json.loads(response.body)["error"]["code"] == "bad_request"
         assert closed_by_peer(sock)
+
+
+def test_an_upgrade_we_do_not_take_is_answered_as_plain_http(server: Server) -> None:
+    """curl --http2 on http:// asks for h2c: it must get an HTTP/1.1 answer and keep the connection usable."""
+    with connect(server) as sock, sock.makefile("rb") as stream:
+        sock.sendall(b"GET /head HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+                     b"HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\nGET /head HTTP/1.1\r\nHost: x\r\n\r\n")
+        first, second = read_response(stream), read_response(stream)
+        assert (first.status, first.body) == (200, b"abc")
+        assert (second.status, second.body) == (200, b"abc")
+        sock.sendall(b"GET /head HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_response(stream).body == b"abc"
 
 
 def test_oversized_headers_get_431(server: Server) -> None:
