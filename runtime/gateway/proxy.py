@@ -62,7 +62,7 @@ async def handle_inference(state: GatewayState, scope: Scope, receive: Receive, 
             cache_control = value.decode("latin-1").lower()
     ex = Exchange(endpoint, path, clean_request_id(request_id) or uuid4_hex())
     headers = [(b"x-request-id", ex.request_id.encode())]
-    state.metrics.active.inc()
+    state.metrics.active_inc(1)
     try:
         if scope["method"] != "POST":
             raise ApiError(405, f"{path} accepts POST only", code="method_not_allowed")
@@ -104,7 +104,7 @@ async def handle_inference(state: GatewayState, scope: Scope, receive: Receive, 
         if not ex.response_started:
             await send_response(send, 500, error_body(500, "internal error", code="internal_error"), headers)
     finally:
-        state.metrics.active.dec()
+        state.metrics.active_inc(-1)
         _observe(state, ex, scope["method"])
 
 
@@ -172,7 +172,7 @@ async def _serve(state: GatewayState, ex: Exchange, body: bytes, bypass: bool, h
             key = cache_key(principal.tenant_id, ex.endpoint, request.body)
             hit = await state.cache.get(key)
             ex.cache = "hit" if hit is not None else "miss"
-            state.metrics.cache.labels(ex.cache).inc()
+            state.metrics.child(state.metrics.cache, ex.cache).inc(1)
             if hit is not None:
                 ex.usage = usage_from(orjson.loads(hit))
                 await record_usage(state, ex, status="completed", status_code=200, cached=True)
@@ -287,8 +287,8 @@ async def _stream(state: GatewayState, ex: Exchange, headers: list[tuple[bytes, 
         else:
             ex.usage = outcome.usage
             if outcome.first_token_at is not None:
-                state.metrics.ttft.labels(request.model).observe(outcome.first_token_at - sent_at)
-            state.metrics.inference.labels(request.model, str(request.batch_size)).observe(
+                state.metrics.child(state.metrics.ttft, request.model).observe(outcome.first_token_at - sent_at)
+            state.metrics.child(state.metrics.inference, request.model, str(request.batch_size)).observe(
                 time.perf_counter() - sent_at)
             if not outcome.finished:
                 error = "the stream ended without [DONE]"
@@ -303,7 +303,7 @@ async def _stream(state: GatewayState, ex: Exchange, headers: list[tuple[bytes, 
 def _observe(state: GatewayState, ex: Exchange, method: str) -> None:
     elapsed = time.perf_counter() - ex.started
     metrics = state.metrics
-    metrics.child(metrics.requests, method, ex.path, str(ex.status)).inc()
+    metrics.child(metrics.requests, method, ex.path, str(ex.status)).inc(1)
     metrics.child(metrics.duration, method, ex.path).observe(elapsed)
     if ex.usage.total and ex.request is not None:
         metrics.child(metrics.tokens, ex.request.model, "prompt").inc(ex.usage.prompt_tokens)
