@@ -22,15 +22,29 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+_BULK_STRINGS: dict[str, bytes] = {}  # RESP bulk strings of the str arguments seen (names, numbers), bounded
+
+
+def _bulk(arg: str) -> bytes:
+    data = arg.encode()
+    bulk = b"$%d\r\n%b\r\n" % (len(data), data)
+    if len(_BULK_STRINGS) >= 4096:  # old minutes' key names, mostly
+        _BULK_STRINGS.clear()
+    _BULK_STRINGS[arg] = bulk
+    return bulk
+
 
 def pack(args: tuple[Any, ...]) -> bytes:
     parts = [b"*%d\r\n" % len(args)]
     append = parts.append
     for arg in args:
-        data = arg if isinstance(arg, bytes) else arg.encode() if type(arg) is str else str(arg).encode()
-        append(b"$%d\r\n" % len(data))
-        append(data)  # not formatted in: a usage record is not copied twice
-        append(b"\r\n")
+        if isinstance(arg, bytes):  # payloads (a usage record): not formatted in, so not copied twice
+            append(b"$%d\r\n" % len(arg))
+            append(arg)
+            append(b"\r\n")
+        else:  # command names, keys, numbers: mostly the same few, encoded once
+            text = arg if type(arg) is str else str(arg)
+            append(_BULK_STRINGS.get(text) or _bulk(text))
     return b"".join(parts)
 
 
