@@ -11,7 +11,6 @@ import datetime as dt
 import functools
 import hashlib
 import time
-from typing import NamedTuple
 
 from helixflow.runtime.common.errors import ApiError
 from helixflow.runtime.common.principal import Principal, TenantLimits
@@ -65,16 +64,6 @@ def _seconds_to_next_month(now: float) -> int:
     return max(1, int(_next_month_start(int(now // 60)) - now) + 1)
 
 
-class QuotaKeys(NamedTuple):
-    tenant_requests: str
-    tenant_tokens: str
-    tenant_month: str
-    key_requests: str
-    key_tokens: str
-    minute_reset: int
-    month_ttl: int
-
-
 @functools.lru_cache(maxsize=4096)
 def _key_names(tenant_id: str, holder: str, minute: int) -> tuple[str, str, str, str, str]:
     # The names change once a minute (months start on a minute), so they are built once a minute per key.
@@ -82,11 +71,6 @@ def _key_names(tenant_id: str, holder: str, minute: int) -> tuple[str, str, str,
     base = f"hf:q:{{{tenant_id}}}"
     key = f"{base}:k:{holder}"
     return f"{base}:r:{minute}", f"{base}:t:{minute}", f"{base}:m:{month}", f"{key}:r:{minute}", f"{key}:t:{minute}"
-
-
-def quota_keys(principal: Principal, now: float) -> QuotaKeys:
-    names = _key_names(principal.tenant_id, principal.api_key_id or principal.user_id, int(now // 60))
-    return QuotaKeys(*names, 60 - int(now % 60), _seconds_to_next_month(now) + 86400)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -109,29 +93,41 @@ def has_limits(principal: Principal) -> bool:
 class Quotas:
     def __init__(self, batcher: RedisBatcher) -> None:
         self.batcher = batcher
+        # Per principal (a key's cached Principal is one object) and minute: its key names and packed check.
+        self._prepared: dict[int, tuple[int, Principal, tuple[str, ...], bytes]] = {}
+
+    def _prepare(self, principal: Principal, minute: int) -> tuple[tuple[str, ...], bytes]:
+        entry = self._prepared.get(id(principal))
+        if entry is not None and entry[1] is principal and entry[0] == minute:
+            return entry[2], entry[3]
+        names = _key_names(principal.tenant_id, principal.api_key_id or principal.user_id, minute)
+        packed = _check_command(names, principal.tenant_limits, principal.key_limits)
+        if len(self._prepared) >= 4096:
+            self._prepared.clear()
+        self._prepared[id(principal)] = (minute, principal, names, packed)  # holding it keeps its id unique
+        return names, packed
 
     async def check(self, principal: Principal) -> list[tuple[bytes, bytes]]:
         """Counts the request; returns x-ratelimit-* headers. Raises ApiError(429) with Retry-After when over."""
         now = time.time()
-        keys = quota_keys(principal, now)
-        t, k = principal.tenant_limits, principal.key_limits
-        names = [keys.tenant_requests, keys.tenant_tokens, keys.tenant_month, keys.key_requests, keys.key_tokens]
-        result = await self.batcher.script(CHECK_SHA, CHECK_SCRIPT, names, _check_args(t, k),
-                                           packed=_check_command(tuple(names), t, k))
+        names, packed = self._prepare(principal, int(now // 60))
+        result = await self.batcher.script(CHECK_SHA, CHECK_SCRIPT, list(names),
+                                           _check_args(principal.tenant_limits, principal.key_limits), packed=packed)
         allowed, reason, requests, tokens = (int(v) for v in result)
-        headers = self._headers(principal, keys, requests, tokens)
+        minute_reset = 60 - int(now % 60)
+        headers = self._headers(principal, minute_reset, requests, tokens)
         if not allowed:
             which = REASONS.get(reason, "quota")
-            retry = keys.month_ttl - 86400 if which == "monthly_token_budget" else keys.minute_reset
+            retry = _seconds_to_next_month(now) if which == "monthly_token_budget" else minute_reset
             raise ApiError(429, f"rate limit exceeded: {which}", code="rate_limit_exceeded",
                            headers={"Retry-After": str(retry), **{k.decode(): v.decode() for k, v in headers}})
         return headers
 
     @staticmethod
-    def _headers(principal: Principal, keys: QuotaKeys, requests: int, tokens: int) -> list[tuple[bytes, bytes]]:
+    def _headers(principal: Principal, minute_reset: int, requests: int, tokens: int) -> list[tuple[bytes, bytes]]:
         headers: list[tuple[bytes, bytes]] = []
         rpm, tpm = principal.tenant_limits.requests_per_minute, principal.tenant_limits.tokens_per_minute
-        reset = b"%ds" % keys.minute_reset
+        reset = b"%ds" % minute_reset
         if rpm:
             headers += [(b"x-ratelimit-limit-requests", b"%d" % rpm),
                         (b"x-ratelimit-remaining-requests", b"%d" % max(0, rpm - requests)),
@@ -144,9 +140,10 @@ class Quotas:
 
     def consume_command(self, principal: Principal, tokens: int, now: float) -> tuple[str, ...]:
         """The EVALSHA that adds a response's tokens to the counters (sent with the usage record)."""
-        keys = quota_keys(principal, now)
-        return ("EVALSHA", CONSUME_SHA, "3", keys.tenant_tokens, keys.tenant_month, keys.key_tokens, str(tokens),
-                str(WINDOW_TTL), str(keys.month_ttl), str(WINDOW_TTL))
+        names, _ = self._prepare(principal, int(now // 60))
+        month_ttl = _seconds_to_next_month(now) + 86400
+        return ("EVALSHA", CONSUME_SHA, "3", names[1], names[2], names[4], str(tokens), str(WINDOW_TTL),
+                str(month_ttl), str(WINDOW_TTL))
 
     async def load_scripts(self) -> None:
         await self.batcher.redis.script_load(CHECK_SCRIPT)
