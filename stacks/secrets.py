@@ -27,7 +27,8 @@ class StackSecrets:
     def from_config(cls, values: dict[str, str]) -> tuple[StackSecrets, dict[str, str]]:
         """The stack's secrets, generating those it lacks; also returns the generated ones (to store)."""
         generated = {
-            key: secrets.token_urlsafe(32) for key in CONFIG_KEYS.values() if not values.get(key)
+            # Hex: never starts with "-" (read as an option by a command line) nor needs quoting in a URL.
+            key: secrets.token_hex(32) for key in CONFIG_KEYS.values() if not values.get(key)
         }
         merged = {**values, **generated}
         return cls(**{f.name: merged[CONFIG_KEYS[f.name]] for f in fields(cls)}), generated

@@ -139,7 +139,8 @@ class RouterSpec(BaseModel):
             "--log-level", self.log_level,
         ]  # fmt: skip
         if self.api_key is not None:
-            args += ["--api-key", self.api_key.get_secret_value()]
+            # One argument, "--api-key=KEY": a key that starts with "-" would read as an option otherwise.
+            args.append(f"--api-key={self.api_key.get_secret_value()}")
         if self.tokenizer_path is not None:
             args += ["--tokenizer-path", str(self.tokenizer_path)]
         if self.model_path is not None:

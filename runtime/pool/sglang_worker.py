@@ -139,7 +139,7 @@ class SGLangWorkerSpec(BaseModel):
         if self.enable_metrics:
             args.append("--enable-metrics")
         if self.api_key is not None:
-            args += ["--api-key", f"$({API_KEY_ENV})"]
+            args.append(f"--api-key=$({API_KEY_ENV})")  # one argument: a key may start with "-"
         if self.trust_remote_code:
             args.append("--trust-remote-code")
         args += ["--log-level", self.log_level]

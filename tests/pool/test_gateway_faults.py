@@ -23,7 +23,7 @@ from tests.support.services import Service, migrate_and_bootstrap, runtime_env
 from .conftest import MODEL_NAME, engine_url
 
 pytestmark = pytest.mark.services
-POOL_KEY = "gateway-to-pool"
+POOL_KEY = "-gateway-to-pool"  # a leading "-" must still reach the router as a value
 UPSTREAM_READ_TIMEOUT_S = 3
 
 

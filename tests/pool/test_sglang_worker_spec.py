@@ -36,13 +36,14 @@ def test_every_option_renders() -> None:
         "--model-path": "/models/llama", "--served-model-name": "llama-70b", "--host": "::", "--port": "31000",
         "--tp-size": "4", "--dp-size": "2", "--mem-fraction-static": "0.85", "--context-length": "32768",
         "--max-running-requests": "256", "--max-queued-requests": "1024", "--chunked-prefill-size": "8192",
-        "--quantization": "fp8", "--kv-cache-dtype": "fp8_e5m2", "--api-key": f"$({API_KEY_ENV})",
+        "--quantization": "fp8", "--kv-cache-dtype": "fp8_e5m2",
         "--log-level": "warning", "--watchdog-timeout": "600",
     }  # fmt: skip
     for flag, value in expected.items():
         assert _flag(argv, flag) == value, flag
     assert argv[0] == "python"
     assert "--enable-metrics" in argv and "--trust-remote-code" in argv
+    assert f"--api-key=$({API_KEY_ENV})" in argv  # one argument, so a key starting with "-" stays a value
     assert argv[-1] == "--enable-torch-compile"
     assert "s3cret" not in " ".join(argv), "the key goes through a Secret, never the command line"
     assert spec.secret_env()[API_KEY_ENV].get_secret_value() == "s3cret"
