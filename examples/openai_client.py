@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import ssl
 import subprocess
+import sys
+from pathlib import Path
 
 import httpx
 import openai
 
 
 def stack_outputs(stack: str) -> dict[str, str]:
+    # The CLI beside this interpreter (the project's venv), so the example also runs without activating it.
+    cli = shutil.which("helixflow", path=str(Path(sys.executable).parent)) or "helixflow"
     raw = subprocess.run(
-        ["helixflow", "outputs", "--show-secrets", "--json", "-s", stack], capture_output=True, text=True, check=True
+        [cli, "outputs", "--show-secrets", "--json", "-s", stack], capture_output=True, text=True, check=True
     ).stdout
     return dict(json.loads(raw))
 
