@@ -151,6 +151,12 @@ def main() -> None:
     for baseline in ("b_naive_fastapi_httpx", "b2_naive_no_fastapi_otel"):
         ratio = results["c_helixflow_gateway"]["rps"] / max(results[baseline]["rps"], 1)
         print(f"gateway / {baseline} throughput: {ratio:.2f}x")
+    gateway = results["c_helixflow_gateway"]
+    ratio = gateway["rps"] / max(results["b_naive_fastapi_httpx"]["rps"], 1)
+    print(f"issue 3 targets at {args.connections} connections: throughput >= 2.5x naive "
+          f"{'met' if ratio >= 2.5 else 'NOT met'}; CPU <= 0.5 ms/request "
+          f"{'met' if gateway['cpu_ms_per_request'] <= 0.5 else 'NOT met'}; p99 < 20 ms "
+          f"{'met' if gateway['p99_ms'] < 20 else 'NOT met'}; load average {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
