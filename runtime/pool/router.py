@@ -4,7 +4,7 @@ Defaults are tuned for failover rather than taken from the router:
 - active health checks every 2 s, unhealthy after 2 failures with a 1 s probe
   timeout, so a dead worker is out of rotation within ~5 s (router default: 60 s
   interval, i.e. minutes);
-- 3 retries with 50 ms → 1 s backoff: a request that hit a dead worker is retried
+- 5 retries with 50 ms → 1 s backoff: a request that hit a dead worker is retried
   on another one, and with every worker dead the client gets a 503 within about a
   second instead of a 30 s retry storm (router default: 5 retries up to 30 s);
 - circuit breaker opens after 5 failures and half-opens after 5 s: a worker that
@@ -61,7 +61,10 @@ class RouterSpec(BaseModel):
     health_check_timeout_secs: int = Field(default=1, ge=1)
     health_check_endpoint: str = "/health"
 
-    retry_max_retries: int = Field(default=3, ge=1)
+    # Until health checks mark a dead worker (worst_case_detection_s), requests still reach it and fail at
+    # once; concurrent retries share the round-robin turn, so 3 attempts could all land on the dead worker
+    # (seen as a rare 500 under load). 5 attempts make that ~16x less likely; each costs one backoff.
+    retry_max_retries: int = Field(default=5, ge=1)
     retry_initial_backoff_ms: int = Field(default=50, ge=0)
     retry_max_backoff_ms: int = Field(default=1000, ge=0)
     cb_failure_threshold: int = Field(default=5, ge=1)

@@ -25,7 +25,7 @@ def test_defaults_render_the_failover_settings() -> None:
     ]
     assert _flag(argv, "--health-check-interval-secs") == "2"
     assert _flag(argv, "--health-failure-threshold") == "2"
-    assert _flag(argv, "--retry-max-retries") == "3"
+    assert _flag(argv, "--retry-max-retries") == "5"
     assert _flag(argv, "--prometheus-host") == "127.0.0.1"
     assert not any(a.startswith("--api-key") for a in argv) and "--service-discovery" not in argv
 
