@@ -417,8 +417,9 @@ def test_idle_keep_alive_connection_is_closed_after_the_timeout(server: Server) 
 
 def test_lifespan_runs_and_sigterm_lets_the_request_in_flight_finish(tmp_path: Path) -> None:
     with running(tmp_path) as srv:
-        assert (tmp_path / f"startup-{srv.process.pid}").read_text() == "started"
+        # The socket is bound before the lifespan runs; requests are served once startup is complete.
         assert httpx.get(srv.url + "/state").text == "hello from the lifespan"
+        assert (tmp_path / f"startup-{srv.process.pid}").read_text() == "started"
         outcome: dict[str, httpx.Response] = {}
         thread = threading.Thread(target=lambda: outcome.setdefault("r", httpx.get(srv.url + "/slow?1.0")))
         thread.start()

@@ -62,6 +62,17 @@ def stop(pid: int, timeout: float = 15) -> None:
     raise AssertionError(f"process {pid} did not stop")
 
 
+def _until_prometheus_sees_down(prometheus_url: str, instance: str, timeout_s: float = 20) -> None:
+    """Prometheus reports a target down only after its next scrape (every 5 s on a local stack)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        targets = httpx.get(f"{prometheus_url}/api/v1/targets", timeout=5).json()["data"]["activeTargets"]
+        if any(t["labels"].get("instance") == instance and t["health"] == "down" for t in targets):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"Prometheus did not see {instance} down within {timeout_s}s")
+
+
 class TestValidateLocalStack:
     def test_up_validates_the_stack_it_brings_up(self, local_stack: LocalStack) -> None:
         rc, summary = local_stack.cli_json("up", "--yes")
@@ -125,8 +136,10 @@ class TestValidateLocalStack:
         assert "no-key" in by_status(document, "pass")
 
     def test_a_stopped_worker_fails_the_availability_and_targets_checks(self, local_stack: LocalStack) -> None:
-        worker = outputs(local_stack)["components"]["worker-1"]
+        values = outputs(local_stack)
+        worker = values["components"]["worker-1"]
         stop(int(worker["pid"]))
+        _until_prometheus_sees_down(values["prometheus_url"], f"127.0.0.1:{worker['port']}")
         rc, document = validate(local_stack, "--group", "availability", "--check", "prometheus-targets",
                                 "--check", "no-key")  # fmt: skip
         failed = by_status(document, "fail")
