@@ -46,20 +46,22 @@ def full_path(tiny_model: Path, log_dir: Path) -> Iterator[PoolPath]:
     with PostgresServer() as postgres, RedisServer() as redis:
         env = runtime_env(postgres.url, redis.url)
         key = migrate_and_bootstrap(env)
-        engines = []
-        for _ in range(2):
-            port = free_port()
-            engines.append(
-                cpu_engine_process(
-                    tiny_model, MODEL_NAME, port=port, log_path=log_dir / f"gw-engine-{port}.log", api_key=POOL_KEY
-                ).start(timeout_s=30)
-            )
-        spec = RouterSpec(
-            port=free_port(), prometheus_port=free_port(), worker_urls=[engine_url(e) for e in engines],
-            api_key=POOL_KEY,
-        )  # fmt: skip
-        router = router_process(spec, log_path=log_dir / "gw-router.log").start(timeout_s=30)
-        try:
+        engines: list[ManagedProcess] = []
+        router: ManagedProcess | None = None
+        try:  # whatever fails to start, what did start is stopped
+            for _ in range(2):
+                port = free_port()
+                engines.append(
+                    cpu_engine_process(
+                        tiny_model, MODEL_NAME, port=port, log_path=log_dir / f"gw-engine-{port}.log", api_key=POOL_KEY
+                    ).start(timeout_s=30)
+                )
+            spec = RouterSpec(
+                port=free_port(), prometheus_port=free_port(), worker_urls=[engine_url(e) for e in engines],
+                api_key=POOL_KEY,
+            )  # fmt: skip
+            router = router_process(spec, log_path=log_dir / "gw-router.log")
+            router.start(timeout_s=30)
             with RouterAdmin(spec.url, api_key=POOL_KEY) as admin:
                 admin.wait_for_workers(2, timeout_s=30)
             with Service("helixflow.runtime.auth", "HELIXFLOW_AUTH_PORT", env) as auth:
@@ -70,7 +72,8 @@ def full_path(tiny_model: Path, log_dir: Path) -> Iterator[PoolPath]:
                 with Service("helixflow.runtime.gateway", "HELIXFLOW_GATEWAY_PORT", gateway_env) as gateway:
                     yield PoolPath(gateway, spec, engines, key)
         finally:
-            router.stop()
+            if router is not None:
+                router.stop()
             for engine in engines:
                 engine.stop()
 
