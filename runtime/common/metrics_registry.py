@@ -8,6 +8,7 @@ aggregates them all; otherwise a per-app registry is used.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -20,10 +21,15 @@ def multiprocess_enabled() -> bool:
     return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
 
-def metrics_route(registry: CollectorRegistry) -> Route:
-    """``/metrics`` for the app's own registry, or for every worker's files in multiprocess mode."""
+def metrics_route(registry: CollectorRegistry, before_scrape: Callable[[], None] | None = None) -> Route:
+    """``/metrics`` for the app's own registry, or for every worker's files in multiprocess mode.
+
+    ``before_scrape`` runs first, on the event loop (the gateway folds its pending counts in).
+    """
 
     async def metrics(_: Request) -> Response:
+        if before_scrape is not None:
+            before_scrape()
         if multiprocess_enabled():
             scrape = CollectorRegistry()
             MultiProcessCollector(scrape)  # type: ignore[no-untyped-call]

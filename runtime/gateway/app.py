@@ -7,6 +7,7 @@ health, metrics, OpenAPI) is a FastAPI app, which also owns the lifespan.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import os
@@ -69,6 +70,13 @@ def _serving_gc() -> Iterator[None]:
         gc.unfreeze()
 
 
+async def _fold_metrics_every_second(metrics: GatewayMetrics) -> None:
+    """Other workers' scrapes read this process's metric files (multiprocess mode): keep them a second fresh."""
+    while True:
+        await asyncio.sleep(1.0)
+        metrics.fold()
+
+
 class GatewayApp:
     """Routes the inference paths to the raw handler and everything else (lifespan included) to FastAPI."""
 
@@ -119,10 +127,15 @@ def _lifespan(settings: RuntimeSettings, registry: CollectorRegistry, health: He
             await quotas.load_scripts()
         watcher.start()
         drainer.start()
+        folder = asyncio.create_task(_fold_metrics_every_second(state.metrics), name="metrics-folder")
         try:
             with _serving_gc():
                 yield
         finally:
+            folder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await folder
+            state.metrics.fold()
             await drainer.stop()
             await watcher.stop()
             await upstream.aclose()
@@ -154,5 +167,10 @@ def create_app(settings: RuntimeSettings | None = None) -> GatewayApp:
                            headers={"Retry-After": "1"})
         return Response(state.catalog.raw, media_type="application/json")
 
-    api.router.routes.extend([*health.routes(), metrics_route(registry)])
+    def fold_metrics() -> None:
+        state: GatewayState | None = getattr(api.state, "gateway", None)
+        if state is not None:
+            state.metrics.fold()
+
+    api.router.routes.extend([*health.routes(), metrics_route(registry, fold_metrics)])
     return GatewayApp(api)

@@ -1,0 +1,87 @@
+"""The quota scripts against a real Redis: which counters a request and its tokens touch, their TTLs, and the
+per-key token limit (the service-level tests cover the other limits through the gateway)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import pytest
+from redis.asyncio import Redis
+
+from helixflow.runtime.common.errors import ApiError
+from helixflow.runtime.common.principal import Principal, TenantLimits
+from helixflow.runtime.gateway.batcher import RedisBatcher
+from helixflow.runtime.gateway.quotas import WINDOW_TTL, Quotas
+from helixflow.runtime.gateway.resp import RespClient
+from tests.support.redis import RedisServer
+
+pytestmark = pytest.mark.services
+
+
+def _principal(tenant: TenantLimits, key: TenantLimits = TenantLimits()) -> Principal:
+    return Principal(user_id=str(uuid.uuid4()), tenant_id=str(uuid.uuid4()), role="user",
+                     api_key_id=str(uuid.uuid4()), tenant_limits=tenant, key_limits=key)
+
+
+async def _with_quotas(redis_server: RedisServer, check: object) -> None:
+    url = redis_server.url.rsplit("/", 1)[0] + "/8"
+    redis, resp = Redis.from_url(url), RespClient(url)
+    try:
+        quotas = Quotas(RedisBatcher(redis, resp))
+        await quotas.load_scripts()
+        await check(quotas, redis)  # type: ignore[operator]
+    finally:
+        resp.close()
+        await redis.aclose()
+
+
+async def _consume(quotas: Quotas, principal: Principal, tokens: int) -> None:
+    await quotas.batcher.execute(*quotas.consume_command(principal, tokens, time.time()))
+
+
+def _minute_safe() -> None:
+    if time.time() % 60 > 55:
+        time.sleep(60 - time.time() % 60 + 0.1)
+
+
+def test_tokens_go_to_the_tenant_counters_with_their_ttls(redis_server: RedisServer) -> None:
+    _minute_safe()
+
+    async def check(quotas: Quotas, redis: Redis) -> None:
+        principal = _principal(TenantLimits(requests_per_minute=100, tokens_per_minute=1000,
+                                            monthly_token_budget=10_000))
+        headers = dict(await quotas.check(principal))
+        assert headers[b"x-ratelimit-remaining-requests"] == b"99"
+        await _consume(quotas, principal, 7)
+        await _consume(quotas, principal, 5)
+        names = quotas._prepare(principal, int(time.time() // 60)).names
+        assert [await redis.get(name) for name in names] == [b"1", b"12", b"12", None, None]
+        assert 0 < await redis.ttl(names[0]) <= WINDOW_TTL
+        assert 0 < await redis.ttl(names[1]) <= WINDOW_TTL
+        assert await redis.ttl(names[2]) > 86400  # the month's counter outlives the month by a day
+        headers = dict(await quotas.check(principal))
+        assert headers[b"x-ratelimit-remaining-tokens"] == b"988"
+
+    asyncio.run(_with_quotas(redis_server, check))
+
+
+def test_a_key_token_limit_counts_and_refuses_per_key(redis_server: RedisServer) -> None:
+    _minute_safe()
+
+    async def check(quotas: Quotas, redis: Redis) -> None:
+        principal = _principal(TenantLimits(), TenantLimits(tokens_per_minute=10))
+        await quotas.check(principal)
+        await _consume(quotas, principal, 6)
+        names = quotas._prepare(principal, int(time.time() // 60)).names
+        assert await redis.get(names[4]) == b"6"
+        assert 0 < await redis.ttl(names[4]) <= WINDOW_TTL
+        await quotas.check(principal)
+        await _consume(quotas, principal, 6)
+        with pytest.raises(ApiError) as refused:
+            await quotas.check(principal)
+        assert refused.value.status == 429 and "key_tokens_per_minute" in refused.value.message
+        assert await redis.get(names[0]) == b"2"  # the refused request was not counted
+
+    asyncio.run(_with_quotas(redis_server, check))
