@@ -115,8 +115,10 @@ def _lifespan(settings: RuntimeSettings, registry: CollectorRegistry, health: He
                              setup_tracing(settings, "gateway"))
         app.state.gateway = state
         watcher = EpochWatcher(redis, authenticator.clear)
+        # The drainer's reads block (up to 1 s, inside its 5 s timeout), so it gets a connection of its own.
+        drain_resp = RespClient(settings.redis_url, timeout=5.0) if resp is not None else None
         drainer = UsageDrainer(redis, pool, f"{socket.gethostname()}-{os.getpid()}", settings.usage_batch_size,
-                               settings.usage_claim_idle_ms)
+                               settings.usage_claim_idle_ms, drain_resp)
         health.checks.update({
             "database": database_check(pool), "redis": redis_check(redis),
             "model_loading": pool_check(http, settings.pool_url.rstrip("/") + settings.pool_readiness_path),
@@ -140,8 +142,9 @@ def _lifespan(settings: RuntimeSettings, registry: CollectorRegistry, health: He
             await watcher.stop()
             await upstream.aclose()
             await http.aclose()
-            if resp is not None:
-                resp.close()
+            for client in (resp, drain_resp):
+                if client is not None:
+                    client.close()
             await redis.aclose()
             await pool.close()
 

@@ -22,6 +22,8 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from helixflow.runtime.gateway.resp import RespClient
+
 STREAM = "hf:usage"
 DEAD_LETTERS = "hf:usage:dead"
 GROUP = "drainers"
@@ -85,12 +87,34 @@ _OUTAGE = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.CannotConnectN
            asyncpg.ConnectionDoesNotExistError, asyncpg.PostgresConnectionError, asyncpg.AdminShutdownError)
 
 
+Entry = tuple[bytes, bytes | None]  # a stream entry's id and its record (None: deleted; b"": no record field)
+
+
+def _entries(stream_entries: Any) -> list[Entry]:
+    """Entries as RESP gives them (``[id, [field, value, ...]]``) or as redis-py parses them (``(id, dict)``)."""
+    found: list[Entry] = []
+    for entry_id, fields in stream_entries or ():
+        if isinstance(fields, dict) and fields:
+            found.append((entry_id, fields.get(b"d", b"")))
+        elif fields:
+            found.append((entry_id, next((fields[i + 1] for i in range(0, len(fields) - 1, 2)
+                                          if fields[i] == b"d"), b"")))
+        else:
+            found.append((entry_id, None))
+    return found
+
+
 class UsageDrainer:
-    """Moves stream records into PostgreSQL until stopped; survives Redis and PostgreSQL outages."""
+    """Moves stream records into PostgreSQL until stopped; survives Redis and PostgreSQL outages.
+
+    With ``resp`` (a RespClient of its own: reads block on it) the batch's reads and acks go through the
+    lean client: redis-py's parsing and packing of a batch cost the gateway ~9 us a record, about 3% of
+    its CPU at full load, in blocks of a millisecond or more.
+    """
 
     def __init__(self, redis: Redis, pool: asyncpg.Pool, consumer: str, batch_size: int = 500,
-                 claim_idle_ms: int = 15000) -> None:
-        self.redis, self.pool, self.consumer = redis, pool, consumer
+                 claim_idle_ms: int = 15000, resp: RespClient | None = None) -> None:
+        self.redis, self.pool, self.consumer, self.resp = redis, pool, consumer, resp
         self.batch_size, self.claim_idle_ms = batch_size, claim_idle_ms
         self._task: asyncio.Task[None] | None = None
         # Records this consumer read but did not commit exist only after a failure (or a restart under the
@@ -107,25 +131,31 @@ class UsageDrainer:
             if "BUSYGROUP" not in str(err):
                 raise
 
-    async def _read(self, block_ms: int) -> list[tuple[bytes, dict[bytes, bytes]]]:
+    async def _read_group(self, start: str, block_ms: int | None = None) -> list[Entry]:
+        if self.resp is not None:
+            block = ("BLOCK", block_ms) if block_ms is not None else ()
+            reply = await self.resp.execute("XREADGROUP", "GROUP", GROUP, self.consumer, "COUNT", self.batch_size,
+                                            *block, "STREAMS", STREAM, start)
+        else:
+            reply = await self.redis.xreadgroup(GROUP, self.consumer, {STREAM: start}, count=self.batch_size,
+                                                block=block_ms)
+        return _entries(reply[0][1]) if reply else []
+
+    async def _read(self, block_ms: int) -> list[Entry]:
         # First what this consumer read but did not commit, then what dead consumers left, then new records.
         if self._check_own:
-            own: Any = await self.redis.xreadgroup(GROUP, self.consumer, {STREAM: "0"}, count=self.batch_size)
-            entries = own[0][1] if own else []
+            entries = await self._read_group("0")
             if entries:
-                return list(entries)
+                return entries
             self._check_own = False
         now = asyncio.get_running_loop().time()
         if now >= self._next_claim:
             claimed: Any = await self.redis.xautoclaim(STREAM, GROUP, self.consumer, self.claim_idle_ms, "0-0",
                                                   count=self.batch_size)
             if claimed and claimed[1]:
-                return [e for e in claimed[1] if e[1]]  # claim again next time: there may be more
+                return [e for e in _entries(claimed[1]) if e[1] is not None]  # claim again next time: maybe more
             self._next_claim = now + self._claim_interval
-        block_ms = min(block_ms, max(1, int(self._claim_interval * 1000)))
-        new: Any = await self.redis.xreadgroup(GROUP, self.consumer, {STREAM: ">"}, count=self.batch_size,
-                                          block=block_ms)
-        return list(new[0][1]) if new else []
+        return await self._read_group(">", min(block_ms, max(1, int(self._claim_interval * 1000))))
 
     async def drain_once(self, block_ms: int = 1000) -> int:
         """Moves one batch; returns how many records. Raises on Redis or PostgreSQL outages."""
@@ -140,30 +170,38 @@ class UsageDrainer:
         if not entries:
             return 0
         ids = [entry_id for entry_id, _ in entries]
-        records = [fields[b"d"] for _, fields in entries if fields and b"d" in fields]
+        records = [record for _, record in entries if record]
+        for _ in range(sum(record == b"" for _, record in entries)):
+            await self._dead_letter(b"", "a stream entry without a record field")
         try:
             await insert_records(self.pool, records)
         except _OUTAGE:
             raise
         except asyncpg.PostgresError:
-            await self._insert_one_by_one(entries)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.xack(STREAM, GROUP, *ids)
-            pipe.xdel(STREAM, *ids)
-            await pipe.execute()
+            await self._insert_one_by_one(records)
+        if self.resp is not None:  # both sent before either is awaited: one round trip
+            acked, deleted = self.resp.submit("XACK", STREAM, GROUP, *ids), self.resp.submit("XDEL", STREAM, *ids)
+            await acked
+            await deleted
+        else:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.xack(STREAM, GROUP, *ids)
+                pipe.xdel(STREAM, *ids)
+                await pipe.execute()
         return len(ids)
 
-    async def _insert_one_by_one(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
-        for _, fields in entries:
-            if not fields:
-                continue
+    async def _insert_one_by_one(self, records: list[bytes]) -> None:
+        for record in records:
             try:
-                await insert_records(self.pool, [fields[b"d"]])
+                await insert_records(self.pool, [record])
             except _OUTAGE:
                 raise
-            except (asyncpg.PostgresError, KeyError, UnicodeDecodeError) as err:
-                log.error("usage record rejected, moved to %s: %s", DEAD_LETTERS, type(err).__name__)
-                await self.redis.xadd(DEAD_LETTERS, {b"d": fields.get(b"d", b""), b"error": str(err)[:500]})
+            except (asyncpg.PostgresError, UnicodeDecodeError) as err:
+                await self._dead_letter(record, f"{type(err).__name__}: {err}")
+
+    async def _dead_letter(self, record: bytes, error: str) -> None:
+        log.error("usage record rejected, moved to %s: %s", DEAD_LETTERS, error.split(":", 1)[0])
+        await self.redis.xadd(DEAD_LETTERS, {b"d": record, b"error": error[:500]})
 
     async def _run(self) -> None:
         backoff = 0.2

@@ -16,6 +16,7 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 
+from helixflow.runtime.gateway.resp import RespClient
 from helixflow.runtime.gateway.usage import DEAD_LETTERS, STREAM, UsageDrainer, UsageRecord
 from tests.support.postgres import PostgresServer
 from tests.support.redis import RedisServer
@@ -37,7 +38,7 @@ def _record(bootstrap: dict[str, str], **changes: Any) -> UsageRecord:
 
 @contextlib.asynccontextmanager
 async def _stores(postgres: PostgresServer, redis_server: RedisServer) -> AsyncIterator[tuple[Redis, asyncpg.Pool]]:
-    redis = Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/7")
+    redis = Redis.from_url(_url(redis_server))
     pool = await asyncpg.create_pool(postgres.url, min_size=1, max_size=2)
     try:
         await redis.delete(STREAM, DEAD_LETTERS)
@@ -49,12 +50,23 @@ async def _stores(postgres: PostgresServer, redis_server: RedisServer) -> AsyncI
         await pool.close()
 
 
-async def _drain(redis: Redis, pool: asyncpg.Pool, records: list[bytes]) -> dict[str, Any]:
-    drainer = UsageDrainer(redis, pool, "test-consumer", batch_size=100)
-    await drainer.ensure_group()
-    for data in records:
-        await redis.xadd(STREAM, {"d": data})
-    moved = await drainer.drain_once(block_ms=100)
+def _url(redis_server: RedisServer) -> str:
+    return redis_server.url.rsplit("/", 1)[0] + "/7"
+
+
+async def _drain(redis: Redis, pool: asyncpg.Pool, records: list[bytes | dict[str, bytes]],
+                 resp_url: str | None) -> dict[str, Any]:
+    """One drain; with ``resp_url`` reads and acks go through the gateway's RESP client (else redis-py)."""
+    resp = RespClient(resp_url) if resp_url else None
+    drainer = UsageDrainer(redis, pool, "test-consumer", batch_size=100, resp=resp)
+    try:
+        await drainer.ensure_group()
+        for data in records:
+            await redis.xadd(STREAM, data if isinstance(data, dict) else {"d": data})  # type: ignore[arg-type]
+        moved = await drainer.drain_once(block_ms=100)
+    finally:
+        if resp is not None:
+            resp.close()
     return {"moved": moved, "left": await redis.xlen(STREAM),
             "dead": [fields[b"d"] for _, fields in await redis.xrange(DEAD_LETTERS)]}
 
@@ -64,15 +76,17 @@ async def _rows(pool: asyncpg.Pool, ids: list[str]) -> list[asyncpg.Record]:
                                  ids))
 
 
+@pytest.mark.parametrize("lean", [False, True], ids=["redis-py", "resp"])
 def test_records_become_rows_with_cost_and_utc_times(postgres: PostgresServer, redis_server: RedisServer,
-                                                     bootstrap: dict[str, str]) -> None:
+                                                     bootstrap: dict[str, str], lean: bool) -> None:
     cached = _record(bootstrap, prompt_tokens=5, cached=True)
     priced = _record(bootstrap)
 
     async def scenario() -> list[asyncpg.Record]:
         # The same record twice (a retry after a crash) still makes one row.
         async with _stores(postgres, redis_server) as (redis, pool):
-            result = await _drain(redis, pool, [priced.encode(), cached.encode(), priced.encode()])
+            result = await _drain(redis, pool, [priced.encode(), cached.encode(), priced.encode()],
+                                  _url(redis_server) if lean else None)
             assert result == {"moved": 3, "left": 0, "dead": []}
             return await _rows(pool, [priced.id, cached.id])
 
@@ -89,18 +103,20 @@ def test_records_become_rows_with_cost_and_utc_times(postgres: PostgresServer, r
     assert priced_row["parameters"] == '{"temperature": 0}'
 
 
+@pytest.mark.parametrize("lean", [False, True], ids=["redis-py", "resp"])
 def test_a_record_postgres_rejects_goes_to_dead_letters_and_the_rest_land(
-        postgres: PostgresServer, redis_server: RedisServer, bootstrap: dict[str, str]) -> None:
+        postgres: PostgresServer, redis_server: RedisServer, bootstrap: dict[str, str], lean: bool) -> None:
     good = _record(bootstrap)
     unknown_tenant = _record(bootstrap, tenant_id=str(uuid.uuid4()))  # a foreign key PostgreSQL refuses
     not_json = b"{broken"
 
     async def scenario() -> tuple[dict[str, Any], list[asyncpg.Record]]:
         async with _stores(postgres, redis_server) as (redis, pool):
-            result = await _drain(redis, pool, [good.encode(), unknown_tenant.encode(), not_json])
+            result = await _drain(redis, pool, [good.encode(), unknown_tenant.encode(), not_json,
+                                                {"other": b"field"}], _url(redis_server) if lean else None)
             return result, await _rows(pool, [good.id, unknown_tenant.id])
 
     result, rows = asyncio.run(scenario())
-    assert result["moved"] == 3 and result["left"] == 0
+    assert result["moved"] == 4 and result["left"] == 0
     assert [str(r["id"]) for r in rows] == [good.id]
-    assert sorted(result["dead"]) == sorted([unknown_tenant.encode(), not_json])
+    assert sorted(result["dead"]) == sorted([unknown_tenant.encode(), not_json, b""])  # b"": had no record
