@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
-from redis.exceptions import NoScriptError, RedisError
 
 from helixflow.runtime.common.principal import Principal
 from helixflow.runtime.gateway.ids import uuid4_str
@@ -64,20 +63,15 @@ async def record_usage(state: GatewayState, ex: Exchange, *, status: str, status
     encoded = record.encode()
     # Both commands are queued before either is awaited, so they share one round trip.
     stored = state.batcher.submit("XADD", STREAM, "*", "d", encoded)
-    consumed = (state.batcher.submit(*state.quotas.consume_command(principal, ex.usage.total, time.time()))
+    consumed = (state.quotas.consume(principal, ex.usage.total, time.time())
                 if ex.usage.total and not cached and has_limits(principal) else None)
     try:
         await stored
     except Exception:  # whatever Redis failed with, the record goes to PostgreSQL instead
         await _write_directly(state, encoded)
     if consumed is not None:
-        try:
+        with contextlib.suppress(Exception):  # a missed token count must not fail the request
             await consumed
-        except NoScriptError:
-            with contextlib.suppress(RedisError, OSError):
-                await state.quotas.load_scripts()
-        except Exception:  # a missed token count must not fail the request
-            pass
 
 
 async def _write_directly(state: GatewayState, encoded: bytes) -> None:

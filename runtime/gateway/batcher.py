@@ -16,7 +16,12 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
-from helixflow.runtime.gateway.resp import RespClient
+from helixflow.runtime.gateway.resp import RespClient, pack
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()  # a dropped reply's error is not worth a "never retrieved" warning
 
 
 class RedisBatcher:
@@ -39,6 +44,15 @@ class RedisBatcher:
             self._flushing = True
             self._flush_task = loop.create_task(self._flush())
         return future
+
+    def submit_all(self, commands: list[tuple[Any, ...]]) -> asyncio.Future[Any]:
+        """Queues several commands; the future resolves with the last one's reply, the others' are dropped."""
+        if self.resp is not None:
+            return self.resp.submit_packed(b"".join(map(pack, commands)), len(commands))
+        *dropped, last = [self.submit(*args) for args in commands]
+        for future in dropped:
+            future.add_done_callback(_retrieve)
+        return last
 
     async def execute(self, *args: Any) -> Any:
         return await self.submit(*args)

@@ -1,17 +1,19 @@
 """Per-tenant (and optionally per-key) requests/minute, tokens/minute and monthly token budget, in Redis.
 
 One Lua script checks every limit and counts the request atomically; tokens are
-added when the response's usage is known. Windows are fixed calendar minutes and
+added when the response's usage is known, by plain INCRBY and ``EXPIRE ... NX`` (Redis 7.0 or newer): a
+script call costs Redis ~15 us beyond its commands, these cost ~1 us each. Windows are fixed calendar minutes and
 UTC months. All of a tenant's keys share a hash tag so the script works on Redis Cluster.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import hashlib
 import time
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from helixflow.runtime.common.errors import ApiError
 from helixflow.runtime.common.principal import Principal, TenantLimits
@@ -41,18 +43,7 @@ end
 return {1, 0, requests, tokens}
 """
 
-# KEYS: the token counters to add to; ARGV: the tokens (> 0), then each key's TTL. A counter whose new value
-# is just these tokens was created by this call and gets its TTL now.
-CONSUME_SCRIPT = """
-local tokens = tonumber(ARGV[1])
-for i, key in ipairs(KEYS) do
-  if redis.call('INCRBY', key, tokens) == tokens then redis.call('EXPIRE', key, ARGV[i + 1]) end
-end
-return 1
-"""
-
 CHECK_SHA = hashlib.sha1(CHECK_SCRIPT.encode()).hexdigest()
-CONSUME_SHA = hashlib.sha1(CONSUME_SCRIPT.encode()).hexdigest()
 WINDOW_TTL = 120
 REASONS = {1: "requests_per_minute", 2: "tokens_per_minute", 3: "monthly_token_budget",
            4: "key_requests_per_minute", 5: "key_tokens_per_minute"}
@@ -93,8 +84,13 @@ def _check_args(t: TenantLimits, k: TenantLimits) -> list[int]:
 class _Prepared(NamedTuple):
     names: tuple[str, ...]  # the five counters (see CHECK_SCRIPT)
     check: bytes  # the whole EVALSHA of the check, packed
-    token_counters: tuple[str, ...]  # what a response's tokens are added to (see CONSUME_SCRIPT)
-    counter_ttls: tuple[str, ...]  # their TTLs (the month's lasts a day past its end)
+    token_counters: tuple[tuple[str, str], ...]  # what a response's tokens are added to, with their TTLs
+    token_commands: tuple[tuple[bytes, bytes], ...]  # per counter: INCRBY packed but for the amount, EXPIRE NX
+
+
+def _incrby_head(name: str) -> bytes:
+    """``INCRBY name`` in RESP, announcing the amount that follows it."""
+    return pack(("INCRBY", name)).replace(b"*2\r\n", b"*3\r\n", 1)
 
 
 def has_limits(principal: Principal) -> bool:
@@ -120,7 +116,8 @@ class Quotas:
         if principal.key_limits.tokens_per_minute:
             counters.append((names[4], str(WINDOW_TTL)))
         prepared = _Prepared(names, _check_command(names, principal.tenant_limits, principal.key_limits),
-                             tuple(name for name, _ in counters), tuple(ttl for _, ttl in counters))
+                             tuple(counters),
+                             tuple((_incrby_head(name), pack(("EXPIRE", name, ttl, "NX"))) for name, ttl in counters))
         if len(self._prepared) >= 4096:
             self._prepared.clear()
         self._prepared[id(principal)] = (minute, principal, prepared)  # holding it keeps its id unique
@@ -158,12 +155,17 @@ class Quotas:
                         (b"x-ratelimit-reset-tokens", reset)]
         return headers
 
-    def consume_command(self, principal: Principal, tokens: int, now: float) -> tuple[str | int, ...]:
-        """The EVALSHA that adds a response's tokens to the counters (sent with the usage record)."""
+    def consume(self, principal: Principal, tokens: int, now: float) -> asyncio.Future[Any]:
+        """Adds a response's tokens to the counters (queued with the usage record); a new counter gets its TTL."""
         prepared = self._prepare(principal, int(now // 60))
-        counters = prepared.token_counters
-        return ("EVALSHA", CONSUME_SHA, len(counters), *counters, tokens, *prepared.counter_ttls)
+        resp = self.batcher.resp
+        if resp is not None:
+            digits = b"%d" % tokens
+            amount = b"$%d\r\n%b\r\n" % (len(digits), digits)
+            return resp.submit_packed(b"".join(head + amount + expire for head, expire in prepared.token_commands),
+                                      2 * len(prepared.token_commands))
+        return self.batcher.submit_all([command for name, ttl in prepared.token_counters
+                                        for command in (("INCRBY", name, tokens), ("EXPIRE", name, ttl, "NX"))])
 
     async def load_scripts(self) -> None:
         await self.batcher.redis.script_load(CHECK_SCRIPT)
-        await self.batcher.redis.script_load(CONSUME_SCRIPT)

@@ -92,8 +92,10 @@ class RespClient:
         self._transport: asyncio.Transport | None = None
         self._connecting: asyncio.Future[None] | None = None
         self._out: list[bytes] = []  # commands queued, not written yet (their futures are in _pending)
+        self._out_replies = 0  # how many replies those commands will get
         self._in_flight = 0  # commands written, replies not read yet
         self._write_scheduled = False
+        self._dropped: asyncio.Future[Any] | None = None  # a done future: _pending's entry for a dropped reply
 
     async def _connect(self) -> None:
         loop = asyncio.get_running_loop()
@@ -115,7 +117,8 @@ class RespClient:
         if protocol is not self._protocol:
             return
         self._protocol = self._transport = None
-        self._out, self._in_flight = [], 0  # their futures fail below; none may be written on a new connection
+        # Their futures fail below; none may be written on a new connection.
+        self._out, self._out_replies, self._in_flight = [], 0, 0
         error = RedisConnectionError("connection to Redis lost")
         while self._pending:
             future = self._pending.popleft()
@@ -125,10 +128,10 @@ class RespClient:
     def _flush(self) -> None:
         self._write_scheduled = False
         if self._transport is not None and self._out:
-            self._in_flight += len(self._out)
-            data, self._out = b"".join(self._out), []
+            self._in_flight += self._out_replies
+            data, self._out, self._out_replies = b"".join(self._out), [], 0
             self._transport.write(data)
-            oldest = self._pending[0] if self._pending else None
+            oldest = next((future for future in self._pending if not future.done()), None)
             if oldest is not None:
                 asyncio.get_running_loop().call_later(self.timeout, self._expire, oldest)
 
@@ -141,11 +144,17 @@ class RespClient:
     def _queue(self, args: tuple[Any, ...]) -> asyncio.Future[Any]:
         return self._queue_packed(pack(args))
 
-    def _queue_packed(self, command: bytes) -> asyncio.Future[Any]:
+    def _queue_packed(self, command: bytes, replies: int = 1) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
+        if replies > 1:
+            if self._dropped is None:
+                self._dropped = loop.create_future()
+                self._dropped.set_result(None)
+            self._pending.extend([self._dropped] * (replies - 1))
         self._pending.append(future)
         self._out.append(command)
+        self._out_replies += replies
         if not self._write_scheduled and self._in_flight == 0:
             self._write_scheduled = True
             loop.call_soon(self._flush)
@@ -160,15 +169,19 @@ class RespClient:
             return self._queue(args)
         return asyncio.ensure_future(self.execute(*args))
 
-    def submit_packed(self, command: bytes) -> asyncio.Future[Any]:
-        """``submit`` for a command already in RESP form (``pack``), e.g. one the caller keeps and reuses."""
-        if self._transport is not None and self._connecting is None:
-            return self._queue_packed(command)
-        return asyncio.ensure_future(self._execute_packed(command))
+    def submit_packed(self, command: bytes, replies: int = 1) -> asyncio.Future[Any]:
+        """``submit`` for commands already in RESP form (``pack``), e.g. ones the caller keeps and reuses.
 
-    async def _execute_packed(self, command: bytes) -> Any:
+        ``replies``: how many commands ``command`` holds. The future gets the last one's reply; the others'
+        replies, errors included, are dropped.
+        """
+        if self._transport is not None and self._connecting is None:
+            return self._queue_packed(command, replies)
+        return asyncio.ensure_future(self._execute_packed(command, replies))
+
+    async def _execute_packed(self, command: bytes, replies: int) -> Any:
         await self._connected()
-        return await self._queue_packed(command)
+        return await self._queue_packed(command, replies)
 
     async def execute(self, *args: Any) -> Any:
         await self._connected()

@@ -1,5 +1,6 @@
-"""The quota scripts against a real Redis: which counters a request and its tokens touch, their TTLs, and the
-per-key token limit (the service-level tests cover the other limits through the gateway)."""
+"""The quota check script and the token counting against a real Redis, through the lean RESP client and through
+redis-py: which counters a request and its tokens touch, their TTLs, and the per-key token limit (the
+service-level tests cover the other limits through the gateway)."""
 
 from __future__ import annotations
 
@@ -25,20 +26,21 @@ def _principal(tenant: TenantLimits, key: TenantLimits = TenantLimits()) -> Prin
                      api_key_id=str(uuid.uuid4()), tenant_limits=tenant, key_limits=key)
 
 
-async def _with_quotas(redis_server: RedisServer, check: object) -> None:
+async def _with_quotas(redis_server: RedisServer, check: object, lean: bool) -> None:
     url = redis_server.url.rsplit("/", 1)[0] + "/8"
-    redis, resp = Redis.from_url(url), RespClient(url)
+    redis, resp = Redis.from_url(url), RespClient(url) if lean else None
     try:
         quotas = Quotas(RedisBatcher(redis, resp))
         await quotas.load_scripts()
         await check(quotas, redis)  # type: ignore[operator]
     finally:
-        resp.close()
+        if resp is not None:
+            resp.close()
         await redis.aclose()
 
 
 async def _consume(quotas: Quotas, principal: Principal, tokens: int) -> None:
-    await quotas.batcher.execute(*quotas.consume_command(principal, tokens, time.time()))
+    await quotas.consume(principal, tokens, time.time())
 
 
 def _minute_safe() -> None:
@@ -46,7 +48,8 @@ def _minute_safe() -> None:
         time.sleep(60 - time.time() % 60 + 0.1)
 
 
-def test_tokens_go_to_the_tenant_counters_with_their_ttls(redis_server: RedisServer) -> None:
+@pytest.mark.parametrize("lean", [True, False], ids=["resp", "redis-py"])
+def test_tokens_go_to_the_tenant_counters_with_their_ttls(redis_server: RedisServer, lean: bool) -> None:
     _minute_safe()
 
     async def check(quotas: Quotas, redis: Redis) -> None:
@@ -64,10 +67,11 @@ def test_tokens_go_to_the_tenant_counters_with_their_ttls(redis_server: RedisSer
         headers = dict(await quotas.check(principal))
         assert headers[b"x-ratelimit-remaining-tokens"] == b"988"
 
-    asyncio.run(_with_quotas(redis_server, check))
+    asyncio.run(_with_quotas(redis_server, check, lean))
 
 
-def test_a_key_token_limit_counts_and_refuses_per_key(redis_server: RedisServer) -> None:
+@pytest.mark.parametrize("lean", [True, False], ids=["resp", "redis-py"])
+def test_a_key_token_limit_counts_and_refuses_per_key(redis_server: RedisServer, lean: bool) -> None:
     _minute_safe()
 
     async def check(quotas: Quotas, redis: Redis) -> None:
@@ -84,4 +88,4 @@ def test_a_key_token_limit_counts_and_refuses_per_key(redis_server: RedisServer)
         assert refused.value.status == 429 and "key_tokens_per_minute" in refused.value.message
         assert await redis.get(names[0]) == b"2"  # the refused request was not counted
 
-    asyncio.run(_with_quotas(redis_server, check))
+    asyncio.run(_with_quotas(redis_server, check, lean))

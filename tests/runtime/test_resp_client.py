@@ -9,7 +9,7 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 
-from helixflow.runtime.gateway.resp import RespClient
+from helixflow.runtime.gateway.resp import RespClient, pack
 from tests.support.redis import RedisServer
 
 pytestmark = pytest.mark.services
@@ -94,6 +94,26 @@ def test_a_lost_connection_fails_its_commands_and_the_next_ones_get_the_right_re
             assert client._transport is None
             after = await asyncio.gather(*(client.execute("ECHO", f"after{i}") for i in range(5)))
             assert after == [f"after{i}".encode() for i in range(5)]
+        finally:
+            client.close()
+
+    asyncio.run(scenario())
+
+
+def test_several_packed_commands_get_the_last_reply_and_keep_the_order(redis_server: RedisServer) -> None:
+    async def scenario() -> None:
+        client = _client(redis_server)
+        try:
+            await client.execute("DEL", "resp:multi", "resp:text")
+            await client.execute("SET", "resp:text", "x")
+            before = client.submit("ECHO", "before")
+            # The middle command fails (not an integer): its error is dropped with its reply.
+            packed = b"".join(pack(args) for args in (("INCRBY", "resp:multi", 2), ("INCR", "resp:text"),
+                                                     ("INCRBY", "resp:multi", 3)))
+            last = client.submit_packed(packed, 3)
+            after = client.submit("ECHO", "after")
+            assert await asyncio.gather(before, last, after) == [b"before", 5, b"after"]
+            assert client._in_flight == 0 and not client._pending
         finally:
             client.close()
 
