@@ -65,7 +65,7 @@ from urllib.parse import unquote_to_bytes
 import httptools
 import uvloop
 
-from helixflow.runtime.common import http_workers
+from helixflow.runtime.common import http_workers, write_batch
 from helixflow.runtime.common.http_workers import ASGIApp, Message, Scope
 
 logger = logging.getLogger("helixflow.http")
@@ -137,6 +137,7 @@ class _Server:
         self.keepalive_timeout = keepalive_timeout
         self.loop = loop
         self.on_tick = on_tick
+        self.writes = write_batch.for_loop(loop)
         self.connections: set[HttpConnection] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.shutting_down = False
@@ -268,7 +269,7 @@ class _Cycle:
             conn = self.conn
             if self.expect:
                 self.expect = False
-                conn.transport.write(_CONTINUE)
+                conn.writes.write(conn.transport, _CONTINUE)
             if conn.read_paused:
                 conn.resume_if_drained()
             while not (self.chunks or self.body_done or self.disconnected or self.response_complete):
@@ -321,7 +322,7 @@ class _Cycle:
                 data += b"0\r\n\r\n"
         self.head_written = True
         if data:
-            conn.transport.write(data)
+            conn.writes.write(conn.transport, data)
         if not more:
             self.response_complete = True
             conn.response_done(self)
@@ -396,6 +397,7 @@ class HttpConnection(asyncio.Protocol):
     def __init__(self, server: _Server) -> None:
         self.server = server
         self.loop = server.loop
+        self.writes = server.writes  # every write to the client goes through it (see write_batch)
         self.parser = httptools.HttpRequestParser(self)
         self.transport: asyncio.Transport = cast(asyncio.Transport, None)
         self.client: tuple[str, int] | None = None
@@ -622,7 +624,7 @@ class HttpConnection(asyncio.Protocol):
 
     def write_error(self, status: int) -> None:
         body = _ERRORS[status]
-        self.transport.write(b"".join((
+        self.writes.write(self.transport, b"".join((
             _STATUS_LINES[status], b"content-type: application/json\r\ncontent-length: %d\r\n" % len(body),
             b"connection: close\r\n", self.server.date_line, _SERVER_LINE, b"\r\n", body)))
 
@@ -649,7 +651,7 @@ class HttpConnection(asyncio.Protocol):
             self.idle_since = _IDLE_NEVER
             if self.cycle is not None:
                 self.cycle.disconnected = True  # nothing more reaches the client: writes are dropped
-            self.transport.close()
+            self.writes.close(self.transport)  # after what is queued for it
 
 
 async def _serve(factory: Callable[[], ASGIApp], sock: socket.socket, graceful_timeout: float,

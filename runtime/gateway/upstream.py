@@ -33,6 +33,9 @@ from urllib.parse import urlsplit
 
 import httptools
 
+from helixflow.runtime.common import write_batch
+from helixflow.runtime.common.write_batch import WriteBatch
+
 # Where the platform lacks them (TCP_QUICKACK is Linux-only) the options are simply not set.
 _NODELAY: int | None = getattr(socket, "TCP_NODELAY", None)
 _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
@@ -198,6 +201,7 @@ class UpstreamPool:
         self._fixed_headers = b"Host: " + host_header + b"\r\n" + auth
         self.connect_timeout, self.read_timeout, self.max_idle = connect_timeout, read_timeout, max_idle
         self._idle: collections.deque[_Connection] = collections.deque()
+        self._writes: tuple[asyncio.AbstractEventLoop, WriteBatch] | None = None  # requests go out in batches
         self._waiting: set[_Connection] = set()
         self._sweeper: asyncio.Task[None] | None = None
 
@@ -250,6 +254,10 @@ class UpstreamPool:
             head.append(f"{name}: {value}\r\n".encode("latin-1", "replace"))
         head.append(b"\r\n")
         payload = b"".join(head) + body
+        loop = asyncio.get_running_loop()
+        if self._writes is None or self._writes[0] is not loop:
+            self._writes = (loop, write_batch.for_loop(loop))
+        writes = self._writes[1]
         for attempt in range(2):
             reused = False
             while self._idle:
@@ -261,7 +269,7 @@ class UpstreamPool:
                 conn = await self._connect()
             conn.reset()
             assert conn.transport is not None and conn.headers_done is not None
-            conn.transport.write(payload)
+            writes.write(conn.transport, payload)
             try:
                 await self._wait(conn, conn.headers_done)
             except UpstreamError as err:
