@@ -17,7 +17,7 @@ Variables (all optional in development; see runtime/README.md):
 - ``HELIXFLOW_GATEWAY_HOST``/``_PORT`` (8080), ``HELIXFLOW_GATEWAY_WORKERS`` (1),
   ``HELIXFLOW_AUTH_HOST``/``_PORT`` (8081), ``HELIXFLOW_MONITORING_HOST``/``_PORT`` (8083).
 - ``HELIXFLOW_MONITORING_REFRESH_SECONDS`` (10): how often the exporter re-reads PostgreSQL.
-- ``HELIXFLOW_USAGE_BATCH_SIZE`` (500), ``HELIXFLOW_USAGE_CLAIM_IDLE_MS`` (15000): usage drain tuning.
+- ``HELIXFLOW_USAGE_BATCH_SIZE`` (64), ``HELIXFLOW_USAGE_CLAIM_IDLE_MS`` (15000): usage drain tuning.
 - ``HELIXFLOW_DEFAULT_REQUESTS_PER_MINUTE``, ``HELIXFLOW_DEFAULT_TOKENS_PER_MINUTE``,
   ``HELIXFLOW_DEFAULT_MONTHLY_TOKEN_BUDGET``: limits for tenants without their own (0 = unlimited).
 - ``HELIXFLOW_CACHE_ENABLED`` (true), ``HELIXFLOW_CACHE_TTL_SECONDS`` (300), ``HELIXFLOW_CACHE_LOCAL_ITEMS`` (1024).
@@ -78,7 +78,10 @@ class RuntimeSettings(BaseSettings):
 
     monitoring_refresh_seconds: float = 10.0
 
-    usage_batch_size: int = 500
+    # Batches of at most 64: with 500 (a 50 ms gathering at ~3,500 req/s) each batch's read, insert and ack
+    # were bursts that showed in the benchmark's p99 (median of six interleaved runs 24.3 -> 19.1 ms, same
+    # throughput and CPU a request).
+    usage_batch_size: int = 64
     usage_claim_idle_ms: int = 15000
 
     log_requests: bool = True

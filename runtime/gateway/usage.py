@@ -112,7 +112,7 @@ class UsageDrainer:
     its CPU at full load, in blocks of a millisecond or more.
     """
 
-    def __init__(self, redis: Redis, pool: asyncpg.Pool, consumer: str, batch_size: int = 500,
+    def __init__(self, redis: Redis, pool: asyncpg.Pool, consumer: str, batch_size: int = 64,
                  claim_idle_ms: int = 15000, resp: RespClient | None = None) -> None:
         self.redis, self.pool, self.consumer, self.resp = redis, pool, consumer, resp
         self.batch_size, self.claim_idle_ms = batch_size, claim_idle_ms
