@@ -1,9 +1,10 @@
 """Per-tenant (and optionally per-key) requests/minute, tokens/minute and monthly token budget, in Redis.
 
 One Lua script checks every limit and counts the request atomically; tokens are
-added when the response's usage is known, by plain INCRBY and ``EXPIRE ... NX`` (Redis 7.0 or newer): a
-script call costs Redis ~15 us beyond its commands, these cost ~1 us each. Windows are fixed calendar minutes and
-UTC months. All of a tenant's keys share a hash tag so the script works on Redis Cluster.
+added when the response's usage is known, by plain INCRBY and ``EXPIRE ... NX`` (Redis 7.0
+or newer): a script call costs Redis ~15 us beyond its commands, these cost ~1 us each.
+Windows are fixed calendar minutes and UTC months. All of a tenant's keys share a hash
+tag so the script works on Redis Cluster.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import datetime as dt
 import functools
 import hashlib
+import logging
 import time
 from typing import Any, NamedTuple
 
@@ -43,6 +45,7 @@ end
 return {1, 0, requests, tokens}
 """
 
+log = logging.getLogger("helixflow.gateway")
 CHECK_SHA = hashlib.sha1(CHECK_SCRIPT.encode()).hexdigest()
 WINDOW_TTL = 120
 REASONS = {1: "requests_per_minute", 2: "tokens_per_minute", 3: "monthly_token_budget",
@@ -168,4 +171,14 @@ class Quotas:
                                         for command in (("INCRBY", name, tokens), ("EXPIRE", name, ttl, "NX"))])
 
     async def load_scripts(self) -> None:
+        """Loads the check script; says so in the log when Redis is too old for the token counters' TTLs."""
         await self.batcher.redis.script_load(CHECK_SCRIPT)
+        version = str((await self.batcher.redis.info("server")).get("redis_version", ""))
+        if _too_old(version):
+            log.error("Redis %s is older than 7.0: token counters get no TTL (EXPIRE ... NX) and are never "
+                      "removed; upgrade Redis to 7.0 or newer", version)
+
+
+def _too_old(version: str) -> bool:
+    major = version.split(".", 1)[0]
+    return major.isdigit() and int(major) < 7

@@ -171,14 +171,14 @@ class UsageDrainer:
             return 0
         ids = [entry_id for entry_id, _ in entries]
         records = [record for _, record in entries if record]
-        for _ in range(sum(record == b"" for _, record in entries)):
-            await self._dead_letter(b"", "a stream entry without a record field")
         try:
             await insert_records(self.pool, records)
         except _OUTAGE:
             raise
         except asyncpg.PostgresError:
             await self._insert_one_by_one(records)
+        for _ in range(sum(record == b"" for _, record in entries)):  # after the inserts: not again on a retry
+            await self._dead_letter(b"", "a stream entry without a record field")
         if self.resp is not None:  # both sent before either is awaited: one round trip
             acked, deleted = self.resp.submit("XACK", STREAM, GROUP, *ids), self.resp.submit("XDEL", STREAM, *ids)
             await acked

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from helixflow.runtime.common.errors import ApiError
 from helixflow.runtime.common.principal import Principal, TenantLimits
 from helixflow.runtime.gateway.batcher import RedisBatcher
-from helixflow.runtime.gateway.quotas import WINDOW_TTL, Quotas
+from helixflow.runtime.gateway.quotas import WINDOW_TTL, Quotas, _too_old
 from helixflow.runtime.gateway.resp import RespClient
 from tests.support.redis import RedisServer
 
@@ -89,3 +89,7 @@ def test_a_key_token_limit_counts_and_refuses_per_key(redis_server: RedisServer,
         assert await redis.get(names[0]) == b"2"  # the refused request was not counted
 
     asyncio.run(_with_quotas(redis_server, check, lean))
+
+
+def test_a_redis_older_than_7_is_reported() -> None:
+    assert [_too_old(v) for v in ("6.2.14", "7.0.15", "7.4.1", "8.0.0", "")] == [True, False, False, False, False]
