@@ -16,7 +16,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
-from helixflow.runtime.gateway.resp import RespClient, pack
+from helixflow.runtime.gateway.resp import RespClient
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:
@@ -46,9 +46,10 @@ class RedisBatcher:
         return future
 
     def submit_all(self, commands: list[tuple[Any, ...]]) -> asyncio.Future[Any]:
-        """Queues several commands; the future resolves with the last one's reply, the others' are dropped."""
-        if self.resp is not None:
-            return self.resp.submit_packed(b"".join(map(pack, commands)), len(commands))
+        """Queues several commands; the future resolves with the last one's reply, the others' are dropped.
+
+        (The lean client takes such a group packed, as one: ``RespClient.submit_packed``.)
+        """
         *dropped, last = [self.submit(*args) for args in commands]
         for future in dropped:
             future.add_done_callback(_retrieve)
