@@ -85,6 +85,16 @@ def run_wrk(url: str, script: str, seconds: int, connections: int, pids: list[in
             "cpu0_steal_pct": round(100 * stolen / TICKS / seconds, 1)}
 
 
+def print_table(results: dict[str, dict[str, float]], name_width: int) -> None:
+    """One row per server (``run_wrk``'s figures). Steal: the share of CPU 0's time the hypervisor ran someone
+    else; on a shared host it moves every figure."""
+    print(f"{'server':<{name_width}}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/req':>12}{'non-2xx':>9}"
+          f"{'steal %':>9}")
+    for name, r in results.items():
+        print(f"{name:<{name_width}}{r['rps']:>10}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}"
+              f"{r['cpu_ms_per_request']:>12.3f}{r['non_2xx']:>9}{r['cpu0_steal_pct']:>9.1f}")
+
+
 def pin_to_cpu(pid: int, cpu: str) -> None:
     """Pins a running server and its threads (and what it forks from now on: PostgreSQL's backends) to ``cpu``."""
     for member in process_tree(pid):
@@ -154,11 +164,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    # steal: the share of CPU 0's time the hypervisor ran someone else; on a shared host it moves every figure
-    print(f"{'server':<28}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/req':>12}{'non-2xx':>9}{'steal %':>9}")
-    for name, r in results.items():
-        print(f"{name:<28}{r['rps']:>10}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['cpu_ms_per_request']:>12.3f}"
-              f"{r['non_2xx']:>9}{r['cpu0_steal_pct']:>9.1f}")
+    print_table(results, 28)
     for baseline in ("b_naive_fastapi_httpx", "b2_naive_no_fastapi_otel"):
         ratio = results["c_helixflow_gateway"]["rps"] / max(results[baseline]["rps"], 1)
         print(f"gateway / {baseline} throughput: {ratio:.2f}x")

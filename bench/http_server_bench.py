@@ -20,7 +20,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.gateway_bench import run_wrk, spawn, wrk_script  # noqa: E402
+from bench.gateway_bench import print_table, run_wrk, spawn, wrk_script  # noqa: E402
 from tests.support.processes import free_port, stop  # noqa: E402
 
 RESPONSE = json.dumps({
@@ -123,10 +123,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    print(f"{'server':<16}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/req':>12}{'non-2xx':>9}")
-    for name, r in results.items():
-        print(f"{name:<16}{r['rps']:>10}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['cpu_ms_per_request']:>12.3f}"
-              f"{r['non_2xx']:>9}")
+    print_table(results, 16)
 
 
 if __name__ == "__main__":
