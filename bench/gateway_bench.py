@@ -123,7 +123,7 @@ def main() -> None:
             pin_to_cpu(server.pid, "1")
         env = runtime_env(pg.url, rd.url)
         assert run_module("helixflow.runtime.db", ["upgrade"], env).returncode == 0
-        boot = run_module("helixflow.runtime.admin", ["bootstrap", "--tenant", "bench", "--username", "bench",
+        boot = run_module("helixflow.runtime.bootstrap", ["bootstrap", "--tenant", "bench", "--username", "bench",
                                                       "--email", "bench@x.test", "--json"], env)
         key = json.loads(boot.stdout)["api_key"]
         # Quotas on: a limit no benchmark reaches, so every request runs the Lua check and counts tokens.

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from helixflow.stacks.local.ports import port_is_free
+from helixflow.stacks.targets.local.ports import port_is_free
 
 ROLES = (
     "https", "http", "gateway", "auth", "router", "monitoring", "router_metrics", "postgres", "redis", "prometheus",

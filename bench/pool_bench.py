@@ -36,9 +36,10 @@ from typing import Any
 import httpx
 
 from helixflow.runtime.engine.tiny_model import ensure_tiny_model
-from helixflow.runtime.pool.admin import RouterAdmin
-from helixflow.runtime.pool.local import cpu_engine_process, free_port, router_process
 from helixflow.runtime.pool.router import RouterSpec
+from tests.support.pool_processes import cpu_engine_process, router_process
+from tests.support.processes import free_port
+from tests.support.router_control import RouterAdmin
 
 MODEL = "tiny"
 POOL_KEY = "bench-pool-key"
@@ -112,7 +113,7 @@ def gateway_in_front_of(router_url: str) -> Any:
         env = runtime_env(postgres.url, redis.url)
         run_module("helixflow.runtime.db", ["upgrade"], env).check_returncode()
         boot = run_module(
-            "helixflow.runtime.admin",
+            "helixflow.runtime.bootstrap",
             ["bootstrap", "--tenant", "bench", "--username", "root", "--email", "root@bench.test",
              "--password", "root-password", "--json"],
             env,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Get a Pulumi engine without the internet installer.
+# Get a Pulumi CLI without the internet installer.
 #
 # A `pulumi` >= 3 already on PATH is used as it is. Otherwise the CLI is built
 # from the Go module proxy into a versioned cache directory, with its version
@@ -48,7 +48,7 @@ if [ -x "$ROOT/bin/pulumi" ] && [ "$("$ROOT/bin/pulumi" version 2>/dev/null)" = 
   echo "$ROOT"; exit 0
 fi
 
-command -v go >/dev/null || { echo "error: Go is needed to build the Pulumi engine (apt-get install golang-go, or put go on PATH)" >&2; exit 1; }
+command -v go >/dev/null || { echo "error: Go is needed to build the Pulumi CLI (apt-get install golang-go, or put go on PATH)" >&2; exit 1; }
 
 log "building pulumi $PULUMI_VERSION from the Go module proxy (first time only, several minutes)"
 export GOFLAGS="${GOFLAGS:-} -mod=mod"

@@ -2,7 +2,7 @@
 # One command to set HelixFlow up on a fresh Debian machine. Idempotent: a second
 # run on a machine already set up only checks what is there.
 #
-#   ./scripts/setup.sh            # OS packages, .venv, helixflow[dev,cpu], Pulumi engine, tiny model
+#   ./scripts/setup.sh            # OS packages, .venv, helixflow[dev,cpu], Pulumi CLI, tiny model
 #
 # Environment:
 #   HELIXFLOW_SKIP_APT=1     never call apt-get (report what is missing instead)
@@ -103,12 +103,12 @@ else
 fi
 "$VENV/bin/python" -m compileall -q cli stacks components runtime >/dev/null
 
-# --- 5. the Pulumi engine ---------------------------------------------------------
-say "checking the Pulumi engine"
+# --- 5. the Pulumi CLI ---------------------------------------------------------
+say "checking the Pulumi CLI"
 PULUMI_ROOT=$(HELIXFLOW_CACHE="$CACHE" bash scripts/install-pulumi.sh)
 ln -sf "$PULUMI_ROOT/bin/pulumi" "$VENV/bin/pulumi"
 ln -sf "$PULUMI_ROOT/bin/pulumi-resource-pulumi-python" "$VENV/bin/pulumi-resource-pulumi-python"
-step_done "Pulumi engine $("$PULUMI_ROOT/bin/pulumi" version) at $PULUMI_ROOT (linked into $VENV/bin)"
+step_done "Pulumi CLI $("$PULUMI_ROOT/bin/pulumi" version) at $PULUMI_ROOT (linked into $VENV/bin)"
 
 # --- 6. the tiny offline model for the CPU engine (random weights; ~0.3 s, idempotent) ---
 TINY_MODEL=$(HELIXFLOW_CACHE="$CACHE" "$VENV/bin/python" -m helixflow.runtime.engine.tiny_model)

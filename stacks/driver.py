@@ -12,7 +12,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import subprocess
 import sys
 import time
@@ -24,13 +23,13 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from helixflow.stacks.config import NAMESPACE, StackConfig, parse_config, split_namespace
-from helixflow.stacks.engine import INSTALL_HINT, find_engine
 from helixflow.stacks.errors import HelixFlowError
 from helixflow.stacks.locks import clear_stale_lock, describe_live_lock
 from helixflow.stacks.orphans import stop_orphaned_providers
 from helixflow.stacks.paths import PROJECT, STACK_NAME_PATTERN, StackPaths
+from helixflow.stacks.pulumi_cli import INSTALL_HINT, find_pulumi
 from helixflow.stacks.secrets import CONFIG_KEYS, StackSecrets
-from helixflow.stacks.targets import require_available
+from helixflow.stacks.targets import ComponentStatus, Target, target_for
 
 if TYPE_CHECKING:
     from pulumi import automation as auto
@@ -48,6 +47,14 @@ class RunSummary:
     outputs: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class DeployedStack:
+    """What a deployed stack exported (secrets included), and the secret values no response may contain."""
+
+    outputs: dict[str, Any]
+    secret_values: tuple[str, ...]
+
+
 def validate_stack_name(name: str) -> str:
     if not re.fullmatch(STACK_NAME_PATTERN, name):
         raise HelixFlowError(
@@ -58,7 +65,8 @@ def validate_stack_name(name: str) -> str:
 
 
 class StackDriver:
-    """One stack's lifecycle. Raises HelixFlowError for every failure a user can act on."""
+    """One stack's lifecycle, for any target: what differs between targets is asked of its Target.
+    Raises HelixFlowError for every failure a user can act on."""
 
     def __init__(self, stack: str) -> None:
         self.name = validate_stack_name(stack)
@@ -81,6 +89,9 @@ class StackDriver:
         settings, _ = split_namespace(self.raw_config())
         return parse_config(settings, source=str(self.paths.config_file))
 
+    def target(self) -> Target[Any]:
+        return target_for(self.load_config())
+
     def exists(self) -> bool:
         return self.paths.config_file.exists() or any(self._state_files())
 
@@ -90,7 +101,7 @@ class StackDriver:
 
     # --- workspace ---------------------------------------------------------------------
     def _ensure_home(self) -> None:
-        for directory in (self.paths.backend_dir, self.paths.project_dir, self.paths.logs_dir, self.paths.run_dir):
+        for directory in (self.paths.backend_dir, self.paths.project_dir, self.paths.logs_dir):
             directory.mkdir(parents=True, exist_ok=True)
         passphrase = self.paths.passphrase_file
         if not passphrase.exists():
@@ -112,11 +123,11 @@ class StackDriver:
         from pulumi import automation as auto
 
         self._ensure_home()
-        engine = find_engine(verify=False)
+        pulumi_cli = find_pulumi(verify=False)
         try:
-            command = auto.PulumiCommand(root=str(engine.root))
+            command = auto.PulumiCommand(root=str(pulumi_cli.root))
         except (auto.InvalidVersionError, OSError, subprocess.CalledProcessError) as err:
-            message = f"the Pulumi engine at {engine.binary} is not usable: {err}"
+            message = f"the Pulumi CLI at {pulumi_cli.binary} is not usable: {err}"
             raise HelixFlowError(message, hint=INSTALL_HINT) from None
         opts = auto.LocalWorkspaceOptions(
             work_dir=str(self.paths.project_dir),
@@ -146,12 +157,11 @@ class StackDriver:
         return values
 
     # --- operations --------------------------------------------------------------------
-    def _program(self, config: StackConfig, stack_secrets: StackSecrets) -> Callable[[], None]:
-        require_available(config.target)
-        from helixflow.stacks.local.preflight import resolve_model
-        from helixflow.stacks.local.program import build_local_program
-
-        return build_local_program(config, stack_secrets, self.paths, resolve_model(config.local))
+    def _prepare(self, config: StackConfig) -> tuple[Target[Any], Any]:
+        """The stack's target, refusing what it cannot deploy, and what its preflight found on the host."""
+        target = target_for(config)
+        target.require_deployable(config)
+        return target, target.preflight(config, self.paths)
 
     def _guard_lock(self) -> None:
         held = describe_live_lock(self.paths.backend_dir, self.name)
@@ -165,16 +175,13 @@ class StackDriver:
 
     def up(self, on_event: EventHandler | None = None) -> RunSummary:
         config = self.load_config()
-        require_available(config.target)
-        from helixflow.stacks.local.preflight import preflight
-
-        preflight(config.local, self.paths)
+        target, host = self._prepare(config)
         self._guard_lock()
         started = time.monotonic()
         stack = self._stack()
-        program = self._program(config, self._secrets(stack))
+        program = target.program(config, self._secrets(stack), self.paths, host)
         self._clear_pending(stack)
-        refresh = self._needs_refresh()
+        refresh = target.needs_refresh(self._checkpoint_outputs())
         result = self._run(lambda: stack.up(program=program, refresh=refresh, on_event=on_event, color="never"))
         return RunSummary(
             result=result.summary.result,
@@ -185,9 +192,10 @@ class StackDriver:
 
     def preview(self, on_event: EventHandler | None = None) -> RunSummary:
         config = self.load_config()
+        target, host = self._prepare(config)
         started = time.monotonic()
         stack = self._stack()
-        program = self._program(config, self._secrets(stack))
+        program = target.program(config, self._secrets(stack), self.paths, host)
         result = self._run(lambda: stack.preview(program=program, refresh=True, on_event=on_event, color="never"))
         return RunSummary(result="preview", changes=dict(result.change_summary), seconds=time.monotonic() - started)
 
@@ -205,13 +213,16 @@ class StackDriver:
 
     def down(self, purge_data: bool = False, on_event: EventHandler | None = None) -> RunSummary:
         self._require_exists()
+        config = self.load_config()
         self._guard_lock()
         started = time.monotonic()
         stack = self._stack()
         self._clear_pending(stack)
         result = self._run(lambda: stack.destroy(on_event=on_event, color="never"))
         if purge_data:
-            self._purge(stack)
+            target_for(config).purge(config, self.paths)
+            # new data stores get new passwords
+            stack.remove_all_config([f"{NAMESPACE}:{k}" for k in CONFIG_KEYS.values()])
         return RunSummary(
             result=result.summary.result,
             changes=dict(result.summary.resource_changes or {}),
@@ -219,12 +230,26 @@ class StackDriver:
         )
 
     def outputs(self, show_secrets: bool = False) -> dict[str, Any]:
+        """What the stack's program exported; secret values masked unless show_secrets."""
         self._require_exists()
         stack = self._stack()
         values = stack.outputs()
         return {
             key: (item.value if show_secrets or not item.secret else "[secret]") for key, item in values.items()
         }
+
+    def status(self) -> list[ComponentStatus]:
+        """Each component's state, as the stack's target reads it from the outputs and what answers now."""
+        return self.target().status(self.outputs())
+
+    def deployed(self) -> DeployedStack:
+        """The outputs with their secrets, and the stack's generated secret values (one engine start for both)."""
+        self._require_exists()
+        stack = self._stack()
+        outputs = {key: item.value for key, item in stack.outputs().items()}
+        config = {key.partition(":")[2]: item.value for key, item in stack.get_all_config().items()}
+        generated = tuple(str(config[k]) for k in CONFIG_KEYS.values() if config.get(k))
+        return DeployedStack(outputs=outputs, secret_values=generated)
 
     def set_config(self, key: str, value: str) -> StackConfig:
         """Set `helixflow:<key>` (dotted paths reach nested settings); validated before it is kept."""
@@ -259,36 +284,16 @@ class StackDriver:
         latest = self._checkpoint()
         return bool(latest and latest.get("pending_operations"))
 
-    def _needs_refresh(self) -> bool:
-        """Whether `up` must first ask every resource if it is still there. When every component
-        answers its own probe and the certificate is not due, the answer is known: skip it (~2 s)."""
-        import datetime as dt
-
-        from helixflow.stacks.status import component_statuses
-
+    def _checkpoint_outputs(self) -> dict[str, Any]:
+        """The stack's outputs as the latest checkpoint has them (empty when unknown)."""
         resources = (self._checkpoint() or {}).get("resources", [])
-        stack_outputs: dict[str, Any] = next(
-            (r.get("outputs", {}) for r in resources if r.get("type") == "pulumi:pulumi:Stack"), {}
-        )
-        components = stack_outputs.get("components")
-        not_after = stack_outputs.get("certificate_not_after")
-        if not isinstance(components, dict) or not components or not isinstance(not_after, str):
-            return True
-        renew_by = dt.datetime.fromisoformat(not_after) - dt.timedelta(days=7)
-        if renew_by <= dt.datetime.now(dt.UTC):
-            return True
-        return not all(s.state == "healthy" for s in component_statuses(components))
+        outputs: Any = next((r.get("outputs", {}) for r in resources if r.get("type") == "pulumi:pulumi:Stack"), {})
+        return outputs if isinstance(outputs, dict) else {}
 
     def _clear_pending(self, stack: auto.Stack) -> None:
         """An interrupted run leaves pending operations; a refresh that clears them lets the next run converge."""
         if self._has_pending_operations():
             self._run(lambda: stack.refresh(clear_pending_creates=True, color="never"))
-
-    def _purge(self, stack: auto.Stack) -> None:
-        for directory in (self.paths.data_dir, self.paths.postgres_data_dir, self.paths.stack_dir / "tls"):
-            shutil.rmtree(directory, ignore_errors=True)
-        # new data stores get new passwords
-        stack.remove_all_config([f"{NAMESPACE}:{k}" for k in CONFIG_KEYS.values()])
 
     def _run(self, operation: Callable[[], Any]) -> Any:
         from pulumi import automation as auto
@@ -333,4 +338,4 @@ def _engine_failure(text: str) -> str:
     if not reasons:
         reasons = [ln.strip() for ln in lines if "error:" in ln.lower() and "update failed" not in ln]
     reduced = " | ".join(dict.fromkeys(reasons))[:1500]
-    return f"the engine reported a failure: {reduced or text.strip()[-800:]}"
+    return f"Pulumi reported a failure: {reduced or text.strip()[-800:]}"

@@ -4,12 +4,11 @@
       passphrase                 encrypts the stack's secrets (mode 0600)
       state/                     the Pulumi file backend
       project/                   Pulumi.yaml and Pulumi.<stack>.yaml (the configuration)
-      stacks/<stack>/            logs/, run/ (pid files), data/, tls/, nginx/
+      stacks/<stack>/            what the stack's target keeps on this machine (logs/, ...)
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,23 +53,6 @@ class StackPaths:
     @property
     def logs_dir(self) -> Path:
         return self.stack_dir / "logs"
-
-    @property
-    def run_dir(self) -> Path:
-        return self.stack_dir / "run"
-
-    @property
-    def data_dir(self) -> Path:
-        return self.stack_dir / "data"
-
-    @property
-    def postgres_data_dir(self) -> Path:
-        """PostgreSQL runs as the `postgres` user when we are root, and that user cannot
-        enter root's home: its data then lives under /var/lib/helixflow, keyed by this home."""
-        if os.geteuid() != 0:
-            return self.data_dir / "postgres"
-        key = hashlib.sha256(str(self.home).encode()).hexdigest()[:12]
-        return Path("/var/lib/helixflow") / key / self.stack / "postgres"
 
     def log_file(self, component: str) -> Path:
         return self.logs_dir / f"{component}.log"

@@ -13,18 +13,16 @@ from typing import Any
 
 import pulumi
 
-from helixflow.stacks.config import NAMESPACE, parse_config
+from helixflow.stacks.config import NAMESPACE, parse_config, top_level_keys
 from helixflow.stacks.errors import HelixFlowError
 from helixflow.stacks.paths import StackPaths
 from helixflow.stacks.secrets import CONFIG_KEYS, StackSecrets
-from helixflow.stacks.targets import require_available
-
-SETTINGS = ("target", "local")
+from helixflow.stacks.targets import target_for
 
 
 def _settings() -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for key in SETTINGS:
+    for key in sorted(top_level_keys()):
         raw = pulumi.runtime.get_config(f"{NAMESPACE}:{key}")
         if raw is None:
             continue
@@ -49,13 +47,11 @@ def _secrets() -> StackSecrets:
 
 
 def main() -> None:
-    from helixflow.stacks.local.preflight import resolve_model
-    from helixflow.stacks.local.program import build_local_program
-
     config = parse_config(_settings(), source=f"stack {pulumi.get_stack()}")
-    require_available(config.target)
+    target = target_for(config)
+    target.require_deployable(config)
     paths = StackPaths.for_stack(pulumi.get_stack())
-    build_local_program(config, _secrets(), paths, resolve_model(config.local))()
+    target.program(config, _secrets(), paths, target.preflight(config, paths))()
 
 
 if __name__ == "__main__":

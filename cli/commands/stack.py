@@ -135,22 +135,22 @@ def refresh(stack: str = STACK_OPTION, json_output: bool = JSON_OPTION) -> None:
 
 def status(stack: str = STACK_OPTION, json_output: bool = JSON_OPTION) -> None:
     """Each component's health. Exits 1 when any component is not healthy."""
-    from helixflow.stacks.status import component_statuses
-
-    outputs = _driver(stack).outputs()
-    statuses = component_statuses(outputs.get("components") or {})
+    driver = _driver(stack)
+    statuses = driver.status()
     healthy = bool(statuses) and all(s.state == "healthy" for s in statuses)
     if json_output:
         print_json({"stack": stack, "healthy": healthy, "components": [s.to_dict() for s in statuses]})
     else:
         from rich.table import Table
 
+        columns = driver.target().status_columns
         table = Table(title=f"stack {stack}")
-        for column in ("component", "kind", "port", "pid", "state"):
+        for column in ("component", "kind", *columns, "state"):
             table.add_column(column)
-        colour = {"healthy": "green", "unhealthy": "yellow", "down": "red"}
+        colour = {"healthy": "green", "unhealthy": "yellow", "pending": "yellow", "down": "red"}
         for s in statuses:
-            table.add_row(s.name, s.kind, str(s.port), str(s.pid or "-"), f"[{colour[s.state]}]{s.state}[/]")
+            cells = [str(s.details.get(c) or "-") for c in columns]
+            table.add_row(s.name, s.kind, *cells, f"[{colour[s.state]}]{s.state}[/]")
         out_console().print(table)
     if not healthy:
         raise typer.Exit(1)
@@ -198,12 +198,12 @@ def logs(
 ) -> None:
     """Print a component's log."""
     from helixflow.stacks.errors import HelixFlowError
-    from helixflow.stacks.paths import StackPaths
 
-    paths = StackPaths.for_stack(stack)
-    log_file = paths.log_file(component)
+    driver = _driver(stack)
+    target = driver.target()
+    log_file = target.log_file(driver.paths, component)
     if not log_file.exists():
-        known = sorted(p.stem for p in paths.logs_dir.glob("*.log")) if paths.logs_dir.exists() else []
+        known = target.log_components(driver.paths)
         raise HelixFlowError(
             f"no log for component {component!r} in stack '{stack}'",
             hint=f"one of: {', '.join(known)}" if known else "run `helixflow up` first",
@@ -225,4 +225,25 @@ def _tail(path: Path, lines: int, follow: bool) -> None:
                 time.sleep(0.2)
 
 
-COMMANDS = (up, preview, down, status, outputs, logs, refresh)
+def targets(json_output: bool = JSON_OPTION) -> None:
+    """Every target: what it deploys, whether it is available (and why not), what it does not support."""
+    from helixflow.stacks.targets import all_targets
+
+    infos = all_targets()
+    if json_output:
+        print_json([info.to_dict() for info in infos])
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="targets", show_lines=True)
+    for column in ("target", "available", "description", "not supported"):
+        table.add_column(column, overflow="fold")
+    for info in infos:
+        available = "[green]yes[/]" if info.available else f"[yellow]no[/]: {escape(info.unavailable_reason)}"
+        unsupported = "\n".join(f"{feature}: {why}" for feature, why in info.unsupported.items()) or "-"
+        table.add_row(info.name, available, escape(info.description), escape(unsupported))
+    out_console().print(table)
+
+
+COMMANDS = (up, preview, down, status, outputs, logs, refresh, targets)

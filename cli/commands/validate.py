@@ -49,7 +49,7 @@ def validate(
     json_output: bool = typer.Option(False, "--json", help="Print one object per check plus the summary as JSON."),
 ) -> None:
     """Check a deployed stack: availability, API, security, quotas, observability, data, performance."""
-    from helixflow.stacks.validate import Options, target_from_stack, target_from_url
+    from helixflow.stacks.validate import Options, deployment_from_stack, deployment_from_url
     from helixflow.stacks.validate import validate as run
     from helixflow.stacks.validate.registry import all_checks, select
 
@@ -68,23 +68,23 @@ def validate(
         if stack:
             raise HelixFlowError("--stack and --url exclude each other", hint="validate a stack or an endpoint")
         ca = str(ca_file) if ca_file else None
-        target = target_from_url(url, api_key or "", ca, admin_url, prometheus_url, model)
+        deployment = deployment_from_url(url, api_key or "", ca, admin_url, prometheus_url, model)
     else:
-        target = target_from_stack(stack or "local")
-    report = run(target, options, checks, groups, progress=None if json_output else _progress)
+        deployment = deployment_from_stack(stack or "local")
+    report = run(deployment, options, checks, groups, progress=None if json_output else _progress)
     finish(report, json_output, junit)
 
 
 def validate_after_up(stack: str, quiet: bool, options: Options | None = None) -> Report:
     """What `helixflow up` runs at its end: every check; unless quiet, progress and the outcome on stderr
     (the failed checks and the summary line; `helixflow validate` shows the whole table)."""
-    from helixflow.stacks.validate import target_from_stack
+    from helixflow.stacks.validate import deployment_from_stack
     from helixflow.stacks.validate import validate as run
 
     console = err_console()
     if not quiet:
         console.print(f"Validating stack '{stack}' (skip with --no-validate):")
-    report = run(target_from_stack(stack), options, progress=None if quiet else _progress)
+    report = run(deployment_from_stack(stack), options, progress=None if quiet else _progress)
     if not quiet:
         from rich.markup import escape
 

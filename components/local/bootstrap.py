@@ -25,7 +25,7 @@ class AdminBootstrapProvider(ResourceProvider):
         env.update({str(k): str(v) for k, v in props["env"].items()})
         proc = subprocess.run(
             [
-                sys.executable, "-m", "helixflow.runtime.admin", "bootstrap",
+                sys.executable, "-m", "helixflow.runtime.bootstrap", "bootstrap",
                 "--tenant", props["tenant"], "--username", props["username"], "--email", props["email"], "--json",
             ],
             capture_output=True,
@@ -55,7 +55,7 @@ class AdminBootstrapProvider(ResourceProvider):
 
 
 class AdminBootstrap(Resource):
-    """Runs `python -m helixflow.runtime.admin bootstrap` once per stack."""
+    """Runs `python -m helixflow.runtime.bootstrap bootstrap` once per stack."""
 
     tenant_id: pulumi.Output[str]
     api_key: pulumi.Output[str]

@@ -35,7 +35,7 @@ async def me(caller: Caller) -> dict[str, Any]:
 @router.post("/tenants", status_code=201, summary="Create a tenant (admin)")
 async def create_tenant(body: TenantCreate, caller: Caller, state: State) -> dict[str, Any]:
     caller.require(Permission.manage_tenants)
-    return await ops.create_tenant(state.pool, body.name, requests_per_minute=body.requests_per_minute,
+    return await ops.create_tenant(state.db, body.name, requests_per_minute=body.requests_per_minute,
                                    tokens_per_minute=body.tokens_per_minute,
                                    monthly_token_budget=body.monthly_token_budget, store_content=body.store_content)
 
@@ -43,9 +43,9 @@ async def create_tenant(body: TenantCreate, caller: Caller, state: State) -> dic
 @router.get("/tenants", summary="List tenants (admin: all; others: their own)")
 async def list_tenants(caller: Caller, state: State) -> list[dict[str, Any]]:
     if caller.role == "admin":
-        rows = await state.pool.fetch(f"SELECT {ops.TENANT_COLUMNS} FROM tenants ORDER BY created_at")
+        rows = await state.db.fetch(f"SELECT {ops.TENANT_COLUMNS} FROM tenants ORDER BY created_at")
     else:
-        rows = await state.pool.fetch(f"SELECT {ops.TENANT_COLUMNS} FROM tenants WHERE id = $1", caller.tenant_id)
+        rows = await state.db.fetch(f"SELECT {ops.TENANT_COLUMNS} FROM tenants WHERE id = $1", caller.tenant_id)
     return [ops.jsonable(r) for r in rows]
 
 
@@ -53,7 +53,7 @@ async def list_tenants(caller: Caller, state: State) -> list[dict[str, Any]]:
 async def get_tenant(tenant_id: str, caller: Caller, state: State) -> dict[str, Any]:
     tenant_id = _uuid_or_404(tenant_id)
     caller.require_tenant(tenant_id)
-    row = await state.pool.fetchrow(f"SELECT {ops.TENANT_COLUMNS} FROM tenants WHERE id = $1", tenant_id)
+    row = await state.db.fetchrow(f"SELECT {ops.TENANT_COLUMNS} FROM tenants WHERE id = $1", tenant_id)
     if row is None:
         raise ApiError(404, "not found", code="not_found")
     return ops.jsonable(row)
@@ -67,7 +67,7 @@ async def update_tenant(tenant_id: str, body: TenantUpdate, caller: Caller, stat
     if not changes:
         raise ApiError(400, "nothing to change")
     assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(changes, start=2))
-    row = await state.pool.fetchrow(
+    row = await state.db.fetchrow(
         f"UPDATE tenants SET {assignments}, updated_at = now() WHERE id = $1 RETURNING {ops.TENANT_COLUMNS}",
         tenant_id, *changes.values())
     if row is None:
@@ -83,7 +83,7 @@ async def create_user(body: UserCreate, caller: Caller, state: State) -> dict[st
     caller.require_tenant(tenant_id)
     if not may_grant(caller.role, body.role):
         raise ApiError(403, f"role '{caller.role}' may not create '{body.role}' users", code="insufficient_role")
-    return await ops.create_user(state.pool, tenant_id=tenant_id, username=body.username, email=body.email,
+    return await ops.create_user(state.db, tenant_id=tenant_id, username=body.username, email=body.email,
                                  password=body.password, role=body.role.value)
 
 
@@ -92,7 +92,7 @@ async def list_users(caller: Caller, state: State, tenant_id: str | None = None)
     caller.require(Permission.manage_users)
     tenant = _uuid_or_404(tenant_id) if tenant_id else caller.tenant_id
     caller.require_tenant(tenant)
-    rows = await state.pool.fetch(f"SELECT {ops.USER_COLUMNS} FROM users WHERE tenant_id = $1 ORDER BY created_at",
+    rows = await state.db.fetch(f"SELECT {ops.USER_COLUMNS} FROM users WHERE tenant_id = $1 ORDER BY created_at",
                                   tenant)
     return [ops.jsonable(r) for r in rows]
 
@@ -103,7 +103,7 @@ async def create_key(body: KeyCreate, caller: Caller, state: State) -> dict[str,
     if body.user_id is not None and body.user_id != caller.user_id:
         caller.require(Permission.manage_keys)
         user_id = _uuid_or_404(body.user_id)
-    user = await state.pool.fetchrow("SELECT tenant_id, role, is_active FROM users WHERE id = $1", user_id)
+    user = await state.db.fetchrow("SELECT tenant_id, role, is_active FROM users WHERE id = $1", user_id)
     if user is None:
         raise ApiError(404, "not found", code="not_found")
     caller.require_tenant(str(user["tenant_id"]))
@@ -112,7 +112,7 @@ async def create_key(body: KeyCreate, caller: Caller, state: State) -> dict[str,
         raise ApiError(403, f"may not create a key with role '{role}'", code="insufficient_role")
     expires_at = (dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(days=body.expires_in_days)
                   if body.expires_in_days else None)
-    return await ops.create_key(state.pool, tenant_id=str(user["tenant_id"]), user_id=user_id, role=role,
+    return await ops.create_key(state.db, tenant_id=str(user["tenant_id"]), user_id=user_id, role=role,
                                 name=body.name, expires_at=expires_at, requests_per_minute=body.requests_per_minute,
                                 tokens_per_minute=body.tokens_per_minute)
 
@@ -122,10 +122,10 @@ async def list_keys(caller: Caller, state: State, tenant_id: str | None = None) 
     tenant = _uuid_or_404(tenant_id) if tenant_id else caller.tenant_id
     caller.require_tenant(tenant)
     if caller.role in ("admin", "operator"):
-        rows = await state.pool.fetch(f"SELECT {ops.KEY_COLUMNS} FROM api_keys WHERE tenant_id = $1 "
+        rows = await state.db.fetch(f"SELECT {ops.KEY_COLUMNS} FROM api_keys WHERE tenant_id = $1 "
                                       "ORDER BY created_at", tenant)
     else:
-        rows = await state.pool.fetch(f"SELECT {ops.KEY_COLUMNS} FROM api_keys WHERE user_id = $1 "
+        rows = await state.db.fetch(f"SELECT {ops.KEY_COLUMNS} FROM api_keys WHERE user_id = $1 "
                                       "ORDER BY created_at", caller.user_id)
     return [ops.jsonable(r) for r in rows]
 
@@ -133,13 +133,13 @@ async def list_keys(caller: Caller, state: State, tenant_id: str | None = None) 
 @router.delete("/keys/{key_id}", summary="Revoke an API key (takes effect on every gateway within a second)")
 async def revoke_key(key_id: str, caller: Caller, state: State) -> dict[str, Any]:
     key_id = _uuid_or_404(key_id)
-    row = await state.pool.fetchrow("SELECT tenant_id, user_id FROM api_keys WHERE id = $1", key_id)
+    row = await state.db.fetchrow("SELECT tenant_id, user_id FROM api_keys WHERE id = $1", key_id)
     if row is None:
         raise ApiError(404, "not found", code="not_found")
     caller.require_tenant(str(row["tenant_id"]))
     if str(row["user_id"]) != caller.user_id:
         caller.require(Permission.manage_keys)
-    revoked = await state.pool.fetchrow(
+    revoked = await state.db.fetchrow(
         f"UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 RETURNING {ops.KEY_COLUMNS}",
         key_id)
     assert revoked is not None

@@ -15,7 +15,7 @@ from helixflow.runtime.auth import admin_routes, token_routes, usage_routes
 from helixflow.runtime.auth.keystore import KeyStore
 from helixflow.runtime.auth.state import AuthState
 from helixflow.runtime.common.authenticator import Authenticator
-from helixflow.runtime.common.directory import Directory, create_pool
+from helixflow.runtime.common.directory import Directory, connect_database
 from helixflow.runtime.common.fastapi_errors import install_error_handlers, telemetry_config
 from helixflow.runtime.common.health import (
     HealthChecks,
@@ -39,28 +39,28 @@ def create_app(settings: RuntimeSettings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await create_pool(settings)
+        db = await connect_database(settings)
         redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-        keystore = KeyStore(pool, settings.secret_key.get_secret_value(), settings.jwt_ttl_seconds)
+        keystore = KeyStore(db, settings.secret_key.get_secret_value(), settings.jwt_ttl_seconds)
         with contextlib.suppress(OSError, asyncpg.PostgresError, TimeoutError):
             await keystore.ensure_key()  # if the database is down, the first token request creates it
-        authenticator = Authenticator(Directory(pool, settings), keystore, settings)
+        authenticator = Authenticator(Directory(db, settings), keystore, settings)
         watcher = EpochWatcher(redis, authenticator.clear)
         watcher.start()
         http = httpx.AsyncClient()
-        health.checks.update({"database": database_check(pool), "redis": redis_check(redis),
+        health.checks.update({"database": database_check(db), "redis": redis_check(redis),
                               "model_loading": pool_check(http, settings.pool_url.rstrip("/")
                                                           + settings.pool_readiness_path),
                               "memory_usage": memory_check, "disk_space": disk_check})
         health.required = ("database",)
-        app.state.auth = AuthState(settings, pool, redis, keystore, authenticator)
+        app.state.auth = AuthState(settings, db, redis, keystore, authenticator)
         try:
             yield
         finally:
             await watcher.stop()
             await http.aclose()
             await redis.aclose()
-            await pool.close()
+            await db.close()
 
     app = FastAPI(title="HelixFlow auth service", version="1", lifespan=lifespan,
               telemetry=telemetry_config(settings.tracing_enabled))

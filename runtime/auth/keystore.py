@@ -27,8 +27,8 @@ _LOCK_ID = 7_400_117  # pg advisory lock: one process creates the first key
 class KeyStore:
     """Raises asyncpg errors when the database is unreachable."""
 
-    def __init__(self, pool: asyncpg.Pool, secret: str, token_ttl: int) -> None:
-        self.pool, self.secret, self.token_ttl = pool, secret, token_ttl
+    def __init__(self, db: asyncpg.Pool, secret: str, token_ttl: int) -> None:
+        self.db, self.secret, self.token_ttl = db, secret, token_ttl
         self._signing: tuple[float, SigningKey] | None = None
         self._jwks: tuple[float, list[dict[str, Any]]] | None = None
 
@@ -42,7 +42,7 @@ class KeyStore:
         )
 
     async def ensure_key(self) -> None:
-        async with self.pool.acquire() as connection, connection.transaction():
+        async with self.db.acquire() as connection, connection.transaction():
             await connection.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_ID)
             count = await connection.fetchval("SELECT count(*) FROM signing_keys WHERE retired_at IS NULL")
             if not count:
@@ -53,7 +53,7 @@ class KeyStore:
         now = time.monotonic()
         if self._signing is not None and self._signing[0] > now:
             return self._signing[1]
-        row = await self.pool.fetchrow(
+        row = await self.db.fetchrow(
             "SELECT kid, private_key_encrypted FROM signing_keys WHERE retired_at IS NULL "
             "ORDER BY created_at DESC, kid LIMIT 1"
         )
@@ -68,7 +68,7 @@ class KeyStore:
         now = time.monotonic()
         if self._jwks is not None and self._jwks[0] > now:
             return self._jwks[1]
-        rows = await self.pool.fetch(
+        rows = await self.db.fetch(
             "SELECT public_jwk FROM signing_keys WHERE retired_at IS NULL OR retired_at > now() "
             "ORDER BY created_at DESC"
         )
@@ -86,7 +86,7 @@ class KeyStore:
     async def rotate(self) -> str:
         """Adds a signing key and returns its kid; older keys stay published for one token lifetime."""
         key = new_signing_key()
-        async with self.pool.acquire() as connection, connection.transaction():
+        async with self.db.acquire() as connection, connection.transaction():
             await connection.execute(
                 "UPDATE signing_keys SET retired_at = now() + make_interval(secs => $1) WHERE retired_at IS NULL",
                 float(self.token_ttl + 60),

@@ -18,7 +18,7 @@ from helixflow.runtime.settings import RuntimeSettings
 @dataclass
 class AuthState:
     settings: RuntimeSettings
-    pool: asyncpg.Pool
+    db: asyncpg.Pool
     redis: Redis
     keystore: KeyStore
     authenticator: Authenticator

@@ -59,12 +59,12 @@ async def _password_grant(state: AuthState, form: dict[str, str]) -> Response:
     username, password = form.get("username", ""), form.get("password", "")
     if not username or not password:
         return _oauth_error(400, "invalid_request", "username and password are required")
-    row = await state.pool.fetchrow(
+    row = await state.db.fetchrow(
         "SELECT u.id, u.password_hash, u.role, u.tenant_id, u.is_active AND t.is_active AS active "
         "FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.username = $1", username)
     if not verify_password(row["password_hash"] if row else None, password) or row is None or not row["active"]:
         return _oauth_error(400, "invalid_grant", "invalid username or password")
-    await state.pool.execute("UPDATE users SET last_login = now() WHERE id = $1", row["id"])
+    await state.db.execute("UPDATE users SET last_login = now() WHERE id = $1", row["id"])
     return await _token_response(state, subject=str(row["id"]), role=row["role"], tenant=str(row["tenant_id"]))
 
 

@@ -49,7 +49,7 @@ async def usage(caller: Caller, state: State, tenant_id: str | None = None, sinc
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     start = _parse_time(since, now.replace(day=1, hour=0, minute=0, second=0, microsecond=0), "since")
     end = _parse_time(until, now + dt.timedelta(days=1), "until")
-    rows = await state.pool.fetch(_USAGE_QUERY, tenant, start, end)
+    rows = await state.db.fetch(_USAGE_QUERY, tenant, start, end)
     models = [jsonable(r) for r in rows]
     return {"tenant_id": tenant, "since": start.isoformat(), "until": end.isoformat(), "models": models,
             "total_requests": sum(m["requests"] for m in models),
@@ -60,7 +60,7 @@ async def usage(caller: Caller, state: State, tenant_id: str | None = None, sinc
 @router.put("/prices/{model}", summary="Set a model's price per million tokens (admin)")
 async def set_price(model: str, body: PriceSet, caller: Caller, state: State) -> dict[str, Any]:
     caller.require(Permission.manage_prices)
-    row = await state.pool.fetchrow(
+    row = await state.db.fetchrow(
         "INSERT INTO model_prices (model, prompt_per_million, completion_per_million) VALUES ($1, $2, $3) "
         "ON CONFLICT (model) DO UPDATE SET prompt_per_million = $2, completion_per_million = $3, updated_at = now() "
         "RETURNING model, prompt_per_million::float8, completion_per_million::float8", model[:100],
@@ -72,7 +72,7 @@ async def set_price(model: str, body: PriceSet, caller: Caller, state: State) ->
 @router.get("/prices", summary="Every model's price per million tokens")
 async def list_prices(caller: Caller, state: State) -> list[dict[str, Any]]:
     caller.require(Permission.read_usage)
-    rows = await state.pool.fetch("SELECT model, prompt_per_million::float8, completion_per_million::float8 "
+    rows = await state.db.fetch("SELECT model, prompt_per_million::float8, completion_per_million::float8 "
                                   "FROM model_prices ORDER BY model")
     return [jsonable(r) for r in rows]
 

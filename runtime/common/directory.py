@@ -55,15 +55,15 @@ def _limits(row: Any, settings: RuntimeSettings) -> TenantLimits:
 class Directory:
     """Reads keys and tenants; the pool is created lazily so a service starts while PostgreSQL is down."""
 
-    def __init__(self, pool: asyncpg.Pool, settings: RuntimeSettings) -> None:
-        self.pool, self.settings = pool, settings
+    def __init__(self, db: asyncpg.Pool, settings: RuntimeSettings) -> None:
+        self.db, self.settings = db, settings
 
     async def key_by_digest(self, digest: str) -> KeyRecord | None:
-        return self._key_record(await self.pool.fetchrow(_KEY_QUERY, digest))
+        return self._key_record(await self.db.fetchrow(_KEY_QUERY, digest))
 
     async def key_by_id(self, key_id: str) -> KeyRecord | None:
         try:
-            return self._key_record(await self.pool.fetchrow(_KEY_BY_ID_QUERY, key_id))
+            return self._key_record(await self.db.fetchrow(_KEY_BY_ID_QUERY, key_id))
         except (asyncpg.DataError, ValueError):  # not a UUID
             return None
 
@@ -82,7 +82,7 @@ class Directory:
     async def tenant(self, tenant_id: str) -> tuple[bool, TenantLimits, bool] | None:
         """(active, limits, store_content) or None when the tenant does not exist."""
         try:
-            row = await self.pool.fetchrow(_TENANT_QUERY, tenant_id)
+            row = await self.db.fetchrow(_TENANT_QUERY, tenant_id)
         except (asyncpg.DataError, ValueError):
             return None
         if row is None:
@@ -90,8 +90,8 @@ class Directory:
         return bool(row["is_active"]), _limits(row, self.settings), bool(row["store_content"])
 
 
-async def create_pool(settings: RuntimeSettings, max_size: int = 10) -> asyncpg.Pool:
-    """A pool that opens connections on demand (min_size 0), so start-up does not need the database."""
-    pool = asyncpg.create_pool(settings.database_url, min_size=0, max_size=max_size, command_timeout=10,
-                               timeout=3)
-    return await pool
+async def connect_database(settings: RuntimeSettings, max_size: int = 10) -> asyncpg.Pool:
+    """Database connections opened on demand (min_size 0), so start-up does not need the database."""
+    connections = asyncpg.create_pool(settings.database_url, min_size=0, max_size=max_size, command_timeout=10,
+                                        timeout=3)
+    return await connections

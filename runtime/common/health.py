@@ -29,9 +29,9 @@ DISK_FREE_MIN_PERCENT = 5.0
 Check = Callable[[], Awaitable[dict[str, Any]]]
 
 
-def database_check(pool: asyncpg.Pool) -> Check:
+def database_check(db: asyncpg.Pool) -> Check:
     async def check() -> dict[str, Any]:
-        await pool.fetchval("SELECT 1")
+        await db.fetchval("SELECT 1")
         return {}
     return check
 

@@ -77,7 +77,7 @@ async def record_usage(state: GatewayState, ex: Exchange, *, status: str, status
 async def _write_directly(state: GatewayState, encoded: bytes) -> None:
     state.metrics.usage_fallbacks.inc()
     try:
-        await insert_records(state.pool, [encoded])
+        await insert_records(state.db, [encoded])
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
         # Both stores are down: keep the record in the log so it can be replayed.
         sys.stderr.write("helixflow-usage-unstored " + encoded.decode() + "\n")

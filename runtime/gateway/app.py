@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 from starlette.types import Receive, Scope, Send
 
 from helixflow.runtime.common.authenticator import Authenticator
-from helixflow.runtime.common.directory import Directory, create_pool
+from helixflow.runtime.common.directory import Directory, connect_database
 from helixflow.runtime.common.errors import ApiError
 from helixflow.runtime.common.fastapi_errors import install_error_handlers, telemetry_config
 from helixflow.runtime.common.health import (
@@ -45,7 +45,7 @@ from helixflow.runtime.gateway.proxy import ROUTES, handle_inference
 from helixflow.runtime.gateway.quotas import Quotas
 from helixflow.runtime.gateway.resp import RespClient
 from helixflow.runtime.gateway.state import GatewayState
-from helixflow.runtime.gateway.upstream import UpstreamPool
+from helixflow.runtime.gateway.upstream import UpstreamConnections
 from helixflow.runtime.gateway.usage import UsageDrainer
 from helixflow.runtime.settings import RuntimeSettings, get_settings
 
@@ -93,23 +93,23 @@ class GatewayApp:
 def _lifespan(settings: RuntimeSettings, registry: CollectorRegistry, health: HealthChecks):  # type: ignore[no-untyped-def]
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await create_pool(settings, max_size=10)
+        db = await connect_database(settings, max_size=10)
         redis = Redis.from_url(settings.redis_url, socket_timeout=3, socket_connect_timeout=2,
                                max_connections=64)
         http = httpx.AsyncClient(timeout=5.0)
-        upstream = UpstreamPool(settings.pool_url, api_key=settings.pool_api_key.get_secret_value(),
+        upstream = UpstreamConnections(settings.pool_url, api_key=settings.pool_api_key.get_secret_value(),
                                 connect_timeout=settings.upstream_connect_timeout,
                                 read_timeout=settings.upstream_read_timeout,
                                 max_idle=settings.upstream_max_connections)
         resp = RespClient(settings.redis_url) if settings.redis_url.startswith("redis://") else None
         batcher = RedisBatcher(redis, resp)
-        authenticator = Authenticator(Directory(pool, settings),
+        authenticator = Authenticator(Directory(db, settings),
                                       RemoteJwks(http, settings.auth_url.rstrip("/") + "/.well-known/jwks.json",
                                                  settings.jwks_cache_seconds), settings)
         quotas = Quotas(batcher)
         cache = (ResponseCache(batcher, settings.cache_local_items, settings.cache_ttl_seconds)
                  if settings.cache_enabled else None)
-        state = GatewayState(settings, pool, redis, batcher, upstream, http, authenticator, quotas, cache,
+        state = GatewayState(settings, db, redis, batcher, upstream, http, authenticator, quotas, cache,
                              ModelCatalog(upstream), GatewayMetrics(registry),
                              request_log_writer() if settings.log_requests else None,
                              setup_tracing(settings, "gateway"))
@@ -117,10 +117,10 @@ def _lifespan(settings: RuntimeSettings, registry: CollectorRegistry, health: He
         watcher = EpochWatcher(redis, authenticator.clear)
         # The drainer's reads block (up to 1 s, inside its 5 s timeout), so it gets a connection of its own.
         drain_resp = RespClient(settings.redis_url, timeout=5.0) if resp is not None else None
-        drainer = UsageDrainer(redis, pool, f"{socket.gethostname()}-{os.getpid()}", settings.usage_batch_size,
+        drainer = UsageDrainer(redis, db, f"{socket.gethostname()}-{os.getpid()}", settings.usage_batch_size,
                                settings.usage_claim_idle_ms, drain_resp)
         health.checks.update({
-            "database": database_check(pool), "redis": redis_check(redis),
+            "database": database_check(db), "redis": redis_check(redis),
             "model_loading": pool_check(http, settings.pool_url.rstrip("/") + settings.pool_readiness_path),
             "memory_usage": memory_check, "disk_space": disk_check,
         })
@@ -146,7 +146,7 @@ def _lifespan(settings: RuntimeSettings, registry: CollectorRegistry, health: He
                 if client is not None:
                     client.close()
             await redis.aclose()
-            await pool.close()
+            await db.close()
 
     return lifespan
 

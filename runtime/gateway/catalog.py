@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import orjson
 
-from helixflow.runtime.gateway.upstream import UpstreamError, UpstreamPool
+from helixflow.runtime.gateway.upstream import UpstreamConnections, UpstreamError
 
 MODELS_TTL = 10.0
 JWKS_MISS_INTERVAL = 2.0
@@ -18,7 +18,7 @@ JWKS_MISS_INTERVAL = 2.0
 class ModelCatalog:
     """The pool's ``/v1/models``; ``known`` is None when the list cannot be had (the pool then answers itself)."""
 
-    def __init__(self, upstream: UpstreamPool) -> None:
+    def __init__(self, upstream: UpstreamConnections) -> None:
         self.upstream = upstream
         self.raw: bytes | None = None
         self._ids: frozenset[str] | None = None

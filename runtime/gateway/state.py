@@ -16,17 +16,17 @@ from helixflow.runtime.gateway.cache import ResponseCache
 from helixflow.runtime.gateway.catalog import ModelCatalog
 from helixflow.runtime.gateway.metrics import GatewayMetrics
 from helixflow.runtime.gateway.quotas import Quotas
-from helixflow.runtime.gateway.upstream import UpstreamPool
+from helixflow.runtime.gateway.upstream import UpstreamConnections
 from helixflow.runtime.settings import RuntimeSettings
 
 
 @dataclass
 class GatewayState:
     settings: RuntimeSettings
-    pool: asyncpg.Pool
+    db: asyncpg.Pool
     redis: Redis
     batcher: RedisBatcher
-    upstream: UpstreamPool
+    upstream: UpstreamConnections
     http: httpx.AsyncClient
     authenticator: Authenticator
     quotas: Quotas

@@ -17,7 +17,7 @@ part of a response that is not complete yet, which sends the pending ACK at once
 A response that arrived whole costs no extra system call.
 
 Read timeouts: instead of a timer per wait (``asyncio.timeout`` costs ~7 us a request),
-each pool runs one sweeper that fails waits older than ``read_timeout``, checking
+each set of connections runs one sweeper that fails waits older than ``read_timeout``, checking
 every ``read_timeout / 10`` (at most every second).
 """
 
@@ -148,8 +148,8 @@ def _set_option(sock: socket.socket, option: int | None) -> None:
 class UpstreamResponse:
     """Headers are read; the body is read with ``read()`` or ``chunks()``; ``release()`` always, after."""
 
-    def __init__(self, pool: UpstreamPool, connection: _Connection) -> None:
-        self._pool, self._conn = pool, connection
+    def __init__(self, connections: UpstreamConnections, connection: _Connection) -> None:
+        self._connections, self._conn = connections, connection
         self.status = connection.status
         self.headers = connection.headers
         self._released = False
@@ -170,7 +170,7 @@ class UpstreamResponse:
             if conn.error is not None:
                 raise conn.error
             conn.wakeup = asyncio.get_running_loop().create_future()
-            await self._pool._wait(conn, conn.wakeup)
+            await self._connections._wait(conn, conn.wakeup)
 
     async def chunks(self) -> AsyncIterator[bytes]:
         while (chunk := await self._next()) is not None:
@@ -183,10 +183,10 @@ class UpstreamResponse:
     def release(self) -> None:
         if not self._released:
             self._released = True
-            self._pool._release(self._conn)
+            self._connections._release(self._conn)
 
 
-class UpstreamPool:
+class UpstreamConnections:
     """Keep-alive connections to one base URL. ``request`` raises UpstreamError."""
 
     def __init__(self, base_url: str, *, api_key: str = "", connect_timeout: float = 2.0,

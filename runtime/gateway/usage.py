@@ -78,9 +78,9 @@ class UsageRecord:
         return orjson.dumps(self)  # orjson writes slotted dataclasses natively
 
 
-async def insert_records(pool: asyncpg.Pool, records: list[bytes]) -> None:
+async def insert_records(db: asyncpg.Pool, records: list[bytes]) -> None:
     """Inserts encoded records (``UsageRecord.encode``); idempotent. Raises asyncpg/OSError errors."""
-    await pool.execute(INSERT, (b"[" + b",".join(records) + b"]").decode())
+    await db.execute(INSERT, (b"[" + b",".join(records) + b"]").decode())
 
 
 _OUTAGE = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
@@ -112,9 +112,9 @@ class UsageDrainer:
     its CPU at full load, in blocks of a millisecond or more.
     """
 
-    def __init__(self, redis: Redis, pool: asyncpg.Pool, consumer: str, batch_size: int = 64,
+    def __init__(self, redis: Redis, db: asyncpg.Pool, consumer: str, batch_size: int = 64,
                  claim_idle_ms: int = 15000, resp: RespClient | None = None) -> None:
-        self.redis, self.pool, self.consumer, self.resp = redis, pool, consumer, resp
+        self.redis, self.db, self.consumer, self.resp = redis, db, consumer, resp
         self.batch_size, self.claim_idle_ms = batch_size, claim_idle_ms
         self._task: asyncio.Task[None] | None = None
         # Records this consumer read but did not commit exist only after a failure (or a restart under the
@@ -172,7 +172,7 @@ class UsageDrainer:
         ids = [entry_id for entry_id, _ in entries]
         records = [record for _, record in entries if record]
         try:
-            await insert_records(self.pool, records)
+            await insert_records(self.db, records)
         except _OUTAGE:
             raise
         except asyncpg.PostgresError:
@@ -193,7 +193,7 @@ class UsageDrainer:
     async def _insert_one_by_one(self, records: list[bytes]) -> None:
         for record in records:
             try:
-                await insert_records(self.pool, [record])
+                await insert_records(self.db, [record])
             except _OUTAGE:
                 raise
             except (asyncpg.PostgresError, UnicodeDecodeError) as err:

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
-from helixflow.runtime.common.directory import create_pool
+from helixflow.runtime.common.directory import connect_database
 from helixflow.runtime.common.fastapi_errors import install_error_handlers, telemetry_config
 from helixflow.runtime.common.health import (
     HealthChecks,
@@ -35,12 +35,12 @@ def create_app(settings: RuntimeSettings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await create_pool(settings, max_size=2)
+        db = await connect_database(settings, max_size=2)
         redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
         http = httpx.AsyncClient()
-        exporter = PlatformExporter(pool, redis, http, readiness_url, settings.monitoring_refresh_seconds)
+        exporter = PlatformExporter(db, redis, http, readiness_url, settings.monitoring_refresh_seconds)
         registry.register(exporter)
-        health.checks.update({"database": database_check(pool), "redis": redis_check(redis),
+        health.checks.update({"database": database_check(db), "redis": redis_check(redis),
                               "model_loading": pool_check(http, readiness_url), "memory_usage": memory_check,
                               "disk_space": disk_check})
         health.required = ("database",)
@@ -52,7 +52,7 @@ def create_app(settings: RuntimeSettings | None = None) -> FastAPI:
             registry.unregister(exporter)
             await http.aclose()
             await redis.aclose()
-            await pool.close()
+            await db.close()
 
     app = FastAPI(title="HelixFlow monitoring service", version="1", lifespan=lifespan,
               telemetry=telemetry_config(settings.tracing_enabled))

@@ -42,16 +42,16 @@ class Snapshot:
 
 
 class PlatformExporter(Collector):
-    def __init__(self, pool: asyncpg.Pool, redis: Redis, http: httpx.AsyncClient, readiness_url: str,
+    def __init__(self, db: asyncpg.Pool, redis: Redis, http: httpx.AsyncClient, readiness_url: str,
                  interval: float = 10.0) -> None:
-        self.pool, self.redis, self.http, self.readiness_url, self.interval = pool, redis, http, readiness_url, interval
+        self.db, self.redis, self.http, self.readiness_url, self.interval = db, redis, http, readiness_url, interval
         self.snapshot = Snapshot()
         self._task: asyncio.Task[None] | None = None
 
     async def refresh(self) -> None:
         snap = Snapshot(refreshed_at=time.time())
         try:
-            snap.usage = list(await self.pool.fetch(USAGE_QUERY))
+            snap.usage = list(await self.db.fetch(USAGE_QUERY))
             snap.database_up = True
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
             log.warning("usage query failed: %s", type(err).__name__)

@@ -1,7 +1,8 @@
-"""The inference pool: SGLang GPU workers and CPU engines behind sglang-router.
+"""The inference pool: SGLang GPU workers and CPU engine workers behind sglang-router.
 
 - `sglang_worker`: typed spec of an SGLang GPU worker → its pod command and environment;
 - `router`: typed spec of sglang-router → its exact argv (failover-tuned defaults);
-- `admin`: worker management (`/workers`) and pool readiness (`/readiness`) of a running router;
-- `local` / `process`: starting and stopping the pool's processes on one machine.
+- `local`: the command line of a CPU engine worker on this machine.
+
+(The tests' launchers and router control live in `tests/support/`.)
 """

@@ -1,4 +1,4 @@
-"""What checks share during one run: the target, the options, the deadline, HTTP clients that
+"""What checks share during one run: the deployment, the options, the deadline, HTTP clients that
 remember every response (for the secret-echo check), the admin API, and throwaway resources
 that are cleaned up at the end."""
 
@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from helixflow.stacks.validate.deployment import Deployment
 from helixflow.stacks.validate.model import CheckFailed, CheckSkipped
-from helixflow.stacks.validate.target import Target
 
 if TYPE_CHECKING:
     import ssl
@@ -50,7 +50,7 @@ class Recorded:
 class Context:
     """Raises nothing itself; helpers raise CheckFailed / CheckSkipped for the check that called them."""
 
-    target: Target
+    deployment: Deployment
     options: Options = field(default_factory=Options)
     deadline: float = 0.0
     responses: list[Recorded] = field(default_factory=list)
@@ -77,7 +77,7 @@ class Context:
     def ssl_context(self) -> ssl.SSLContext:
         import ssl
 
-        return ssl.create_default_context(cafile=self.target.ca_file or None)
+        return ssl.create_default_context(cafile=self.deployment.ca_file or None)
 
     def _client(self, base_url: str, tls: bool) -> httpx.Client:
         import httpx
@@ -94,14 +94,14 @@ class Context:
     def call(
         self, method: str, path: str, *, base: str | None = None, key: str | None = "default", **kwargs: Any
     ) -> httpx.Response:
-        """One request to the endpoint (or `base`), remembered. key: 'default' = the target's API key,
+        """One request to the endpoint (or `base`), remembered. key: 'default' = the deployment's API key,
         None = no Authorization header, anything else = that bearer credential."""
         import httpx
 
-        base_url = base or self.target.endpoint
+        base_url = base or self.deployment.endpoint
         headers = dict(kwargs.pop("headers", {}) or {})
         if key == "default":
-            key = self.target.api_key
+            key = self.deployment.api_key
         if key is not None and "Authorization" not in headers:
             headers["Authorization"] = f"Bearer {key}"
         try:
@@ -115,10 +115,10 @@ class Context:
         return response
 
     def admin(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """The admin API (the auth service) with the target's key; skips the check when there is none."""
-        if not self.target.admin_url:
-            raise CheckSkipped("no admin API for this target (pass --admin-url)")
-        return self.call(method, path, base=self.target.admin_url, **kwargs)
+        """The admin API (the auth service) with the deployment's key; skips the check when there is none."""
+        if not self.deployment.admin_url:
+            raise CheckSkipped("no admin API for this deployment (pass --admin-url)")
+        return self.call(method, path, base=self.deployment.admin_url, **kwargs)
 
     def admin_json(self, method: str, path: str, expect: int = 200, **kwargs: Any) -> Any:
         response = self.admin(method, path, **kwargs)
@@ -141,7 +141,7 @@ class Context:
         return value  # type: ignore[no-any-return]
 
     def me(self) -> dict[str, Any]:
-        """Who the target's key belongs to (user, tenant, role, key id)."""
+        """Who the deployment's key belongs to (user, tenant, role, key id)."""
         return self.memo("me", lambda: self.admin_json("GET", "/admin/me"))
 
     def on_cleanup(self, what: str, action: Callable[[], None]) -> None:

@@ -55,7 +55,7 @@ class CheckFailed(Exception):
 
 
 class CheckSkipped(Exception):
-    """Raised inside a check: it does not apply to this target, for this reason."""
+    """Raised inside a check: it does not apply to this deployment, for this reason."""
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,6 @@ def run_checks(checks: list[Check], ctx: Context, progress: Progress | None = No
     return Report(
         results=results,
         seconds=time.monotonic() - started,
-        target=ctx.target.describe(),
+        target=ctx.deployment.describe(),
         min_success_rate=ctx.options.min_success_rate,
     )

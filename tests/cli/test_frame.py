@@ -63,12 +63,12 @@ def test_unknown_option_names_the_command() -> None:
 
 
 def test_broken_environment_without_engine(tmp_path: Path) -> None:
-    """No Pulumi engine: doctor says so in its JSON and exits 1."""
-    proc = helixflow("doctor", "--only", "engine", "--json", env={"HELIXFLOW_PULUMI_ROOT": str(tmp_path)})
+    """No Pulumi CLI: doctor says so in its JSON and exits 1."""
+    proc = helixflow("doctor", "--only", "pulumi", "--json", env={"HELIXFLOW_PULUMI_ROOT": str(tmp_path)})
     assert proc.returncode == 1
     report = json.loads(proc.stdout)  # stdout is data only
     assert report["ok"] is False
-    engine = next(c for c in report["checks"] if c["name"] == "pulumi engine")
+    engine = next(c for c in report["checks"] if c["name"] == "pulumi cli")
     assert engine["status"] == "fail"
     assert "setup.sh" in engine["hint"]
 
@@ -79,7 +79,7 @@ def test_engine_without_version_is_rejected(tmp_path: Path) -> None:
     fake.parent.mkdir()
     fake.write_text("#!/bin/sh\nexit 0\n")
     fake.chmod(0o755)
-    proc = helixflow("doctor", "--only", "engine", "--json", env={"HELIXFLOW_PULUMI_ROOT": str(tmp_path)})
+    proc = helixflow("doctor", "--only", "pulumi", "--json", env={"HELIXFLOW_PULUMI_ROOT": str(tmp_path)})
     assert proc.returncode == 1
     engine = json.loads(proc.stdout)["checks"][0]
     assert "prints no version" in engine["detail"]
@@ -129,7 +129,7 @@ def test_doctor_json_lists_every_group() -> None:
     proc = helixflow("doctor", "--json")
     report = json.loads(proc.stdout)
     names = {c["name"] for c in report["checks"]}
-    assert {"python", "pulumi engine", "pulumi python shim", "postgresql", "redis", "nginx", "prometheus"} <= names
+    assert {"python", "pulumi cli", "pulumi python shim", "postgresql", "redis", "nginx", "prometheus"} <= names
     assert any(n.startswith("port ") for n in names)
     assert proc.returncode == (0 if report["ok"] else 1)
 

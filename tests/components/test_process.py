@@ -18,6 +18,8 @@ from helixflow.components.local.process import (
     wait_until,
 )
 
+pytestmark = pytest.mark.unit
+
 
 def test_started_process_is_identified_by_pid_and_start_time(tmp_path: Path) -> None:
     log = tmp_path / "sleeper.log"

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
-from helixflow.stacks.local.ports import port_is_free
+from helixflow.stacks.targets.local.ports import port_is_free
+from tests.tiers import require_services
 
 ROLES = (
     "https", "http", "gateway", "auth", "router", "monitoring", "router_metrics", "postgres", "redis", "prometheus",
@@ -107,6 +108,7 @@ def default_local_config(ports: list[int]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def local_stack() -> Iterator[LocalStack]:
+    require_services("a local stack")
     home = Path(tempfile.mkdtemp(prefix="helixflow-e2e-"))
     ports = free_port_block(len(ROLES) + WORKERS)
     stack = LocalStack(home=home, name="e2e", ports=dict(zip(ROLES, ports, strict=False)))

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from helixflow.runtime.engine.tiny_model import ensure_tiny_model
-from helixflow.runtime.pool.local import cpu_engine_process, free_port, router_process
-from helixflow.runtime.pool.process import ManagedProcess
 from helixflow.runtime.pool.router import RouterSpec
+from tests.support.pool_processes import cpu_engine_process, router_process
+from tests.support.processes import ManagedProcess, free_port
 
 MODEL_NAME = "tiny"
 

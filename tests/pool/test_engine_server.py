@@ -14,7 +14,7 @@ import httpx
 import orjson
 import pytest
 
-from helixflow.runtime.pool.process import ManagedProcess
+from tests.support.processes import ManagedProcess
 
 from .conftest import MODEL_NAME, EngineFactory, engine_url
 

@@ -17,11 +17,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from helixflow.runtime.pool.admin import RouterAdmin
-from helixflow.runtime.pool.local import cpu_engine_process, free_port, router_process
 from helixflow.runtime.pool.router import RouterSpec
+from tests.support.pool_processes import cpu_engine_process, router_process
 from tests.support.postgres import PostgresServer
+from tests.support.processes import free_port
 from tests.support.redis import RedisServer
+from tests.support.router_control import RouterAdmin
 from tests.support.services import Service, migrate_and_bootstrap, runtime_env
 
 from .conftest import MODEL_NAME, engine_url

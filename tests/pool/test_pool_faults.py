@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import httpx
 
-from helixflow.runtime.pool.admin import RouterAdmin
+from tests.support.router_control import RouterAdmin
 
 from .conftest import MODEL_NAME, EngineFactory, RouterFactory, engine_url
 from .test_engine_server import metric

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from helixflow.runtime.pool.admin import PoolError, RouterAdmin
+from tests.support.router_control import PoolError, RouterAdmin
 
 from .conftest import MODEL_NAME, EngineFactory, RouterFactory, engine_url
 from .test_engine_server import metric, sse_events
@@ -81,7 +81,7 @@ def test_api_key_between_caller_router_and_workers(start_engine: EngineFactory, 
 
 
 def test_unreachable_router_is_a_pool_error() -> None:
-    from helixflow.runtime.pool.local import free_port
+    from tests.support.processes import free_port
 
     with (
         RouterAdmin(f"http://127.0.0.1:{free_port()}", timeout_s=1) as admin,

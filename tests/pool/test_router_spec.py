@@ -10,6 +10,8 @@ from pydantic import ValidationError
 
 from helixflow.runtime.pool.router import RouterSpec, ServiceDiscovery
 
+pytestmark = pytest.mark.unit
+
 
 def _flag(argv: list[str], flag: str) -> str:
     return argv[argv.index(flag) + 1]

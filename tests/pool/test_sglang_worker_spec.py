@@ -7,6 +7,8 @@ from pydantic import ValidationError
 
 from helixflow.runtime.pool.sglang_worker import API_KEY_ENV, SGLangWorkerSpec
 
+pytestmark = pytest.mark.unit
+
 
 def _flag(argv: list[str], flag: str) -> str:
     return argv[argv.index(flag) + 1]

@@ -11,6 +11,8 @@ import pytest
 
 from helixflow.runtime.engine import tiny_model
 
+pytestmark = pytest.mark.unit
+
 
 def test_writes_once_and_is_deterministic(tmp_path: Path) -> None:
     first = tmp_path / "a" / "tiny.gguf"

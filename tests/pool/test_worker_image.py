@@ -13,6 +13,8 @@ import pytest
 
 from helixflow.runtime.pool.sglang_worker import MODEL_DIR_ENV, MODEL_URI_ENV, SGLANG_VERSION
 
+pytestmark = pytest.mark.unit
+
 IMAGE_DIR = Path(__file__).resolve().parents[2] / "templates" / "sglang-worker"
 
 

@@ -36,7 +36,7 @@ def base_env(postgres: PostgresServer, redis_server: RedisServer) -> dict[str, s
 
 @pytest.fixture(scope="session")
 def bootstrap(base_env: dict[str, str]) -> dict[str, str]:
-    result = run_module("helixflow.runtime.admin", ["bootstrap", "--tenant", "acme", "--username", "root",
+    result = run_module("helixflow.runtime.bootstrap", ["bootstrap", "--tenant", "acme", "--username", "root",
                                                     "--email", "root@acme.test", "--password", "root-password",
                                                     "--json"], base_env)
     assert result.returncode == 0, result.stderr

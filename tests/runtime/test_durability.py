@@ -65,7 +65,7 @@ def test_usage_survives_a_gateway_crash_and_a_database_outage(stores: tuple[Post
     env = runtime_env(pg.url, rd.url, HELIXFLOW_POOL_URL=fake_pool.url, HELIXFLOW_USAGE_CLAIM_IDLE_MS="1000",
                       HELIXFLOW_GATEWAY_WORKERS="2", HELIXFLOW_LOG_REQUESTS="false")
     assert run_module("helixflow.runtime.db", ["upgrade"], env).returncode == 0
-    boot = run_module("helixflow.runtime.admin", ["bootstrap", "--tenant", "durable", "--username", "d",
+    boot = run_module("helixflow.runtime.bootstrap", ["bootstrap", "--tenant", "durable", "--username", "d",
                                                   "--email", "d@x.test", "--json"], env)
     assert boot.returncode == 0, boot.stderr
     key = orjson.loads(boot.stdout)["api_key"]
@@ -104,7 +104,7 @@ def test_a_redis_outage_keeps_serving_and_accounting(stores: tuple[PostgresServe
     pg, rd = stores
     env = runtime_env(pg.url, rd.url, HELIXFLOW_POOL_URL=fake_pool.url, HELIXFLOW_LOG_REQUESTS="false")
     assert run_module("helixflow.runtime.db", ["upgrade"], env).returncode == 0
-    boot = run_module("helixflow.runtime.admin", ["bootstrap", "--tenant", "no-redis", "--username", "nr",
+    boot = run_module("helixflow.runtime.bootstrap", ["bootstrap", "--tenant", "no-redis", "--username", "nr",
                                                   "--email", "nr@x.test", "--json"], env)
     data = orjson.loads(boot.stdout)
     with psycopg.connect(pg.url) as db:  # quotas on, so the Lua check runs (and must fail open)

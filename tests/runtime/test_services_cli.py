@@ -13,7 +13,7 @@ from tests.support.services import Service, run_module
 
 def test_production_refuses_the_default_secret(base_env: dict[str, str]) -> None:
     env = {**base_env, "HELIXFLOW_ENV": "production"}
-    for module in ("helixflow.runtime.gateway", "helixflow.runtime.auth", "helixflow.runtime.admin"):
+    for module in ("helixflow.runtime.gateway", "helixflow.runtime.auth", "helixflow.runtime.bootstrap"):
         args = ["bootstrap", "--tenant", "x", "--username", "x", "--email", "x@x.test"] if "admin" in module else []
         result = run_module(module, args, env, timeout=30)
         assert result.returncode == 2
@@ -35,7 +35,7 @@ def test_upgrade_is_idempotent_and_reports_the_revision(base_env: dict[str, str]
 
 def test_bootstrap_again_returns_the_same_ids_and_a_new_key(base_env: dict[str, str], bootstrap: dict[str, str],
                                                             gateway: Service) -> None:
-    again = run_module("helixflow.runtime.admin", ["bootstrap", "--tenant", "acme", "--username", "root",
+    again = run_module("helixflow.runtime.bootstrap", ["bootstrap", "--tenant", "acme", "--username", "root",
                                                    "--email", "root@acme.test", "--json"], base_env)
     assert again.returncode == 0, again.stderr
     data = orjson.loads(again.stdout)
@@ -43,7 +43,7 @@ def test_bootstrap_again_returns_the_same_ids_and_a_new_key(base_env: dict[str, 
                                                                       False)
     assert data["api_key"] != bootstrap["api_key"] and "password" not in data
     assert chat(gateway.url, data["api_key"]).status_code == 200
-    clash = run_module("helixflow.runtime.admin", ["bootstrap", "--tenant", "other", "--username", "root",
+    clash = run_module("helixflow.runtime.bootstrap", ["bootstrap", "--tenant", "other", "--username", "root",
                                                    "--email", "root@acme.test", "--json"], base_env)
     assert clash.returncode == 1 and "another tenant" in clash.stderr
 

@@ -14,6 +14,8 @@ from helixflow.runtime.common.principal import TenantLimits
 from helixflow.runtime.security.tokens import issue_token, new_signing_key
 from helixflow.runtime.settings import RuntimeSettings
 
+pytestmark = pytest.mark.unit
+
 KEY = new_signing_key()
 
 

@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 
 from helixflow.runtime.gateway import upstream
-from helixflow.runtime.gateway.upstream import UpstreamPool, _Connection
+from helixflow.runtime.gateway.upstream import UpstreamConnections, _Connection
+
+pytestmark = pytest.mark.unit
 
 QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 needs_quickack = pytest.mark.skipif(QUICKACK is None, reason="TCP_QUICKACK is Linux-only")
@@ -96,7 +98,7 @@ def test_a_response_read_whole_costs_no_setsockopt() -> None:
 
 
 def test_real_connections_have_nodelay_and_keep_working() -> None:
-    """Against a real server: the options are on the pool's socket and a kept-alive stream reads through."""
+    """Against a real server: the options are on the upstream socket and a kept-alive stream reads through."""
     asyncio.run(_real_connections())
 
 
@@ -114,20 +116,20 @@ async def _real_connections() -> None:
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    pool = UpstreamPool(f"http://127.0.0.1:{port}")
+    connections = UpstreamConnections(f"http://127.0.0.1:{port}")
     try:
         for _ in range(2):
-            response = await pool.request("GET", "/stream")
+            response = await connections.request("GET", "/stream")
             assert response.status == 200
             body = await response.read()
             response.release()
             assert body == EVENT + EVENT
-        assert len(pool._idle) == 1  # the connection was kept alive and reused
-        conn = pool._idle[0]
+        assert len(connections._idle) == 1  # the connection was kept alive and reused
+        conn = connections._idle[0]
         assert conn.sock is not None
         assert conn.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
     finally:
-        await pool.aclose()
+        await connections.aclose()
         server.close()
         await server.wait_closed()
 
@@ -164,25 +166,25 @@ async def _silent_pool() -> None:
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    pool = UpstreamPool(f"http://127.0.0.1:{port}", read_timeout=0.3)
+    connections = UpstreamConnections(f"http://127.0.0.1:{port}", read_timeout=0.3)
     loop = asyncio.get_running_loop()
     try:
         started = loop.time()
         with pytest.raises(upstream.UpstreamError) as silent:
-            await pool.request("POST", "/silent", b"{}")
+            await connections.request("POST", "/silent", b"{}")
         assert silent.value.kind == "timeout"
         assert 0.3 <= loop.time() - started < 1.0
         assert len(requests) == 1  # a timeout is not retried on another connection
 
-        response = await pool.request("GET", "/half")
+        response = await connections.request("GET", "/half")
         started = loop.time()
         with pytest.raises(upstream.UpstreamError) as stalled:
             await response.read()
         response.release()
         assert stalled.value.kind == "timeout"
         assert 0.3 <= loop.time() - started < 1.0
-        assert not pool._waiting and not pool._idle  # the broken connections are gone
+        assert not connections._waiting and not connections._idle  # the broken connections are gone
     finally:
-        await pool.aclose()
+        await connections.aclose()
         server.close()
         await server.wait_closed()

@@ -39,26 +39,26 @@ def _record(bootstrap: dict[str, str], **changes: Any) -> UsageRecord:
 @contextlib.asynccontextmanager
 async def _stores(postgres: PostgresServer, redis_server: RedisServer) -> AsyncIterator[tuple[Redis, asyncpg.Pool]]:
     redis = Redis.from_url(_url(redis_server))
-    pool = await asyncpg.create_pool(postgres.url, min_size=1, max_size=2)
+    db = await asyncpg.create_pool(postgres.url, min_size=1, max_size=2)
     try:
         await redis.delete(STREAM, DEAD_LETTERS)
-        await pool.execute("INSERT INTO model_prices (model, prompt_per_million, completion_per_million) "
+        await db.execute("INSERT INTO model_prices (model, prompt_per_million, completion_per_million) "
                            "VALUES ('drainer-priced-model', 2, 10) ON CONFLICT (model) DO NOTHING")
-        yield redis, pool
+        yield redis, db
     finally:
         await redis.aclose()
-        await pool.close()
+        await db.close()
 
 
 def _url(redis_server: RedisServer) -> str:
     return redis_server.url.rsplit("/", 1)[0] + "/7"
 
 
-async def _drain(redis: Redis, pool: asyncpg.Pool, records: list[bytes | dict[str, bytes]],
+async def _drain(redis: Redis, db: asyncpg.Pool, records: list[bytes | dict[str, bytes]],
                  resp_url: str | None) -> dict[str, Any]:
     """One drain; with ``resp_url`` reads and acks go through the gateway's RESP client (else redis-py)."""
     resp = RespClient(resp_url) if resp_url else None
-    drainer = UsageDrainer(redis, pool, "test-consumer", batch_size=100, resp=resp)
+    drainer = UsageDrainer(redis, db, "test-consumer", batch_size=100, resp=resp)
     try:
         await drainer.ensure_group()
         for data in records:
@@ -71,8 +71,8 @@ async def _drain(redis: Redis, pool: asyncpg.Pool, records: list[bytes | dict[st
             "dead": [fields[b"d"] for _, fields in await redis.xrange(DEAD_LETTERS)]}
 
 
-async def _rows(pool: asyncpg.Pool, ids: list[str]) -> list[asyncpg.Record]:
-    return list(await pool.fetch("SELECT * FROM requests WHERE id = ANY($1::uuid[]) ORDER BY prompt_tokens",
+async def _rows(db: asyncpg.Pool, ids: list[str]) -> list[asyncpg.Record]:
+    return list(await db.fetch("SELECT * FROM requests WHERE id = ANY($1::uuid[]) ORDER BY prompt_tokens",
                                  ids))
 
 
@@ -84,11 +84,11 @@ def test_records_become_rows_with_cost_and_utc_times(postgres: PostgresServer, r
 
     async def scenario() -> list[asyncpg.Record]:
         # The same record twice (a retry after a crash) still makes one row.
-        async with _stores(postgres, redis_server) as (redis, pool):
-            result = await _drain(redis, pool, [priced.encode(), cached.encode(), priced.encode()],
+        async with _stores(postgres, redis_server) as (redis, db):
+            result = await _drain(redis, db, [priced.encode(), cached.encode(), priced.encode()],
                                   _url(redis_server) if lean else None)
             assert result == {"moved": 3, "left": 0, "dead": []}
-            return await _rows(pool, [priced.id, cached.id])
+            return await _rows(db, [priced.id, cached.id])
 
     rows = asyncio.run(scenario())
     assert [str(r["id"]) for r in rows] == [cached.id, priced.id]
@@ -111,10 +111,10 @@ def test_a_record_postgres_rejects_goes_to_dead_letters_and_the_rest_land(
     not_json = b"{broken"
 
     async def scenario() -> tuple[dict[str, Any], list[asyncpg.Record]]:
-        async with _stores(postgres, redis_server) as (redis, pool):
-            result = await _drain(redis, pool, [good.encode(), unknown_tenant.encode(), not_json,
+        async with _stores(postgres, redis_server) as (redis, db):
+            result = await _drain(redis, db, [good.encode(), unknown_tenant.encode(), not_json,
                                                 {"other": b"field"}], _url(redis_server) if lean else None)
-            return result, await _rows(pool, [good.id, unknown_tenant.id])
+            return result, await _rows(db, [good.id, unknown_tenant.id])
 
     result, rows = asyncio.run(scenario())
     assert result["moved"] == 4 and result["left"] == 0

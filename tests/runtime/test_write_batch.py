@@ -6,8 +6,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from helixflow.runtime.common import write_batch
 from helixflow.runtime.common.write_batch import FLUSH_BYTES
+
+pytestmark = pytest.mark.unit
 
 
 class RecordingTransport:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-from helixflow.stacks.config import StackConfig, json_schema, parse_config, split_namespace
+from helixflow.stacks.config import LocalStack, json_schema, parse_config, split_namespace
 from helixflow.stacks.errors import HelixFlowError
 
 
 def test_defaults_are_the_local_target() -> None:
     config = parse_config({})
-    assert config.target == "local"
+    assert isinstance(config, LocalStack) and config.target == "local"
     assert config.local.worker_ports() == [30001, 30002]
     assert config.local.ports.https == 8443
 
@@ -22,7 +22,7 @@ def test_defaults_are_the_local_target() -> None:
         ({"local": {"workres": 3}}, "helixflow:local.workres: unknown key (did you mean 'workers'?)"),
         ({"tagret": "local"}, "helixflow:tagret: unknown key (did you mean 'target'?)"),
         ({"local": {"ports": {"gatway": 1}}}, "helixflow:local.ports.gatway: unknown key (did you mean 'gateway'?)"),
-        ({"target": "azure"}, "unknown target 'azure'; valid targets: local, aws, gcp"),
+        ({"target": "azure"}, "unknown target 'azure'; valid targets: local, kubernetes, aws, gcp"),
         ({"local": {"ports": {"gateway": 8081}}}, "ports.auth and ports.gateway are both 8081"),
         ({"local": {"workers": 0}}, "helixflow:local.workers: Input should be greater than or equal to 1"),
         ({"local": {"ports": {"redis": 80}}}, "local.ports.redis: Input should be greater than or equal to 1024"),
@@ -45,6 +45,7 @@ def test_worker_ports_may_not_collide_with_other_roles() -> None:
 def test_strings_from_pulumi_config_are_coerced() -> None:
     """`pulumi config set --path` stores numbers as strings."""
     config = parse_config({"local": {"workers": "3", "ports": {"https": "9443"}}})
+    assert isinstance(config, LocalStack)
     assert config.local.workers == 3 and config.local.ports.https == 9443
 
 
@@ -64,6 +65,6 @@ def test_json_schema_is_generated_and_agrees_with_the_model() -> None:
     schema = json_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
     validator = jsonschema.Draft202012Validator(schema)
-    assert not list(validator.iter_errors(StackConfig().model_dump()))
+    assert not list(validator.iter_errors(LocalStack().model_dump()))
     assert list(validator.iter_errors({"local": {"workres": 1}}))  # unknown keys are refused there too
     assert list(validator.iter_errors({"local": {"workers": 0}}))

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 
 from tests.support.processes import free_port, stop, wait_for_port
+from tests.tiers import require_services
 
 PG_BIN = Path(os.environ.get("HELIXFLOW_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
@@ -57,6 +58,7 @@ class PostgresServer:
         )
 
     def start(self) -> None:
+        require_services("PostgreSQL")
         self.process = subprocess.Popen(
             [str(PG_BIN / "postgres"), "-D", str(self.data), "-p", str(self.port), "-h", "127.0.0.1",
              "-k", str(self.root), "-c", "fsync=off", "-c", "synchronous_commit=off",

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import TracebackType
 
 from tests.support.processes import free_port, stop, wait_for_port
+from tests.tiers import require_services
 
 
 class RedisServer:
@@ -29,6 +30,7 @@ class RedisServer:
         return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
+        require_services("Redis")
         self.process = subprocess.Popen(
             [shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
              "--requirepass", self.password, "--dir", str(self.root), "--appendonly", "yes",

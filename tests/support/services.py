@@ -13,6 +13,7 @@ from types import TracebackType
 import httpx
 
 from tests.support.processes import free_port, stop, wait_for_port
+from tests.tiers import require_services
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,6 +48,7 @@ class Service:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30) -> Service:
+        require_services(self.module)
         health_path = self.health_path
         log = self.log_path.open("wb")
         self.process = subprocess.Popen([sys.executable, "-m", self.module, *self.args], env=self.env, cwd=REPO,
@@ -100,7 +102,7 @@ def migrate_and_bootstrap(env: dict[str, str], tenant: str = "acme") -> str:
     migrated = run_module("helixflow.runtime.db", ["upgrade"], env)
     assert migrated.returncode == 0, migrated.stderr
     boot = run_module(
-        "helixflow.runtime.admin",
+        "helixflow.runtime.bootstrap",
         ["bootstrap", "--tenant", tenant, "--username", "root", "--email", f"root@{tenant}.test",
          "--password", "root-password", "--json"],
         env,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from helixflow.stacks.validate import Options, Report, Status, target_from_url, validate
+from helixflow.stacks.validate import Options, Report, Status, deployment_from_url, validate
 from helixflow.stacks.validate.checks import tls
 from helixflow.stacks.validate.context import Context
 from tests.validate.servers import make_pki, serve
@@ -14,7 +14,7 @@ KEY = "hf_abcdefgh_validate-test-secret-0123456789"
 
 
 def run(url: str, names: list[str], ca_file: Path | None = None) -> dict[str, tuple[Status, str]]:
-    report: Report = validate(target_from_url(url, KEY, str(ca_file) if ca_file else None), Options(timeout=30),
+    report: Report = validate(deployment_from_url(url, KEY, str(ca_file) if ca_file else None), Options(timeout=30),
                               names=names)  # fmt: skip
     return {r.name: (r.status, r.outcome.explanation) for r in report.results}
 
@@ -62,7 +62,7 @@ def test_missing_headers_an_echoed_key_and_no_redirect_fail() -> None:
         base = f"http://127.0.0.1:{port}"
         results = run(base, ["security-headers", "no-secret-echo", "tls-chain"])
         # the plain-HTTP address answers 200 itself instead of redirecting
-        target = dataclasses.replace(target_from_url(base, KEY), http_url=base)
+        target = dataclasses.replace(deployment_from_url(base, KEY), http_url=base)
         redirect = tls.http_redirect(Context(target, Options(timeout=10)))
     assert results["security-headers"][0] == Status.failed
     assert "strict-transport-security" in results["security-headers"][1]

@@ -14,11 +14,11 @@ import pytest
 from helixflow.stacks.errors import HelixFlowError
 from helixflow.stacks.validate import EXIT_CRITICAL_FAILED, EXIT_OK, EXIT_SUCCESS_RATE_LOW, Options, Status
 from helixflow.stacks.validate.context import Context
+from helixflow.stacks.validate.deployment import Deployment, deployment_from_url
 from helixflow.stacks.validate.junit import junit_xml
 from helixflow.stacks.validate.model import CheckFailed, CheckResult, CheckSkipped, Outcome, Report, failed, passed
 from helixflow.stacks.validate.registry import GROUPS, Check, all_checks, select
 from helixflow.stacks.validate.runner import run_checks
-from helixflow.stacks.validate.target import Target, target_from_url
 
 
 def result(name: str, status: Status, critical: bool = False, group: str = "api") -> CheckResult:
@@ -30,7 +30,7 @@ def report(*results: CheckResult) -> Report:
 
 
 def context(timeout: float = 30.0) -> Context:
-    return Context(Target(endpoint="https://127.0.0.1:9", api_key="hf_abcdefgh_x"), Options(timeout=timeout))
+    return Context(Deployment(endpoint="https://127.0.0.1:9", api_key="hf_abcdefgh_x"), Options(timeout=timeout))
 
 
 def test_success_rate_counts_passed_over_ran_and_ignores_skipped() -> None:
@@ -145,15 +145,15 @@ def test_junit_is_well_formed_with_one_suite_per_group() -> None:
     assert suites["data"].find("testcase") is not None
 
 
-def test_target_from_url_refuses_bad_input() -> None:
+def test_deployment_from_url_refuses_bad_input() -> None:
     with pytest.raises(HelixFlowError, match="http"):
-        target_from_url("ftp://x", "k")
+        deployment_from_url("ftp://x", "k")
     with pytest.raises(HelixFlowError, match="--api-key"):
-        target_from_url("https://example.test", "")
+        deployment_from_url("https://example.test", "")
     with pytest.raises(HelixFlowError, match="does not exist"):
-        target_from_url("https://example.test", "k", ca_file="/nonexistent/ca.pem")
-    assert target_from_url("https://example.test", "k").http_url == "http://example.test"
-    assert target_from_url("https://example.test:8443", "k").http_url is None
+        deployment_from_url("https://example.test", "k", ca_file="/nonexistent/ca.pem")
+    assert deployment_from_url("https://example.test", "k").http_url == "http://example.test"
+    assert deployment_from_url("https://example.test:8443", "k").http_url is None
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -14,11 +14,11 @@ NO_CACHE = {"Cache-Control": "no-cache"}
 
 
 def model_name(ctx: Context) -> str:
-    """The target's model, or the first one /v1/models lists."""
+    """The deployment's model, or the first one /v1/models lists."""
 
     def discover() -> str:
-        if ctx.target.model:
-            return ctx.target.model
+        if ctx.deployment.model:
+            return ctx.deployment.model
         response = ctx.call("GET", "/v1/models")
         data = response.json().get("data") if response.status_code == 200 else None
         if not data:
@@ -57,7 +57,7 @@ def models(ctx: Context) -> Outcome:
     if response.status_code != 200 or body.get("object") != "list" or not isinstance(body.get("data"), list):
         return failed(f"/v1/models answered {response.status_code}: {response.text[:150]}")
     ids = [str(m.get("id")) for m in body["data"]]
-    wanted = ctx.target.model
+    wanted = ctx.deployment.model
     if wanted and wanted not in ids:
         return failed(f"model {wanted!r} is not listed (listed: {', '.join(ids)})")
     return passed(", ".join(ids))

@@ -42,15 +42,18 @@ def endpoint_ready(ctx: Context) -> Outcome:
     "components",
     "availability",
     critical=True,
-    description="Every component of a local stack (gateway, auth, router, each worker, monitoring, "
-    "PostgreSQL, Redis, nginx, Prometheus) is running and answers its health probe",
+    description="Every component of the stack (on a local stack: gateway, auth, router, each worker, monitoring, "
+    "PostgreSQL, Redis, nginx, Prometheus) is healthy, as its target reads it",
 )
 def components(ctx: Context) -> Outcome:
-    if not ctx.target.components:
-        return skipped("only a local stack's outputs list its components")
-    from helixflow.stacks.status import component_statuses
+    outputs = ctx.deployment.outputs
+    if not outputs.get("target"):
+        return skipped("only a stack's outputs say what its components are")
+    from helixflow.stacks.targets import get_target
 
-    statuses = component_statuses(ctx.target.components)
+    statuses = get_target(str(outputs["target"])).status(outputs)
+    if not statuses:
+        return failed("the stack's target reports no components")
     bad = [f"{s.name} {s.state}" for s in statuses if s.state != "healthy"]
     value = f"{len(statuses) - len(bad)}/{len(statuses)} healthy"
     if bad:

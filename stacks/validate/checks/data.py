@@ -21,10 +21,10 @@ RECORD_WAIT = 15.0  # records are drained from a Redis stream into PostgreSQL in
     "X-Request-ID on a local stack; else the admin usage report)",
 )
 def usage_recorded(ctx: Context) -> Outcome:
-    if not ctx.target.database_url and not ctx.target.admin_url:
+    if not ctx.deployment.database_url and not ctx.deployment.admin_url:
         return skipped("needs the stack's database or the admin API (--admin-url)")
     before = None
-    if not ctx.target.database_url:
+    if not ctx.deployment.database_url:
         before = ctx.admin_json("GET", "/admin/usage")["total_requests"]
     request_id = f"helixflow-validate-{uuid.uuid4().hex}"
     response = ctx.call(
@@ -37,10 +37,10 @@ def usage_recorded(ctx: Context) -> Outcome:
         return failed(f"the request to record answered {response.status_code}")
     started = time.monotonic()
     while time.monotonic() - started < min(RECORD_WAIT, ctx.remaining()):
-        if ctx.target.database_url:
+        if ctx.deployment.database_url:
             import psycopg
 
-            with psycopg.connect(ctx.target.database_url, connect_timeout=5) as conn:
+            with psycopg.connect(ctx.deployment.database_url, connect_timeout=5) as conn:
                 row = conn.execute(
                     "SELECT status, tokens_used FROM requests WHERE client_request_id = %s", (request_id,)
                 ).fetchone()

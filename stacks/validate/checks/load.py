@@ -67,9 +67,9 @@ def run_load(
 
         queue = iter(range(requests))
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        all_headers = {"Authorization": f"Bearer {ctx.target.api_key}", **headers}
+        all_headers = {"Authorization": f"Bearer {ctx.deployment.api_key}", **headers}
         async with httpx.AsyncClient(
-            base_url=ctx.target.endpoint, verify=ctx.ssl_context(), limits=limits, timeout=min(30.0, budget) or 1.0
+            base_url=ctx.deployment.endpoint, verify=ctx.ssl_context(), limits=limits, timeout=min(30.0, budget) or 1.0
         ) as client:
 
             async def worker() -> None:

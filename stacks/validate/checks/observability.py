@@ -21,8 +21,8 @@ SCRAPE_WAIT = 12.0
 )
 def metrics(ctx: Context) -> Outcome:
     response = ctx.call("GET", "/metrics", key=None)
-    if response.status_code != 200 and ctx.target.gateway_url:
-        response = ctx.call("GET", "/metrics", base=ctx.target.gateway_url, key=None)
+    if response.status_code != 200 and ctx.deployment.gateway_url:
+        response = ctx.call("GET", "/metrics", base=ctx.deployment.gateway_url, key=None)
     if response.status_code != 200:
         return failed(f"/metrics answered {response.status_code}")
     names = {line.split(" ")[2] for line in response.text.splitlines() if line.startswith("# TYPE ")}
@@ -33,9 +33,9 @@ def metrics(ctx: Context) -> Outcome:
 
 
 def _prometheus(ctx: Context, path: str) -> Any:
-    if not ctx.target.prometheus_url:
+    if not ctx.deployment.prometheus_url:
         raise CheckSkipped("no Prometheus for this target (local stacks have one; else pass --prometheus-url)")
-    response = ctx.call("GET", path, base=ctx.target.prometheus_url, key=None)
+    response = ctx.call("GET", path, base=ctx.deployment.prometheus_url, key=None)
     if response.status_code != 200:
         raise CheckFailed(f"Prometheus {path} answered {response.status_code}")
     return response.json()["data"]
@@ -72,7 +72,7 @@ def prometheus_rules(ctx: Context) -> Outcome:
     groups = _prometheus(ctx, "/api/v1/rules")["groups"]
     loaded = {rule["name"] for group in groups for rule in group["rules"] if rule.get("type") == "alerting"}
     expected = set(SEED_ALERTS)
-    if ctx.target.is_local_stack:  # a local stack loads exactly HelixFlow's rules
+    if ctx.deployment.is_stack:  # a HelixFlow stack loads every one of HelixFlow's rules
         from helixflow.components.alert_rules import ALERT_GROUPS
 
         expected |= {rule["alert"] for group in ALERT_GROUPS for rule in group["rules"] if "alert" in rule}

@@ -67,13 +67,15 @@ def revoked_key(ctx: Context) -> Outcome:
     description="A key whose expiry has passed answers 401 (expiry set in the database: local stacks)",
 )
 def expired_key(ctx: Context) -> Outcome:
-    if not ctx.target.database_url:
+    if not ctx.deployment.database_url:
         return skipped("the admin API cannot create an already expired key; needs the stack's database (local)")
     key = ctx.new_key(name="helixflow-validate-expired")
     import psycopg
 
-    # before the key's first use, so no gateway holds it in its cache
-    with psycopg.connect(ctx.target.database_url, connect_timeout=5) as conn:
+    # before the key's first use, so no gateway holds it in its cache. A stack hands validation a
+    # read-only database URL; this one write, to the key the check just made, opts out of it.
+    with psycopg.connect(ctx.deployment.database_url, connect_timeout=5) as conn:
+        conn.execute("SET TRANSACTION READ WRITE")
         conn.execute("UPDATE api_keys SET expires_at = now() - interval '1 minute' WHERE id = %s", (key["id"],))
     code = _status(ctx, key["api_key"])
     return passed("401") if code == 401 else failed(f"an expired key answered {code}", value=str(code))
@@ -95,7 +97,7 @@ def jwt_alg_none(ctx: Context) -> Outcome:
         "role": "admin",
         "tenant": "00000000-0000-0000-0000-000000000000",
     }
-    if ctx.target.admin_url:
+    if ctx.deployment.admin_url:
         me = ctx.me()
         claims.update(sub=me["user_id"], tenant=me["tenant_id"], role=me["role"])
     now = int(time.time())
@@ -173,14 +175,14 @@ def security_headers(ctx: Context) -> Outcome:
     last=True,
 )
 def no_secret_echo(ctx: Context) -> Outcome:
-    key = ctx.target.api_key
+    key = ctx.deployment.api_key
     # requests whose error answers are the likeliest to quote the credential they were given
     ctx.call("GET", "/v1/models", key=None, headers={"Authorization": f"Basic {key}"})
     ctx.call("GET", "/v1/models", key=f"{key}x")
     ctx.call("GET", "/v1/models", key=None, headers={"Authorization": key})
     ctx.call("POST", "/v1/chat/completions", key=f"{key[:-1]}", json={"model": "x"})
     found = []
-    for secret in [*ctx.target.secrets(), *ctx.extra_secrets]:
+    for secret in [*ctx.deployment.secrets(), *ctx.extra_secrets]:
         if len(secret) < 8:
             continue
         for recorded in ctx.responses:

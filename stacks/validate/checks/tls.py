@@ -13,7 +13,7 @@ from helixflow.stacks.validate.registry import check
 
 
 def _https(ctx: Context) -> bool:
-    return ctx.target.endpoint.startswith("https://")
+    return ctx.deployment.endpoint.startswith("https://")
 
 
 def handshake(host: str, port: int, context: ssl.SSLContext, timeout: float) -> tuple[str, bytes]:
@@ -43,12 +43,12 @@ def tls_chain(ctx: Context) -> Outcome:
     if not _https(ctx):
         return failed("the endpoint is not https")
     try:
-        version, _ = handshake(ctx.target.host, ctx.target.port, ctx.ssl_context(), ctx.request_timeout())
+        version, _ = handshake(ctx.deployment.host, ctx.deployment.port, ctx.ssl_context(), ctx.request_timeout())
     except ssl.SSLCertVerificationError as err:
-        return failed(f"certificate not valid for {ctx.target.host}: {err.verify_message}")
+        return failed(f"certificate not valid for {ctx.deployment.host}: {err.verify_message}")
     except (ssl.SSLError, OSError) as err:
         return failed(f"TLS handshake failed: {err}")
-    return passed(f"valid for {ctx.target.host} ({version})")
+    return passed(f"valid for {ctx.deployment.host} ({version})")
 
 
 @check(
@@ -61,7 +61,7 @@ def tls_expiry(ctx: Context) -> Outcome:
     if not _https(ctx):
         return failed("the endpoint is not https")
     try:
-        _, der = handshake(ctx.target.host, ctx.target.port, _unverified(), ctx.request_timeout())
+        _, der = handshake(ctx.deployment.host, ctx.deployment.port, _unverified(), ctx.request_timeout())
     except (ssl.SSLError, OSError) as err:
         return failed(f"TLS handshake failed: {err}")
     from cryptography import x509
@@ -87,7 +87,7 @@ def _version_refused(ctx: Context, version: ssl.TLSVersion) -> bool:
         context.maximum_version = version
     context.set_ciphers("ALL:@SECLEVEL=0")  # so that our side can offer it at all
     try:
-        handshake(ctx.target.host, ctx.target.port, context, ctx.request_timeout())
+        handshake(ctx.deployment.host, ctx.deployment.port, context, ctx.request_timeout())
     except (ssl.SSLError, OSError):
         return True
     return False
@@ -103,7 +103,7 @@ def tls_versions(ctx: Context) -> Outcome:
     if not _https(ctx):
         return failed("the endpoint is not https")
     try:
-        negotiated, _ = handshake(ctx.target.host, ctx.target.port, _unverified(), ctx.request_timeout())
+        negotiated, _ = handshake(ctx.deployment.host, ctx.deployment.port, _unverified(), ctx.request_timeout())
     except (ssl.SSLError, OSError) as err:
         return failed(f"a modern TLS handshake failed: {err}")
     accepted_old = [v.name for v in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1) if not _version_refused(ctx, v)]
@@ -119,9 +119,9 @@ def tls_versions(ctx: Context) -> Outcome:
     description="Plain HTTP answers a permanent redirect to the https endpoint",
 )
 def http_redirect(ctx: Context) -> Outcome:
-    if not ctx.target.http_url:
+    if not ctx.deployment.http_url:
         return skipped("no plain-HTTP address known for this endpoint (a non-standard https port)")
-    response = ctx.call("GET", "/v1/models", base=ctx.target.http_url, key=None)
+    response = ctx.call("GET", "/v1/models", base=ctx.deployment.http_url, key=None)
     location = response.headers.get("location", "")
     if response.status_code not in (301, 308) or not location.startswith("https://"):
         return failed(f"plain HTTP answered {response.status_code} (Location: {location or '-'})")

@@ -1,4 +1,4 @@
-"""The Pulumi engine works end to end: an inline Automation API program with one
+"""The Pulumi CLI works end to end: an inline Automation API program with one
 Python dynamic resource is created, read back and destroyed on a file backend."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helixflow.stacks.engine import find_engine
+from helixflow.stacks.pulumi_cli import find_pulumi
 
 HERE = Path(__file__).parent
 
@@ -30,7 +30,6 @@ def workspace_env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-@pytest.mark.engine
 def test_dynamic_resource_create_read_destroy(tmp_path: Path, workspace_env: dict[str, str]) -> None:
     from pulumi import automation as auto
     from pulumi import export
@@ -48,7 +47,7 @@ def test_dynamic_resource_create_read_destroy(tmp_path: Path, workspace_env: dic
         probe = probe_provider.ProbeFile("probe", directory=str(target), content="hello from the engine")
         export("path", probe.path)
 
-    engine = find_engine()
+    engine = find_pulumi()
     command = auto.PulumiCommand(root=str(engine.root))
     stack = auto.create_stack(
         stack_name="engine-smoke",

@@ -1,17 +1,33 @@
-"""Checks the local target runs before the engine touches anything: binaries, ports, the model."""
+"""What the local target checks and finds before the engine touches anything: binaries, ports, the model.
+
+Its result (`LocalHost`) is all the program learns of this machine, so building the program
+itself looks nothing up.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from helixflow.stacks.config import LocalSettings
 from helixflow.stacks.errors import HelixFlowError
-from helixflow.stacks.local.ports import port_is_free
-from helixflow.stacks.paths import StackPaths
+from helixflow.stacks.targets.local.paths import LocalPaths
+from helixflow.stacks.targets.local.ports import port_is_free
 
 
-def _own_sessions(paths: StackPaths) -> set[int]:
+@dataclass(frozen=True)
+class LocalHost:
+    """What the local program needs from this machine, found by `preflight`."""
+
+    model_path: Path  # the GGUF file the workers serve
+    postgres_bin_dir: Path
+    python: str  # the interpreter the runtime's services run on
+    run_postgres_as: str | None  # PostgreSQL refuses to run as root: then it runs as `postgres`
+
+
+def _own_sessions(paths: LocalPaths) -> set[int]:
     """Session ids of this stack's processes: each was started as the leader of its own session."""
     sessions = set()
     for pid_file in paths.run_dir.glob("*.pid"):
@@ -40,7 +56,7 @@ def _listener(port: int) -> tuple[int | None, str]:
     return None, "a process"
 
 
-def check_ports(local: LocalSettings, paths: StackPaths) -> None:
+def check_ports(local: LocalSettings, paths: LocalPaths) -> None:
     """Raises HelixFlowError naming every port held by something that is not this stack."""
     own = _own_sessions(paths)
     conflicts = []
@@ -65,7 +81,7 @@ def check_ports(local: LocalSettings, paths: StackPaths) -> None:
 
 
 def check_binaries() -> None:
-    from helixflow.stacks.prereqs import check_services
+    from helixflow.stacks.targets.local.prereqs import check_services
 
     missing = [f"{r.name}: {r.detail}" for r in check_services() if r.status == "fail"]
     if missing:
@@ -81,7 +97,18 @@ def resolve_model(local: LocalSettings) -> Path:
     return ensure_tiny_model()
 
 
-def preflight(local: LocalSettings, paths: StackPaths) -> None:
+def preflight(local: LocalSettings, paths: LocalPaths) -> LocalHost:
+    """Raises HelixFlowError for a missing binary, a port held by something else, or no model."""
+    from helixflow.stacks.targets.local.prereqs import postgres_bin_dir
+
     check_binaries()
     check_ports(local, paths)
-    resolve_model(local)
+    pg_dir = postgres_bin_dir()
+    if pg_dir is None:  # check_binaries has refused this already; a race with an uninstall
+        raise HelixFlowError("PostgreSQL binaries not found", hint="run ./scripts/setup.sh")
+    return LocalHost(
+        model_path=resolve_model(local),
+        postgres_bin_dir=pg_dir,
+        python=sys.executable,
+        run_postgres_as="postgres" if os.geteuid() == 0 else None,
+    )

@@ -1,6 +1,6 @@
-"""Finding the Pulumi engine (the `pulumi` CLI) and the dynamic-provider shim.
+"""Finding the Pulumi CLI (the `pulumi` CLI) and the dynamic-provider shim.
 
-`scripts/setup.sh` builds the engine into a versioned cache directory and links
+`scripts/setup.sh` builds the Pulumi CLI into a versioned cache directory and links
 it into the virtual environment; a `pulumi` already on PATH works too.
 """
 
@@ -19,12 +19,12 @@ from helixflow.stacks.errors import HelixFlowError
 PULUMI_VERSION = "v3.274.1"
 MIN_MAJOR = 3
 SHIM = "pulumi-resource-pulumi-python"
-INSTALL_HINT = "run ./scripts/setup.sh (it builds the Pulumi engine once), or put pulumi >= 3 on PATH"
+INSTALL_HINT = "run ./scripts/setup.sh (it builds the Pulumi CLI once), or put pulumi >= 3 on PATH"
 
 
 @dataclass(frozen=True)
-class Engine:
-    """A usable engine: `root/bin/pulumi` exists, which is what PulumiCommand(root=...) expects."""
+class PulumiCli:
+    """A usable Pulumi CLI: `root/bin/pulumi` exists, which is what PulumiCommand(root=...) expects."""
 
     root: Path
     version: str
@@ -43,7 +43,7 @@ def cache_dir() -> Path:
 
 
 def _candidates() -> list[Path]:
-    # An explicit root is the user's choice: no silent fallback to another engine.
+    # An explicit root is the user's choice: no silent fallback to another Pulumi CLI.
     if explicit := os.environ.get("HELIXFLOW_PULUMI_ROOT"):
         return [Path(explicit) / "bin" / "pulumi"]
     found: list[Path] = []
@@ -54,7 +54,7 @@ def _candidates() -> list[Path]:
     return found
 
 
-def engine_version(binary: Path) -> str:
+def pulumi_version_of(binary: Path) -> str:
     """The version `pulumi version` prints, or "" when it prints none (a CLI built without ldflags)."""
     try:
         out = subprocess.run(
@@ -73,8 +73,8 @@ def _shim_for(binary: Path) -> Path | None:
     return Path(on_path) if on_path else None
 
 
-def find_engine(verify: bool = True) -> Engine:
-    """The first usable engine among the known places.
+def find_pulumi(verify: bool = True) -> PulumiCli:
+    """The first usable Pulumi CLI among the known places.
 
     With verify=False only its presence is checked (the Automation API runs
     `pulumi version` itself; each run of the 120 MB binary costs ~0.3 s).
@@ -87,15 +87,15 @@ def find_engine(verify: bool = True) -> Engine:
             continue
         real = candidate.resolve()
         if not verify:
-            return Engine(root=real.parent.parent, version="", shim=_shim_for(real))
-        version = engine_version(real)
+            return PulumiCli(root=real.parent.parent, version="", shim=_shim_for(real))
+        version = pulumi_version_of(real)
         if not version:
             problems.append(f"{candidate} prints no version (was it built without -ldflags?)")
             continue
         if int(version[1:].split(".")[0]) < MIN_MAJOR:
             problems.append(f"{candidate} is {version}, HelixFlow needs v{MIN_MAJOR}.x")
             continue
-        return Engine(root=real.parent.parent, version=version, shim=_shim_for(real))
+        return PulumiCli(root=real.parent.parent, version=version, shim=_shim_for(real))
     searched = ", ".join(str(c) for c in _candidates())
     detail = "; ".join(problems) if problems else f"no `pulumi` binary found (looked at {searched})"
-    raise HelixFlowError(f"Pulumi engine not usable: {detail}", hint=INSTALL_HINT)
+    raise HelixFlowError(f"Pulumi CLI not usable: {detail}", hint=INSTALL_HINT)

@@ -1,4 +1,4 @@
-"""``python -m helixflow.runtime.admin bootstrap --tenant NAME --username U --email E [--password P] [--json]``
+"""``python -m helixflow.runtime.bootstrap bootstrap --tenant NAME --username U --email E [--password P] [--json]``
 
 Creates the first tenant, an admin user and an API key (see bootstrap.py for reruns).
 Reads HELIXFLOW_DATABASE_URL. Prints JSON with tenant_id, user_id, api_key (shown
@@ -15,12 +15,12 @@ import sys
 
 import orjson
 
-from helixflow.runtime.admin.bootstrap import BootstrapError, bootstrap
+from helixflow.runtime.bootstrap.bootstrap import BootstrapError, bootstrap
 from helixflow.runtime.common.serve import load_settings_or_exit
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helixflow.runtime.admin")
+    parser = argparse.ArgumentParser(prog="python -m helixflow.runtime.bootstrap")
     commands = parser.add_subparsers(dest="command", required=True)
     boot = commands.add_parser("bootstrap", help="create the first tenant, admin user and API key")
     boot.add_argument("--tenant", required=True)

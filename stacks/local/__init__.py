@@ -1,1 +1,0 @@
-"""The `local` target: the whole platform as processes on this machine."""

@@ -1,0 +1,84 @@
+"""The `local` target: the whole platform as processes on this machine, no cloud account.
+
+Everything local lives here and in `components/local`: pid files, ports, log files, health probes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from helixflow.stacks.config import LocalStack
+from helixflow.stacks.config.common import GPU, HIGH_AVAILABILITY, PUBLIC_DNS
+from helixflow.stacks.paths import StackPaths
+from helixflow.stacks.prereqs import Prerequisite
+from helixflow.stacks.secrets import StackSecrets
+from helixflow.stacks.targets.base import ComponentStatus, Program, Target
+from helixflow.stacks.targets.local.paths import LocalPaths
+from helixflow.stacks.targets.local.preflight import LocalHost
+
+CERTIFICATE_RENEWAL = dt.timedelta(days=7)
+
+
+class LocalTarget(Target[LocalStack]):
+    name = "local"
+    description = "the whole platform as processes on this machine, no cloud account"
+    config_model = LocalStack
+    unsupported: ClassVar[Mapping[str, str]] = {
+        GPU: "CPU engine workers (llama.cpp) stand in for SGLang GPU workers",
+        HIGH_AVAILABILITY: "one process per data store; the cloud targets use managed HA services",
+        PUBLIC_DNS: "TLS from a CA the stack generates; trust it with the outputs' CA file",
+    }
+    status_columns = ("port", "pid")
+
+    def preflight(self, config: LocalStack, paths: StackPaths) -> LocalHost:
+        from helixflow.stacks.targets.local.preflight import preflight
+
+        local_paths = LocalPaths(paths)
+        for directory in (local_paths.logs_dir, local_paths.run_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+        return preflight(config.local, local_paths)
+
+    def program(self, config: LocalStack, secrets: StackSecrets, paths: StackPaths, host: LocalHost) -> Program:
+        from helixflow.stacks.targets.local.program import build_local_program
+
+        return build_local_program(config.local, secrets, LocalPaths(paths), host)
+
+    def doctor_checks(self, config: LocalStack | None) -> dict[str, Callable[[], list[Prerequisite]]]:
+        from helixflow.stacks.targets.local.prereqs import check_ports, check_services
+
+        local = (config or LocalStack()).local
+        return {"services": check_services, "ports": lambda: check_ports(local)}
+
+    def needs_refresh(self, outputs: Mapping[str, Any]) -> bool:
+        """When every component answers its own probe and the certificate is not due, the answer is
+        known: skip the refresh (~2 s)."""
+        from helixflow.stacks.targets.local.status import component_statuses
+
+        components = outputs.get("components")
+        not_after = outputs.get("certificate_not_after")
+        if not isinstance(components, dict) or not components or not isinstance(not_after, str):
+            return True
+        if dt.datetime.fromisoformat(not_after) - CERTIFICATE_RENEWAL <= dt.datetime.now(dt.UTC):
+            return True
+        return not all(s.state == "healthy" for s in component_statuses(components))
+
+    def status(self, outputs: Mapping[str, Any]) -> list[ComponentStatus]:
+        from helixflow.stacks.targets.local.status import component_statuses
+
+        return component_statuses(outputs.get("components") or {})
+
+    def purge(self, config: LocalStack, paths: StackPaths) -> None:
+        local_paths = LocalPaths(paths)
+        for directory in (local_paths.data_dir, local_paths.postgres_data_dir, local_paths.tls_dir):
+            shutil.rmtree(directory, ignore_errors=True)
+
+    def log_file(self, paths: StackPaths, component: str) -> Path:
+        return LocalPaths(paths).log_file(component)
+
+    def log_components(self, paths: StackPaths) -> list[str]:
+        logs = LocalPaths(paths).logs_dir
+        return sorted(p.stem for p in logs.glob("*.log")) if logs.exists() else []
