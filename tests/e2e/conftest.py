@@ -75,6 +75,13 @@ class LocalStack:
         except ValueError:
             raise AssertionError(f"no JSON from {args}: rc={proc.returncode}\n{proc.stdout}\n{proc.stderr}") from None
 
+    def ensure_up(self) -> None:
+        """Bring the stack up (healthy) unless it already is: each test owns the state it needs."""
+        if self.cli("status").returncode != 0:
+            proc = self.cli("up", "--yes", "--no-validate")
+            assert proc.returncode == 0, proc.stderr
+        assert self.cli("status").returncode == 0
+
     def write_config(self, local: dict[str, Any]) -> None:
         config_file = self.home / "project" / f"Pulumi.{self.name}.yaml"
         config_file.parent.mkdir(parents=True, exist_ok=True)

@@ -153,9 +153,9 @@ class TestLifecycle:
             return float(values[0]["value"][1]) if values else 0.0
 
         assert wait_for(scraped, 40, "api_requests_total in Prometheus") >= 1
-        local_stack.request_id = request_id  # type: ignore[attr-defined]
 
     def test_the_openai_sdk_example_works(self, local_stack: LocalStack) -> None:
+        local_stack.ensure_up()
         example = Path(__file__).resolve().parents[2] / "examples" / "openai_client.py"
         env = {**local_stack.env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
         proc = subprocess.run(
@@ -167,6 +167,7 @@ class TestLifecycle:
         assert "completion_tokens=8" in proc.stdout or "completion_tokens=16" in proc.stdout
 
     def test_secrets_never_in_output_logs_or_plain_state(self, local_stack: LocalStack) -> None:
+        local_stack.ensure_up()
         secrets = [v for k, v in local_stack.secrets().items() if k in {
             "postgresPassword", "redisPassword", "secretKey", "routerApiKey"}]  # fmt: skip
         secrets.append(outputs_with_key(local_stack)["admin_api_key"])
@@ -185,6 +186,7 @@ class TestLifecycle:
             assert not any(secret in text for text in texts), "a secret leaked"
 
     def test_component_killed_behind_the_engines_back(self, local_stack: LocalStack) -> None:
+        local_stack.ensure_up()
         _, status = local_stack.cli_json("status")
         worker = next(c for c in status["components"] if c["name"] == "worker-0")
         os.killpg(worker["pid"], signal.SIGKILL)
@@ -199,6 +201,7 @@ class TestLifecycle:
         assert next(c for c in status["components"] if c["name"] == "worker-0")["pid"] != worker["pid"]
 
     def test_second_up_while_one_runs_is_refused(self, local_stack: LocalStack) -> None:
+        local_stack.ensure_up()
         # give the first run real work, so its lock is held long enough to collide with
         _, status = local_stack.cli_json("status")
         for component in status["components"]:
@@ -217,12 +220,17 @@ class TestLifecycle:
         assert local_stack.cli_json("status")[0] == 0
 
     def test_nothing_to_change(self, local_stack: LocalStack) -> None:
+        local_stack.ensure_up()
         rc, summary = local_stack.cli_json("up", "--yes", "--no-validate")
         assert rc == 0
         assert set(summary["changes"]) == {"same"}
 
     def test_down_keeps_data_and_up_finds_it(self, local_stack: LocalStack) -> None:
+        local_stack.ensure_up()
         outputs = outputs_with_key(local_stack)
+        request_id = f"e2e-{uuid.uuid4().hex}"
+        assert chat(local_stack, outputs, outputs["admin_api_key"], request_id).status_code == 200
+        wait_for(lambda: usage_rows(local_stack, request_id), 30, "the usage row")
         rc, summary = local_stack.cli_json("down", "--yes")
         assert rc == 0 and summary["purged"] is False
         with pytest.raises(httpx.ConnectError):
@@ -232,9 +240,10 @@ class TestLifecycle:
         # the key issued before `down` still works: users and keys survived
         response = chat(local_stack, outputs, outputs["admin_api_key"], f"e2e-{uuid.uuid4().hex}")
         assert response.status_code == 200, response.text
-        assert usage_rows(local_stack, local_stack.request_id)  # type: ignore[attr-defined]
+        assert usage_rows(local_stack, request_id)
 
     def test_interrupted_up_converges(self, local_stack: LocalStack) -> None:
+        local_stack.ensure_up()
         assert local_stack.cli("down", "--yes").returncode == 0
         first = local_stack.popen("up", "--yes", "--no-validate")
         run_dir = local_stack.home / "stacks" / local_stack.name / "run"
@@ -248,6 +257,7 @@ class TestLifecycle:
         wait_for(lambda: not providers_of(local_stack), 10, "the providers to exit")
 
     def test_down_purge_data(self, local_stack: LocalStack) -> None:
+        local_stack.ensure_up()
         refused = local_stack.cli("down", "--purge-data")
         assert refused.returncode == 1 and "--yes" in refused.stderr
         rc, summary = local_stack.cli_json("down", "--purge-data", "--yes")
