@@ -1,21 +1,28 @@
 """Wall time of `helixflow up` from nothing, `up` with nothing to change, and `down`.
 
     .venv/bin/python bench/local_stack_bench.py [--repeat 3]
+    .venv/bin/python bench/local_stack_bench.py --compare REV [--rounds 2]
 
 Runs the real CLI against a throwaway HELIXFLOW_HOME on free ports, then purges it.
 Targets: up with nothing to change < 10 s; up from nothing < 60 s; down < 15 s. `up` is timed with
 --no-validate; the validation `up` runs by default is timed as its own step (no target).
+
+--compare REV runs the same steps with the code of git revision REV (its packages first on
+PYTHONPATH, from this virtual environment) and with this tree, alternating which goes first in
+each round, and prints both medians and their ratio side by side.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import random
 import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -59,24 +66,20 @@ def timed(env: dict[str, str], *args: str) -> float:
     return elapsed
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3, help="runs of `up` with nothing to change")
-    args = parser.parse_args()
-
+def run_steps(env: dict[str, str], repeat: int) -> dict[str, float]:
+    """One stack through every step, in a throwaway home (removed afterwards)."""
     home = Path(tempfile.mkdtemp(prefix="helixflow-bench-"))
-    env = {**os.environ, "HELIXFLOW_HOME": str(home)}
+    env = {**env, "HELIXFLOW_HOME": str(home)}
     ports = free_block(len(ROLES) + 2)
     local = {"ports": {**dict(zip(ROLES, ports, strict=False)), "worker_base": ports[len(ROLES)]}}
     config = home / "project" / "Pulumi.bench.yaml"
     config.parent.mkdir(parents=True)
     config.write_text(yaml.safe_dump({"config": {"helixflow:local": local}}))
-
     results: dict[str, float] = {}
     try:
         results["up from nothing"] = timed(env, "up", "--yes", "--no-validate")
         results["up, nothing to change"] = statistics.median(
-            timed(env, "up", "--yes", "--no-validate") for _ in range(args.repeat)
+            timed(env, "up", "--yes", "--no-validate") for _ in range(repeat)
         )
         results["validate (its own step)"] = timed(env, "validate")
         results["down"] = timed(env, "down", "--yes")
@@ -89,6 +92,55 @@ def main() -> int:
             check=False,
         )
         shutil.rmtree(home, ignore_errors=True)
+    return results
+
+
+def release_env(revision: str, into: Path) -> dict[str, str]:
+    """An environment whose `python -m helixflow...` imports the packages of git revision `revision`."""
+    repo = Path(__file__).resolve().parents[1]
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", "--format=tar", revision, "cli", "stacks", "components", "runtime"],
+        capture_output=True, check=False,
+    )  # fmt: skip
+    if archive.returncode != 0:
+        raise SystemExit(f"cannot read revision {revision}: {archive.stderr.decode().strip()}")
+    package = into / "helixflow"
+    package.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(package, filter="data")
+    return {**os.environ, "PYTHONPATH": str(into)}
+
+
+def compare(revision: str, rounds: int, repeat: int) -> int:
+    scratch = Path(tempfile.mkdtemp(prefix="helixflow-bench-release-"))
+    sides = {revision[:10]: release_env(revision, scratch), "this tree": dict(os.environ)}
+    runs: dict[str, list[dict[str, float]]] = {side: [] for side in sides}
+    try:
+        for round_ in range(rounds):
+            order = list(sides) if round_ % 2 == 0 else list(reversed(sides))
+            for side in order:
+                runs[side].append(run_steps(sides[side], repeat))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    old, new = list(sides)
+    print(f"{'operation':<28} {old:>11} {new:>11} {'ratio':>7}  (medians of {rounds} interleaved rounds; "
+          f"load avg {os.getloadavg()[0]:.1f})")  # fmt: skip
+    for name in TARGETS:
+        before = statistics.median(run[name] for run in runs[old])
+        after = statistics.median(run[name] for run in runs[new])
+        print(f"{name:<28} {before:>10.1f}s {after:>10.1f}s {after / before:>7.2f}")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs of `up` with nothing to change")
+    parser.add_argument("--compare", metavar="REV", help="also time git revision REV, interleaved with this tree")
+    parser.add_argument("--rounds", type=int, default=2, help="with --compare: rounds of both")
+    args = parser.parse_args()
+    if args.compare:
+        return compare(args.compare, args.rounds, args.repeat)
+    results = run_steps(dict(os.environ), args.repeat)
 
     print(f"{'operation':<28} {'wall s':>7} {'target s':>9}  verdict   (load avg {os.getloadavg()[0]:.1f})")
     ok = True
