@@ -15,18 +15,29 @@ from typing import Any
 
 import pulumi
 from pulumi.dynamic import CreateResult, ReadResult, Resource, ResourceProvider
+from pydantic import BaseModel, ConfigDict
 
 from helixflow.components.local.process import ProcessError
 
 
+class BootstrapProps(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    env: dict[str, str]
+    tenant: str
+    username: str
+    email: str
+
+
 class AdminBootstrapProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
+        account = BootstrapProps.model_validate(props)
         env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
-        env.update({str(k): str(v) for k, v in props["env"].items()})
+        env.update(account.env)
         proc = subprocess.run(
             [
                 sys.executable, "-m", "helixflow.runtime.bootstrap", "bootstrap",
-                "--tenant", props["tenant"], "--username", props["username"], "--email", props["email"], "--json",
+                "--tenant", account.tenant, "--username", account.username, "--email", account.email, "--json",
             ],
             capture_output=True,
             text=True,
@@ -36,7 +47,7 @@ class AdminBootstrapProvider(ResourceProvider):
             timeout=120,
         )
         if proc.returncode != 0:
-            raise ProcessError(f"bootstrap of tenant {props['tenant']!r} failed: {proc.stderr.strip()[-600:]}")
+            raise ProcessError(f"bootstrap of tenant {account.tenant!r} failed: {proc.stderr.strip()[-600:]}")
         result = json.loads(proc.stdout)
         outs = {
             **props,

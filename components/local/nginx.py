@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pulumi
 
 from helixflow.components.local.process import check_config, http_ok
-from helixflow.components.local.service import LocalServiceProvider, ProcessResource
+from helixflow.components.local.service import LocalServiceProvider, ProcessProps, ProcessResource
 
 SECURITY_HEADERS = {
     "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
@@ -19,12 +18,23 @@ SECURITY_HEADERS = {
 }
 
 
-def render_nginx_conf(props: dict[str, Any]) -> str:
-    prefix = Path(props["prefix"])
+class NginxProps(ProcessProps):
+    https_port: int
+    http_port: int
+    upstream_ports: list[int]
+    auth_port: int
+    cert_file: str
+    key_file: str
+    prefix: str
+    worker_processes: int = 1
+
+
+def render_nginx_conf(props: NginxProps) -> str:
+    prefix = Path(props.prefix)
     headers = "\n".join(f'        add_header {k} "{v}" always;' for k, v in SECURITY_HEADERS.items())
-    upstreams = "\n".join(f"        server 127.0.0.1:{port};" for port in props["upstream_ports"])
+    upstreams = "\n".join(f"        server 127.0.0.1:{port};" for port in props.upstream_ports)
     return f"""# Written by HelixFlow; edits are overwritten on the next `helixflow up`.
-worker_processes {props.get("worker_processes", 1)};
+worker_processes {props.worker_processes};
 pid {prefix / "nginx.pid"};
 error_log {prefix / "error.log"} warn;
 events {{ worker_connections 4096; }}
@@ -44,22 +54,22 @@ http {{
     }}
 
     upstream helixflow_auth {{
-        server 127.0.0.1:{props["auth_port"]};
+        server 127.0.0.1:{props.auth_port};
         keepalive 16;
     }}
 
     server {{
-        listen 127.0.0.1:{props["http_port"]};
+        listen 127.0.0.1:{props.http_port};
         server_name _;
         location = /nginx-health {{ return 200 "ok\\n"; }}
-        location / {{ return 301 https://$host:{props["https_port"]}$request_uri; }}
+        location / {{ return 301 https://$host:{props.https_port}$request_uri; }}
     }}
 
     server {{
-        listen 127.0.0.1:{props["https_port"]} ssl http2;
+        listen 127.0.0.1:{props.https_port} ssl http2;
         server_name _;
-        ssl_certificate {props["cert_file"]};
-        ssl_certificate_key {props["key_file"]};
+        ssl_certificate {props.cert_file};
+        ssl_certificate_key {props.key_file};
         ssl_protocols TLSv1.2 TLSv1.3;
         ssl_prefer_server_ciphers on;
         ssl_ciphers ECDHE+AESGCM:ECDHE+CHACHA20;
@@ -92,25 +102,26 @@ http {{
 """
 
 
-class NginxProvider(LocalServiceProvider):
+class NginxProvider(LocalServiceProvider[NginxProps]):
     what = "nginx"
+    props_model = NginxProps
 
-    def _conf(self, props: dict[str, Any]) -> Path:
-        return Path(props["prefix"]) / "nginx.conf"
+    def _conf(self, props: NginxProps) -> Path:
+        return Path(props.prefix) / "nginx.conf"
 
-    def argv(self, props: dict[str, Any]) -> list[str]:
-        return ["nginx", "-p", str(props["prefix"]), "-c", str(self._conf(props)), "-g", "daemon off;"]
+    def argv(self, props: NginxProps) -> list[str]:
+        return ["nginx", "-p", props.prefix, "-c", str(self._conf(props)), "-g", "daemon off;"]
 
 
-    def prepare(self, props: dict[str, Any]) -> None:
-        prefix = Path(props["prefix"])
+    def prepare(self, props: NginxProps) -> None:
+        prefix = Path(props.prefix)
         for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
             (prefix / "tmp" / sub).mkdir(parents=True, exist_ok=True)
         self._conf(props).write_text(render_nginx_conf(props))
         check_config(["nginx", "-t", "-q", "-p", str(prefix), "-c", str(self._conf(props))], "nginx")
 
-    def healthy(self, props: dict[str, Any]) -> bool:
-        return http_ok(f"http://127.0.0.1:{props['http_port']}/nginx-health")
+    def healthy(self, props: NginxProps) -> bool:
+        return http_ok(f"http://127.0.0.1:{props.http_port}/nginx-health")
 
 
 class Nginx(ProcessResource):

@@ -18,7 +18,7 @@ from typing import Any
 import pulumi
 
 from helixflow.components.local.process import ProcessError, as_user
-from helixflow.components.local.service import LocalServiceProvider, ProcessResource
+from helixflow.components.local.service import LocalServiceProvider, ProcessProps, ProcessResource
 
 DATABASE = "helixflow"
 SUPERUSER = "helixflow"
@@ -36,21 +36,33 @@ def _chown_tree(path: Path, user: str) -> None:
     os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
-class PostgresServerProvider(LocalServiceProvider):
-    what = "PostgreSQL"
+class PostgresProps(ProcessProps):
+    port: int
+    password: str
+    data_dir: str
+    bin_dir: str
+    run_as: str = ""
 
-    def argv(self, props: dict[str, Any]) -> list[str]:
+
+class PostgresServerProvider(LocalServiceProvider[PostgresProps]):
+    what = "PostgreSQL"
+    props_model = PostgresProps
+
+    def run_as(self, props: PostgresProps) -> str | None:
+        return props.run_as or None
+
+    def argv(self, props: PostgresProps) -> list[str]:
         return [
-            str(Path(props["bin_dir"]) / "postgres"),
-            "-D", props["data_dir"],
-            "-p", str(props["port"]),
+            str(Path(props.bin_dir) / "postgres"),
+            "-D", props.data_dir,
+            "-p", str(props.port),
             "-c", "listen_addresses=127.0.0.1",
             "-c", "unix_socket_directories=",
         ]
 
 
-    def prepare(self, props: dict[str, Any]) -> None:
-        data_dir = Path(props["data_dir"])
+    def prepare(self, props: PostgresProps) -> None:
+        data_dir = Path(props.data_dir)
         if (data_dir / "PG_VERSION").exists():
             return  # existing data is kept across down/up
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -60,14 +72,14 @@ class PostgresServerProvider(LocalServiceProvider):
             _chown_tree(data_dir, user)
         # initdb reads the superuser password from a file, never from argv
         with tempfile.NamedTemporaryFile("w", delete=False, dir=data_dir.parent, prefix=".pw") as pw:
-            pw.write(props["password"] + "\n")
+            pw.write(props.password + "\n")
         pw_path = Path(pw.name)
         try:
             pw_path.chmod(0o600)
             if user:
                 _chown_tree(pw_path, user)
             initdb = [
-                str(Path(props["bin_dir"]) / "initdb"),
+                str(Path(props.bin_dir) / "initdb"),
                 "-D", str(data_dir),
                 "-U", SUPERUSER,
                 f"--pwfile={pw_path}",
@@ -91,23 +103,23 @@ class PostgresServerProvider(LocalServiceProvider):
             output = (proc.stdout + proc.stderr).strip()[-800:] or "no output"
             raise ProcessError(f"initdb failed (exit code {proc.returncode}): {output}")
 
-    def healthy(self, props: dict[str, Any]) -> bool:
+    def healthy(self, props: PostgresProps) -> bool:
         import psycopg
 
         try:
-            with psycopg.connect(database_url(props["port"], props["password"], "postgres"), connect_timeout=2):
+            with psycopg.connect(database_url(props.port, props.password, "postgres"), connect_timeout=2):
                 return True
         except psycopg.Error:
             return False
 
-    def after_start(self, props: dict[str, Any]) -> dict[str, Any]:
+    def after_start(self, props: PostgresProps) -> dict[str, Any]:
         import psycopg
 
-        with psycopg.connect(database_url(props["port"], props["password"], "postgres"), autocommit=True) as conn:
+        with psycopg.connect(database_url(props.port, props.password, "postgres"), autocommit=True) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{DATABASE}"')
-        env = {**os.environ, "HELIXFLOW_DATABASE_URL": database_url(props["port"], props["password"])}
+        env = {**os.environ, "HELIXFLOW_DATABASE_URL": database_url(props.port, props.password)}
         env = {k: v for k, v in env.items() if not k.startswith("PULUMI_")}
         migrate = subprocess.run(
             [sys.executable, "-m", "helixflow.runtime.db", "upgrade"],

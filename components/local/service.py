@@ -13,11 +13,13 @@ module paths and names are a stable API. Do not move or rename them.
 from __future__ import annotations
 
 import os
+from abc import abstractmethod
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 import pulumi
 from pulumi.dynamic import CreateResult, ReadResult, Resource, ResourceProvider, UpdateResult
+from pydantic import BaseModel, ConfigDict
 
 from helixflow.components.local.process import (
     ProcessError,
@@ -30,127 +32,158 @@ from helixflow.components.local.process import (
     wait_until,
 )
 
-
-def whole_numbers(value: Any) -> Any:
-    """The engine hands numbers to providers as floats (15432 arrives as 15432.0): turn whole ones back."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: whole_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [whole_numbers(v) for v in value]
-    return value
+PropsT = TypeVar("PropsT", bound="ProcessProps")
 
 
-class LocalServiceProvider(ResourceProvider):
-    """Base for process-backed components. Subclasses set `what` and override the hooks.
+class ProcessProps(BaseModel):
+    """The inputs every process-backed component has, decoded once from what the engine hands a
+    provider (a protobuf Struct, in which every number arrives as a float), by their declared types.
+
+    Subclasses add a component's own inputs; keys the model does not name (the engine's own) pass by."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    name: str
+    state_dir: str
+    log_file: str
+    start_timeout: float = 60
+    stop_timeout: float = 10
+    pid: int | None = None
+    started: int | None = None
+
+    @property
+    def pid_file(self) -> Path:
+        return Path(self.state_dir) / f"{self.name}.pid"
+
+
+class LocalServiceProvider(ResourceProvider, Generic[PropsT]):
+    """Base for process-backed components. Subclasses set `what` and `props_model` and override the hooks,
+    which receive the typed inputs.
 
     Raises ProcessError (shown by the engine as the resource's failure) when the
     process exits during start-up or is not healthy within `start_timeout`.
     """
 
     what = "service"
+    props_model: type[ProcessProps] = ProcessProps
 
     # --- hooks -------------------------------------------------------------------
-    def prepare(self, props: dict[str, Any]) -> None:
+    def prepare(self, props: PropsT) -> None:
         """Write configuration, initialise data directories. Must be idempotent."""
 
-    def argv(self, props: dict[str, Any]) -> list[str]:
-        return [str(a) for a in props["argv"]]
+    @abstractmethod
+    def argv(self, props: PropsT) -> list[str]: ...
 
-    def environment(self, props: dict[str, Any]) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
-        env.update({str(k): str(v) for k, v in (props.get("env") or {}).items()})
-        return env
+    def environment(self, props: PropsT) -> dict[str, str]:
+        return {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
 
-    def run_as(self, props: dict[str, Any]) -> str | None:
-        return props.get("run_as") or None
+    def run_as(self, props: PropsT) -> str | None:
+        return None
 
-    def healthy(self, props: dict[str, Any]) -> bool:
-        return http_ok(str(props["health_url"]))
+    @abstractmethod
+    def healthy(self, props: PropsT) -> bool: ...
 
-    def after_start(self, props: dict[str, Any]) -> dict[str, Any]:
+    def after_start(self, props: PropsT) -> dict[str, Any]:
         """Work that needs the running process (create a database, migrate). Returns extra outputs."""
         return {}
 
     # --- the provider protocol --------------------------------------------------
+    def decode(self, props: dict[str, Any]) -> PropsT:
+        return cast(PropsT, self.props_model.model_validate(props))
+
     def create(self, props: dict[str, Any]) -> CreateResult:
-        props = whole_numbers(props)
         outs = self._start(props)
         return CreateResult(id_=str(props["name"]), outs=outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        props = whole_numbers(props)
-        if not props or not self.alive_and_healthy(props):
+        if not props or not self.alive_and_healthy(self.decode(props)):
             return ReadResult(id_="", outs={})
         return ReadResult(id_=id_, outs=props)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        self._stop(whole_numbers(olds))
-        return UpdateResult(outs=self._start(whole_numbers(news)))
+        self._stop(self.decode(olds))
+        return UpdateResult(outs=self._start(news))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        self._stop(whole_numbers(props))
+        self._stop(self.decode(props))
 
     # --- shared mechanics ---------------------------------------------------------
-    def alive_and_healthy(self, props: dict[str, Any]) -> bool:
-        return is_running(props.get("pid"), props.get("started")) and self.healthy(props)
+    def alive_and_healthy(self, props: PropsT) -> bool:
+        return is_running(props.pid, props.started) and self.healthy(props)
 
-    def _pid_file(self, props: dict[str, Any]) -> Path:
-        return Path(props["state_dir"]) / f"{props['name']}.pid"
-
-    def _start(self, props: dict[str, Any]) -> dict[str, Any]:
+    def _start(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """Start the process; returns the outputs: the inputs as given, plus what the start found."""
+        props = self.decode(raw)
         self._stop_stale(props)
         self.prepare(props)
         try:
-            return self._launch(props)
+            started = self._launch(props)
         except ProcessExited as first:
             # One more try, as a supervisor would: the reason stays in the log, and a second failure is reported.
-            with open(props["log_file"], "a") as log:
+            with open(props.log_file, "a") as log:
                 log.write(f"=== helixflow: {first.args[0].splitlines()[0]}; starting it once more ===\n")
-            return self._launch(props)
+            started = self._launch(props)
+        return {**raw, **started}
 
-    def _launch(self, props: dict[str, Any]) -> dict[str, Any]:
-        log_file = Path(props["log_file"])
+    def _launch(self, props: PropsT) -> dict[str, Any]:
+        log_file = Path(props.log_file)
         pid = start_process(
-            self.argv(props), log_file, env=self.environment(props), user=self.run_as(props), label=str(props["name"])
+            self.argv(props), log_file, env=self.environment(props), user=self.run_as(props), label=props.name
         )
         started = start_ticks(pid)
-        self._pid_file(props).parent.mkdir(parents=True, exist_ok=True)
-        self._pid_file(props).write_text(f"{pid} {started}")
+        props.pid_file.parent.mkdir(parents=True, exist_ok=True)
+        props.pid_file.write_text(f"{pid} {started}")
         try:
             wait_until(
                 lambda: self.healthy(props),
                 pid=pid,
                 started=started,
                 log_file=log_file,
-                what=f"{self.what} '{props['name']}'",
-                timeout=float(props.get("start_timeout", 60)),
+                what=f"{self.what} '{props.name}'",
+                timeout=props.start_timeout,
             )
             extra = self.after_start(props)
         except ProcessError:
             stop_process(pid, started)
             raise
-        return {**props, **extra, "pid": pid, "started": started}
+        return {**extra, "pid": pid, "started": started}
 
-    def _stop_stale(self, props: dict[str, Any]) -> None:
+    def _stop_stale(self, props: PropsT) -> None:
         """A process left by an interrupted `up` (no state recorded it) is found through its pid file."""
         try:
-            pid, started = (int(v) for v in self._pid_file(props).read_text().split())
+            pid, started = (int(v) for v in props.pid_file.read_text().split())
         except (OSError, ValueError):
             return
         stop_process(pid, started)
 
-    def _stop(self, props: dict[str, Any]) -> None:
-        stop_process(props.get("pid"), props.get("started"), timeout=float(props.get("stop_timeout", 10)))
-        self._pid_file(props).unlink(missing_ok=True)
+    def _stop(self, props: PropsT) -> None:
+        stop_process(props.pid, props.started, timeout=props.stop_timeout)
+        props.pid_file.unlink(missing_ok=True)
 
 
-class LocalProcessProvider(LocalServiceProvider):
+class ProcessSpec(ProcessProps):
+    """A process described entirely by its inputs."""
+
+    argv: list[str]
+    env: dict[str, str]
+    health_url: str
+
+
+class LocalProcessProvider(LocalServiceProvider[ProcessSpec]):
     """A process described entirely by its inputs (argv, env, health URL): the runtime's services,
     CPU engine workers and sglang-router."""
 
     what = "process"
+    props_model = ProcessSpec
+
+    def argv(self, props: ProcessSpec) -> list[str]:
+        return props.argv
+
+    def environment(self, props: ProcessSpec) -> dict[str, str]:
+        return {**super().environment(props), **props.env}
+
+    def healthy(self, props: ProcessSpec) -> bool:
+        return http_ok(props.health_url)
 
 
 class ProcessResource(Resource):

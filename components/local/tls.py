@@ -16,6 +16,7 @@ from typing import Any
 
 import pulumi
 from pulumi.dynamic import CreateResult, ReadResult, Resource, ResourceProvider, UpdateResult
+from pydantic import BaseModel, ConfigDict
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -108,25 +109,43 @@ def certificate_not_after(cert_file: Path) -> dt.datetime | None:
     return cert.not_valid_after_utc
 
 
+class CertificateAuthorityProps(BaseModel):
+    """The CA resource's inputs (and, once created, the files it wrote), by their declared types."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    directory: str
+    hosts: list[str]
+    valid_days: int
+    renew_before_days: int = 7
+    cert_file: str | None = None
+    key_file: str | None = None
+
+    def issue(self) -> dict[str, str]:
+        return issue_certificates(Path(self.directory), self.hosts, self.valid_days)
+
+
 class LocalCertificateAuthorityProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
-        outs = issue_certificates(Path(props["directory"]), list(props["hosts"]), int(props["valid_days"]))
+        outs = CertificateAuthorityProps.model_validate(props).issue()
         return CreateResult(id_=str(props["directory"]), outs={**props, **outs})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        not_after = certificate_not_after(Path(props.get("cert_file", "")))
-        renew_at = dt.datetime.now(dt.UTC) + dt.timedelta(days=int(props.get("renew_before_days", 7)))
-        if not_after is None or not_after < renew_at or not Path(props["key_file"]).exists():
+        ca = CertificateAuthorityProps.model_validate(props)
+        not_after = certificate_not_after(Path(ca.cert_file or ""))
+        renew_at = dt.datetime.now(dt.UTC) + dt.timedelta(days=ca.renew_before_days)
+        if not_after is None or not_after < renew_at or not ca.key_file or not Path(ca.key_file).exists():
             return ReadResult(id_="", outs={})
         return ReadResult(id_=id_, outs=props)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        outs = issue_certificates(Path(news["directory"]), list(news["hosts"]), int(news["valid_days"]))
+        outs = CertificateAuthorityProps.model_validate(news).issue()
         return UpdateResult(outs={**news, **outs})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
+        directory = Path(CertificateAuthorityProps.model_validate(props).directory)
         for name in ("ca.key", "ca.crt", "server.key", "server.crt"):
-            (Path(props["directory"]) / name).unlink(missing_ok=True)
+            (directory / name).unlink(missing_ok=True)
 
 
 class LocalCertificateAuthority(Resource):

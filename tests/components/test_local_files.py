@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from helixflow.components.alert_rules import ALERT_NAMES, rules_document
-from helixflow.components.local.nginx import SECURITY_HEADERS, render_nginx_conf
-from helixflow.components.local.prometheus import render_prometheus_config
+from helixflow.components.local.nginx import SECURITY_HEADERS, NginxProps, render_nginx_conf
+from helixflow.components.local.prometheus import PrometheusProps, render_prometheus_config
 from helixflow.components.local.tls import certificate_not_after, issue_certificates
 
 
@@ -79,16 +79,14 @@ def _accept_once(listener: socket.socket, ctx: ssl.SSLContext) -> None:
 
 def test_nginx_configuration_is_accepted_by_nginx(tmp_path: Path) -> None:
     files = issue_certificates(tmp_path / "tls", ["localhost"], valid_days=10)
-    props = {
-        "prefix": str(tmp_path),
-        "https_port": 18443,
-        "http_port": 18000,
-        "upstream_ports": [18080],
-        "auth_port": 18081,
-        "cert_file": files["cert_file"],
-        "key_file": files["key_file"],
-    }
+    # what the engine hands the provider: every number a float
+    props = NginxProps.model_validate({
+        "name": "nginx", "state_dir": str(tmp_path), "log_file": str(tmp_path / "nginx.log"),
+        "prefix": str(tmp_path), "https_port": 18443.0, "http_port": 18000.0, "upstream_ports": [18080.0],
+        "auth_port": 18081.0, "cert_file": files["cert_file"], "key_file": files["key_file"], "__provider": "x",
+    })  # fmt: skip
     conf = render_nginx_conf(props)
+    assert "listen 127.0.0.1:18443 ssl http2;" in conf and "server 127.0.0.1:18080;" in conf
     assert "ssl_protocols TLSv1.2 TLSv1.3;" in conf and "TLSv1.1" not in conf
     assert "http2" in conf and "proxy_buffering off;" in conf
     assert "location ~ ^/(oauth/|admin/|\\.well-known/)" in conf
@@ -106,9 +104,10 @@ def test_nginx_configuration_is_accepted_by_nginx(tmp_path: Path) -> None:
 def test_prometheus_configuration_and_rules_pass_promtool(tmp_path: Path) -> None:
     rules = tmp_path / "rules.yml"
     rules.write_text(yaml.safe_dump(rules_document(), sort_keys=False))
-    config = render_prometheus_config(
-        {"port": 19090, "targets": {"gateway": [18080], "workers": [30001, 30002], "unused": []}}, rules
-    )
+    props = PrometheusProps(name="prometheus", state_dir=str(tmp_path), log_file=str(tmp_path / "p.log"),
+                            port=19090, targets={"gateway": [18080], "workers": [30001, 30002], "unused": []},
+                            data_dir=str(tmp_path))  # fmt: skip
+    config = render_prometheus_config(props, rules)
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     assert set(jobs) == {"gateway", "workers", "prometheus"}
     assert jobs["workers"]["static_configs"][0]["targets"] == ["127.0.0.1:30001", "127.0.0.1:30002"]
