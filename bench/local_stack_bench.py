@@ -15,14 +15,12 @@ each round, and prints both medians and their ratio side by side.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import random
 import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -97,18 +95,13 @@ def run_steps(env: dict[str, str], repeat: int) -> dict[str, float]:
 
 def release_env(revision: str, into: Path) -> dict[str, str]:
     """An environment whose `python -m helixflow...` imports the packages of git revision `revision`."""
-    repo = Path(__file__).resolve().parents[1]
-    archive = subprocess.run(
-        ["git", "-C", str(repo), "archive", "--format=tar", revision, "cli", "stacks", "components", "runtime"],
-        capture_output=True, check=False,
-    )  # fmt: skip
-    if archive.returncode != 0:
-        raise SystemExit(f"cannot read revision {revision}: {archive.stderr.decode().strip()}")
-    package = into / "helixflow"
-    package.mkdir(parents=True)
-    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(package, filter="data")
-    return {**os.environ, "PYTHONPATH": str(into)}
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.support.releases import release_pythonpath
+
+    try:
+        return {**os.environ, "PYTHONPATH": str(release_pythonpath(revision, into))}
+    except RuntimeError as err:
+        raise SystemExit(str(err)) from None
 
 
 def compare(revision: str, rounds: int, repeat: int) -> int:

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import tarfile
 import tempfile
 import uuid
 from collections.abc import Iterator
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -23,27 +20,12 @@ import pytest
 
 from tests.e2e.conftest import ROLES, WORKERS, LocalStack, default_local_config, free_port_block
 from tests.e2e.test_local_stack import chat, usage_rows, wait_for
+from tests.support.releases import release_pythonpath
 from tests.tiers import require_services
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
-REPO = Path(__file__).resolve().parents[2]
 # The last release whose local stacks had their components at the stack's root.
 PREVIOUS_RELEASE = "050ae5f0410f5c5fbb7740c5852c6a606e996225"
-PACKAGES = ("cli", "stacks", "components", "runtime")
-
-
-def previous_release(into: Path) -> Path:
-    """A PYTHONPATH entry that imports helixflow.* from the previous release."""
-    archive = subprocess.run(
-        ["git", "-C", str(REPO), "archive", "--format=tar", PREVIOUS_RELEASE, *PACKAGES],
-        capture_output=True, check=False,
-    )  # fmt: skip
-    assert archive.returncode == 0, f"the previous release is not in this clone's history: {archive.stderr!r}"
-    package = into / "helixflow"
-    package.mkdir(parents=True)
-    with tarfile.open(fileobj=BytesIO(archive.stdout)) as tar:
-        tar.extractall(package, filter="data")
-    return into
 
 
 @pytest.fixture
@@ -53,7 +35,7 @@ def old_stack() -> Iterator[tuple[LocalStack, dict[str, str]]]:
     ports = free_port_block(len(ROLES) + WORKERS)
     stack = LocalStack(home=home, name="upgrade", ports=dict(zip(ROLES, ports, strict=False)))
     stack.write_config(default_local_config(ports))
-    old_env = {**stack.env, "PYTHONPATH": str(previous_release(home / "previous-release"))}
+    old_env = {**stack.env, "PYTHONPATH": str(release_pythonpath(PREVIOUS_RELEASE, home / "previous-release"))}
     yield stack, old_env
     stack.cli("down", "--purge-data", "--yes", timeout=120)
     shutil.rmtree(home, ignore_errors=True)
