@@ -17,7 +17,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, ReadResult, Resource, ResourceProvider
 from pydantic import BaseModel, ConfigDict
 
-from helixflow.components.local.process import ProcessError
+from helixflow.components.processes import ProcessError
 
 
 class BootstrapProps(BaseModel):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pulumi
 
-from helixflow.components.local.process import check_config, http_ok
 from helixflow.components.local.service import LocalServiceProvider, ProcessProps, ProcessResource
+from helixflow.components.processes import check_config, http_ok
 
 SECURITY_HEADERS = {
     "Strict-Transport-Security": "max-age=31536000; includeSubDomains",

@@ -17,8 +17,8 @@ from typing import Any
 
 import pulumi
 
-from helixflow.components.local.process import ProcessError, as_user
 from helixflow.components.local.service import LocalServiceProvider, ProcessProps, ProcessResource
+from helixflow.components.processes import ProcessError, as_user
 
 DATABASE = "helixflow"
 SUPERUSER = "helixflow"

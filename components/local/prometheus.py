@@ -12,8 +12,8 @@ import pulumi
 import yaml
 
 from helixflow.components.alert_rules import rules_document
-from helixflow.components.local.process import check_config, http_ok
 from helixflow.components.local.service import LocalServiceProvider, ProcessProps, ProcessResource
+from helixflow.components.processes import check_config, http_ok
 
 
 class PrometheusProps(ProcessProps):

@@ -21,7 +21,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, ReadResult, Resource, ResourceProvider, UpdateResult
 from pydantic import BaseModel, ConfigDict
 
-from helixflow.components.local.process import (
+from helixflow.components.processes import (
     ProcessError,
     ProcessExited,
     http_ok,

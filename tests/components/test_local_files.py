@@ -165,7 +165,7 @@ def test_alert_rules_fire_as_intended(tmp_path: Path) -> None:
 
 
 def test_a_rejected_configuration_is_a_clear_error(tmp_path: Path) -> None:
-    from helixflow.components.local.process import ProcessError, check_config
+    from helixflow.components.processes import ProcessError, check_config
 
     broken = tmp_path / "prometheus.yml"
     broken.write_text("global:\n  scrape_interval: banana\n")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helixflow.components.local.process import (
+from helixflow.components.processes import (
     ProcessError,
     is_running,
     log_tail,

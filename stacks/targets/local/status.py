@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlparse
 
-from helixflow.components.local.process import http_ok, is_running
+from helixflow.components.processes import http_ok, is_running
 from helixflow.stacks.targets.base import ComponentStatus, State
 
 

@@ -1,4 +1,5 @@
-"""Starting, watching and stopping the long-lived processes of the local target.
+"""Starting, watching and stopping long-lived processes on this machine: the local target's components
+and the simulated Kubernetes cluster's control plane.
 
 Processes started from a dynamic provider must leave the provider plugin's
 process group and pipes (the engine signals that group at shutdown), so they run
