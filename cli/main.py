@@ -16,6 +16,7 @@ from typer._click import exceptions as click_exc
 
 from helixflow.cli import __version__
 from helixflow.cli.commands import config as config_commands
+from helixflow.cli.commands import sim as sim_commands
 from helixflow.cli.commands import stack as stack_commands
 from helixflow.cli.commands.doctor import doctor
 from helixflow.cli.commands.validate import validate
@@ -33,6 +34,7 @@ for verb in stack_commands.COMMANDS:
 app.command()(doctor)
 app.command()(validate)
 app.add_typer(config_commands.app, name="config")
+app.add_typer(sim_commands.app, name="sim")
 
 
 def _version_callback(value: bool) -> None:

@@ -1,0 +1,1 @@
+"""The simulated Kubernetes cluster (`helixflow sim`): a real control plane, kwok nodes."""
