@@ -116,7 +116,7 @@ class StackDriver:
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
             "PULUMI_PYTHON_CMD": sys.executable,
-            "PULUMI_HOME": str(self.paths.home / "pulumi-home"),
+            "PULUMI_HOME": str(self.paths.pulumi_home),
         }
 
     def _stack(self, program: Callable[[], None] | None = None) -> auto.Stack:

@@ -39,6 +39,11 @@ class StackPaths:
         return self.home / "state"
 
     @property
+    def pulumi_home(self) -> Path:
+        """PULUMI_HOME of every stack here: the Pulumi CLI's plugins (resource providers) live under it."""
+        return self.home / "pulumi-home"
+
+    @property
     def project_dir(self) -> Path:
         return self.home / "project"
 

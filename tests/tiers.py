@@ -23,6 +23,7 @@ FOLDER_TIERS = {
     "pool": "services",
     "runtime": "services",
     "e2e": "e2e",
+    "k8s": "unit",  # the Kubernetes layer under mocks; the simulated-cluster module marks itself e2e
     "pulumi_cli": "e2e",
 }
 

@@ -74,7 +74,8 @@ def up(
         summary = driver.up(on_event=progress)
     if not json_output:
         _print_up(stack, summary)
-    report = None if no_validate else validate_after_up(stack, quiet=json_output)
+    reachable = bool(summary.outputs.get("endpoint"))  # a stack without an endpoint has nothing to call from here
+    report = None if no_validate or not reachable else validate_after_up(stack, quiet=json_output)
     if json_output:
         print_json({**_summary_json(stack, summary), **({"validation": report.to_dict()} if report else {})})
     if report is not None and report.exit_code:
@@ -85,6 +86,10 @@ def _print_up(stack: str, summary: RunSummary) -> None:
     console = err_console()
     console.print(f"[green]Stack '{stack}' is up[/] ({_changes(summary)}; {summary.seconds:.1f}s)")
     outputs = summary.outputs
+    if not outputs.get("endpoint"):
+        console.print(f"The gateway is the cluster Service {outputs.get('gateway_service')} (no public endpoint; "
+                      "`helixflow status` shows every workload)")  # fmt: skip
+        return
     console.print(f"Endpoint: [bold]{outputs.get('endpoint')}[/]  (CA: {outputs.get('ca_file')})")
     console.print("Try it:")
     out_console().print(curl_example(outputs, stack), soft_wrap=True, highlight=False, markup=False)

@@ -4,15 +4,131 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from helixflow.stacks.config.common import StackBase, Strict
+
+RUNTIME_IMAGE = "ghcr.io/helixflow/runtime:0.1.0"
+SGLANG_IMAGE = "lmsysorg/sglang:v0.5.23-cu130-runtime"
+POSTGRES_IMAGE = "postgres:16.10-bookworm"
+REDIS_IMAGE = "redis:7.4.6-bookworm"
+
+
+class GpuPool(Strict):
+    """How the SGLang workers find the GPU nodes."""
+
+    node_selector: dict[str, str] = Field(
+        default_factory=lambda: {"nvidia.com/gpu.present": "true"}, description="labels every GPU node has"
+    )
+    toleration_key: str = Field("nvidia.com/gpu", min_length=1, description="the taint that keeps others off them")
+
+
+class ModelSettings(Strict):
+    id: str = Field("Qwen/Qwen2.5-7B-Instruct", min_length=1, description="the model (a Hugging Face id)")
+    served_name: str | None = Field(None, description="the name clients ask for (default: the id)")
+    source: Literal["huggingface", "bucket"] = Field("huggingface", description="where workers load it from")
+    uri: str | None = Field(None, description="with source bucket: the model's prefix (s3://... or gs://...)")
+    context_length: int | None = Field(None, ge=256, le=1_048_576)
+
+    @model_validator(mode="after")
+    def _uri_for_bucket(self) -> ModelSettings:
+        if self.source == "bucket" and not (self.uri or "").startswith(("s3://", "gs://")):
+            raise ValueError("model.source bucket needs model.uri, an s3:// or gs:// prefix")
+        return self
+
+    @property
+    def name(self) -> str:
+        return self.served_name or self.id
+
+
+class DataSettings(Strict):
+    """PostgreSQL and Redis: in the cluster (development), or the ones you run (their URLs, TLS verified)."""
+
+    mode: Literal["in-cluster", "external"] = "in-cluster"
+    postgres_url: str | None = Field(None, description="external: postgresql://... ?sslmode=verify-full")
+    redis_url: str | None = Field(None, description="external: rediss://user:password@host:6379/0")
+    storage_class: str | None = Field(None, description="in-cluster: the volumes' StorageClass (default: cluster's)")
+    postgres_storage: str = Field("20Gi", pattern=r"^\d+(Mi|Gi|Ti)$")
+    redis_storage: str = Field("5Gi", pattern=r"^\d+(Mi|Gi|Ti)$")
+
+    @model_validator(mode="after")
+    def _urls_for_external(self) -> DataSettings:
+        if self.mode == "external":
+            if not (self.postgres_url or "").startswith(("postgresql://", "postgres://")):
+                raise ValueError("data.mode external needs data.postgres_url (postgresql://...)")
+            if not (self.redis_url or "").startswith(("redis://", "rediss://")):
+                raise ValueError("data.mode external needs data.redis_url (rediss://...)")
+        return self
+
+
+Addon = Literal["install", "present"]
+OptionalAddon = Literal["install", "present", "none"]
+
+
+class AddonSettings(Strict):
+    """Each cluster add-on HelixFlow relies on: install it, or it is already there."""
+
+    ingress_nginx: Addon = "present"
+    cert_manager: Addon = "present"
+    kube_prometheus_stack: Addon = "present"
+    nvidia_device_plugin: OptionalAddon = "present"
+    dcgm_exporter: OptionalAddon = "present"
+
+
+class ImageSettings(Strict):
+    runtime: str = Field(RUNTIME_IMAGE, description="gateway, auth, monitoring, migrations and the router")
+    sglang: str = Field(SGLANG_IMAGE, description="the SGLang workers")
+    postgres: str = POSTGRES_IMAGE
+    redis: str = REDIS_IMAGE
+
+    @model_validator(mode="after")
+    def _pinned(self) -> ImageSettings:
+        for field, image in self.model_dump().items():
+            tag = image.rsplit("/", 1)[-1].partition(":")[2]
+            if "@sha256:" not in image and tag in ("", "latest"):
+                raise ValueError(f"images.{field} {image!r} must be pinned to a tag other than latest (or a digest)")
+        return self
+
+
+class ScalingSettings(Strict):
+    """The gateway's horizontal autoscaling (the seed's 3 to 20 replicas at 70% CPU)."""
+
+    min_replicas: int = Field(3, ge=1, le=100)
+    max_replicas: int = Field(20, ge=1, le=500)
+    target_cpu_percent: int = Field(70, ge=10, le=95)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ScalingSettings:
+        if self.max_replicas < self.min_replicas:
+            raise ValueError(f"scaling.max_replicas {self.max_replicas} is below min_replicas {self.min_replicas}")
+        return self
 
 
 class KubernetesSettings(Strict):
     kubeconfig: str | None = Field(None, description="path of the kubeconfig (default: $KUBECONFIG or ~/.kube/config)")
     context: str | None = Field(None, description="the kubeconfig context (default: its current context)")
     namespace_prefix: str = Field("helixflow", min_length=1, max_length=40, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+    kubernetes_version: str = Field("1.34", pattern=r"^1\.\d+$", description="the cluster's version (for validation)")
+    gpu_pool: GpuPool = GpuPool()
+    workers: int = Field(2, ge=0, le=1000, description="SGLang workers")
+    gpus_per_worker: int = Field(1, ge=1, le=16)
+    router_replicas: int = Field(2, ge=1, le=10)
+    model: ModelSettings = ModelSettings()
+    data: DataSettings = DataSettings()
+    addons: AddonSettings = AddonSettings()
+    images: ImageSettings = ImageSettings()
+    scaling: ScalingSettings = ScalingSettings()
+    admin_tenant: str = Field("default", min_length=1, max_length=63, pattern=r"^[a-z0-9][a-z0-9-]*$")
+
+    @model_validator(mode="after")
+    def _addons_this_release_installs(self) -> KubernetesSettings:
+        wanted = [name for name, mode in self.addons.model_dump().items() if mode == "install"]
+        if wanted:
+            raise ValueError(
+                f"addons {', '.join(wanted)}: installing add-ons (Helm charts) is not part of this release; "
+                "install them yourself and mark them 'present' (or 'none' for the optional GPU ones)"
+            )
+        return self
 
 
 class KubernetesStack(StackBase):

@@ -1,0 +1,112 @@
+"""The Kubernetes layer: everything HelixFlow puts on a cluster, whichever target made the cluster.
+
+    KubernetesLayer -> DataStores (development clusters only) -> Runtime (namespace, secrets,
+    migrations, gateway / auth / monitoring) -> InferencePool (sglang-router, SGLang workers)
+    -> NetworkPolicies
+
+The `kubernetes` target builds it on a cluster from a kubeconfig; the cloud targets on the cluster
+they create, through a provider made from its credentials (pass it in `opts.providers`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+
+from helixflow.components.k8s.data import DataArgs, DataStores
+from helixflow.components.k8s.network import NetworkArgs, NetworkPolicies
+from helixflow.components.k8s.pool import GpuPlacement, InferencePool, PoolArgs
+from helixflow.components.k8s.runtime import SECRET_NAME, Runtime, RuntimeArgs, RuntimeSecrets, Scaling
+from helixflow.runtime.pool.sglang_worker import SGLangWorkerSpec
+
+TYPE = "helixflow:k8s:Layer"
+
+
+@dataclass(frozen=True)
+class ExternalData:
+    database_url: pulumi.Input[str]
+    redis_url: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class InClusterData:
+    postgres_image: str
+    redis_image: str
+    postgres_password: pulumi.Input[str]
+    redis_password: pulumi.Input[str]
+    postgres_storage: str = "20Gi"
+    redis_storage: str = "5Gi"
+    storage_class: str | None = None
+
+
+@dataclass(frozen=True)
+class LayerArgs:
+    namespace_prefix: str
+    runtime_image: str
+    sglang_image: str
+    data: ExternalData | InClusterData
+    secret_key: pulumi.Input[str]
+    pool_api_key: pulumi.Input[str]
+    worker: SGLangWorkerSpec
+    workers: int = 2
+    router_replicas: int = 2
+    placement: GpuPlacement = field(default_factory=GpuPlacement)
+    scaling: Scaling = field(default_factory=Scaling)
+
+    @property
+    def namespace(self) -> str:
+        return self.namespace_prefix
+
+    @property
+    def data_namespace(self) -> str | None:
+        return f"{self.namespace_prefix}-data" if isinstance(self.data, InClusterData) else None
+
+
+class KubernetesLayer(pulumi.ComponentResource):
+    """Raises ValueError (before anything is created) for arguments no cluster could run."""
+
+    namespace: pulumi.Output[str]
+    gateway_service: pulumi.Output[str]
+    pool_url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: LayerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        if args.worker.api_key is not None:
+            raise ValueError("the worker spec's api_key comes from the layer's pool_api_key; leave it unset")
+        super().__init__(TYPE, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        if isinstance(args.data, InClusterData):
+            d = args.data
+            assert args.data_namespace is not None
+            stores = DataStores(f"{name}-data", DataArgs(
+                namespace=args.data_namespace, postgres_image=d.postgres_image, redis_image=d.redis_image,
+                postgres_password=d.postgres_password, redis_password=d.redis_password,
+                postgres_storage=d.postgres_storage, redis_storage=d.redis_storage, storage_class=d.storage_class,
+            ), opts=child)  # fmt: skip
+            database_url: pulumi.Input[str] = stores.database_url
+            redis_url: pulumi.Input[str] = stores.redis_url
+            runtime_opts = pulumi.ResourceOptions(parent=self, depends_on=[stores])
+        else:
+            database_url, redis_url = args.data.database_url, args.data.redis_url
+            runtime_opts = child
+        pool_url = f"http://sglang-router.{args.namespace}.svc.cluster.local:8082"
+        runtime = Runtime(f"{name}-runtime", RuntimeArgs(
+            namespace=args.namespace, image=args.runtime_image, pool_url=pool_url, scaling=args.scaling,
+            secrets=RuntimeSecrets(database_url=database_url, redis_url=redis_url, secret_key=args.secret_key,
+                                   pool_api_key=args.pool_api_key),
+        ), opts=runtime_opts)  # fmt: skip
+        in_runtime = pulumi.ResourceOptions(parent=self, depends_on=[runtime])
+        pool = InferencePool(f"{name}-pool", PoolArgs(
+            namespace=args.namespace, runtime_image=args.runtime_image, sglang_image=args.sglang_image,
+            secret_name=SECRET_NAME, worker=args.worker, workers=args.workers,
+            router_replicas=args.router_replicas, placement=args.placement,
+        ), opts=in_runtime)  # fmt: skip
+        NetworkPolicies(f"{name}-network", NetworkArgs(namespace=args.namespace,
+                                                       data_namespace=args.data_namespace), opts=in_runtime)
+        self.namespace = runtime.namespace
+        self.gateway_service = runtime.gateway_service
+        self.pool_url = pool.url
+        self.register_outputs(
+            {"namespace": self.namespace, "gateway_service": self.gateway_service, "pool_url": self.pool_url}
+        )
+
