@@ -64,8 +64,9 @@ class InferencePool(pulumi.ComponentResource):
         self.url = pulumi.Output.from_input(f"http://sglang-router.{args.namespace}.svc.cluster.local:{ROUTER_PORT}")
         self.register_outputs({"url": self.url})
 
-    def _meta(self, name: str, app: str) -> k8s.meta.v1.ObjectMetaArgs:
-        return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=self._args.namespace, labels=pods.labels(app))
+    def _meta(self, name: str, app: str, annotations: dict[str, str] | None = None) -> k8s.meta.v1.ObjectMetaArgs:
+        return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=self._args.namespace, labels=pods.labels(app),
+                                          annotations=annotations)  # fmt: skip
 
     def _router(self, name: str) -> None:
         a, child = self._args, pulumi.ResourceOptions(parent=self)
@@ -161,8 +162,11 @@ class InferencePool(pulumi.ComponentResource):
                 k8s.core.v1.NodeSelectorTermArgs(match_expressions=[
                     k8s.core.v1.NodeSelectorRequirementArgs(key=key, operator="In", values=[value])
                     for key, value in sorted(a.placement.node_selector.items())])])))  # fmt: skip
+        # `up` does not wait for the workers: loading a large model takes tens of minutes, and GPUs may not be
+        # there yet (a node pool scaling from zero). `helixflow status` shows their progress and why any is Pending.
+        metadata = self._meta("sglang-worker", "sglang-worker", annotations={"pulumi.com/skipAwait": "true"})
         k8s.apps.v1.Deployment(
-            f"{name}-workers", metadata=self._meta("sglang-worker", "sglang-worker"),
+            f"{name}-workers", metadata=metadata,
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 replicas=a.workers,
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels={pods.APP_LABEL: "sglang-worker"}),
@@ -183,5 +187,5 @@ class InferencePool(pulumi.ComponentResource):
                     ),
                 ),
             ),
-            opts=pulumi.ResourceOptions(parent=self, custom_timeouts=pulumi.CustomTimeouts(create="40m", update="40m")),
+            opts=pulumi.ResourceOptions(parent=self),
         )  # fmt: skip
