@@ -18,6 +18,10 @@ Variables (all optional in development; see runtime/README.md):
   ``HELIXFLOW_AUTH_HOST``/``_PORT`` (8081), ``HELIXFLOW_MONITORING_HOST``/``_PORT`` (8083).
 - ``HELIXFLOW_MONITORING_REFRESH_SECONDS`` (10): how often the exporter re-reads PostgreSQL.
 - ``HELIXFLOW_USAGE_BATCH_SIZE`` (64), ``HELIXFLOW_USAGE_CLAIM_IDLE_MS`` (15000): usage drain tuning.
+- ``HELIXFLOW_USAGE_CHECKPOINT_SECONDS`` (1): how often a stream's pending usage record is rewritten with the
+  tokens so far (what a gateway killed mid-stream leaves).
+- ``HELIXFLOW_DEFAULT_CONTEXT_TOKENS`` (32768): a model's context length when the pool's model card does not say
+  (``max_tokens`` is capped at it, and reserved at it when a request does not set one).
 - ``HELIXFLOW_DEFAULT_REQUESTS_PER_MINUTE``, ``HELIXFLOW_DEFAULT_TOKENS_PER_MINUTE``,
   ``HELIXFLOW_DEFAULT_MONTHLY_TOKEN_BUDGET``: limits for tenants without their own (0 = unlimited).
 - ``HELIXFLOW_CACHE_ENABLED`` (true), ``HELIXFLOW_CACHE_TTL_SECONDS`` (300), ``HELIXFLOW_CACHE_LOCAL_ITEMS`` (1024).
@@ -31,7 +35,7 @@ from __future__ import annotations
 import functools
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "helixflow-development-secret-do-not-use"
@@ -83,6 +87,8 @@ class RuntimeSettings(BaseSettings):
     # throughput and CPU a request).
     usage_batch_size: int = 64
     usage_claim_idle_ms: int = 15000
+    usage_checkpoint_seconds: float = Field(default=1.0, gt=0)
+    default_context_tokens: int = Field(default=32768, ge=1)
 
     log_requests: bool = True
     tracing_enabled: bool = False
