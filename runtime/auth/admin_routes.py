@@ -12,6 +12,7 @@ from helixflow.runtime.auth.admin_models import KeyCreate, TenantCreate, TenantU
 from helixflow.runtime.auth.state import Caller, State
 from helixflow.runtime.common.errors import ApiError
 from helixflow.runtime.common.invalidation import bump_epoch
+from helixflow.runtime.security.passwords import HashingBusy
 from helixflow.runtime.security.roles import Permission, may_grant
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -83,8 +84,12 @@ async def create_user(body: UserCreate, caller: Caller, state: State) -> dict[st
     caller.require_tenant(tenant_id)
     if not may_grant(caller.role, body.role):
         raise ApiError(403, f"role '{caller.role}' may not create '{body.role}' users", code="insufficient_role")
-    return await ops.create_user(state.db, tenant_id=tenant_id, username=body.username, email=body.email,
-                                 password=body.password, role=body.role.value)
+    try:
+        return await ops.create_user(state.db, tenant_id=tenant_id, username=body.username, email=body.email,
+                                     password=body.password, role=body.role.value, hasher=state.passwords.hash)
+    except HashingBusy as err:
+        raise ApiError(503, "too many passwords being hashed, retry shortly", code="busy",
+                       headers={"Retry-After": "1"}) from err
 
 
 @router.patch("/users/{user_id}", summary="Deactivate or reactivate a user (its keys and tokens stop within a second)")
