@@ -27,6 +27,7 @@ from helixflow.runtime.gateway.usage import STREAM, UsageRecord, insert_records
 from helixflow.runtime.gateway.usage_extract import Usage
 
 log = logging.getLogger("helixflow.gateway")
+ESTIMATED = "prompt_tokens estimated from the request's size: the pool reported no usage before the stream ended"
 
 
 @dataclass(slots=True)
@@ -46,6 +47,7 @@ class Exchange:
     usage: Usage = field(default_factory=Usage)
     disconnected: bool = False
     response_started: bool = False
+    body_bytes: int = 0
     reservation: Reservation | None = None  # tokens held against the quotas until settled
     settled: bool = False
     tally: StreamOutcome | None = None  # a stream's count so far
@@ -122,6 +124,8 @@ async def record_usage(state: GatewayState, ex: Exchange, *, status: str, status
     """
     if ex.tally is not None:
         ex.usage = ex.tally.usage
+        if ex.tally.prompt_estimated and status != "pending":
+            error = (error + "; " if error else "") + ESTIMATED
     encoded = _record(ex, ex.usage, status=status, status_code=status_code, cached=cached, error=error,
                       response=response)
     if encoded is None:

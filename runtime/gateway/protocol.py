@@ -33,8 +33,13 @@ class InferenceRequest:
     def reservation(self, body_bytes: int, context_length: int) -> int:
         """Tokens to hold against the budget while the request runs: the prompt (estimated) and the most
         every choice may generate."""
-        prompt = body_bytes // PROMPT_BYTES_PER_TOKEN + 1
-        return prompt + self.choices * (self.max_tokens if self.max_tokens is not None else context_length)
+        limit = self.max_tokens if self.max_tokens is not None else context_length
+        return prompt_estimate(body_bytes) + self.choices * limit
+
+
+def prompt_estimate(body_bytes: int) -> int:
+    """Prompt tokens guessed from the body's size, before (or without) the pool's count."""
+    return body_bytes // PROMPT_BYTES_PER_TOKEN + 1
 
 
 def _bad(message: str, param: str | None = None) -> ApiError:

@@ -26,8 +26,9 @@ from helixflow.runtime.gateway.protocol import (
     completion_request,
     embedding_request,
     parse_body,
+    prompt_estimate,
 )
-from helixflow.runtime.gateway.quotas import has_limits
+from helixflow.runtime.gateway.quotas import has_limits, has_token_limits
 from helixflow.runtime.gateway.relay import StreamOutcome, relay_events
 from helixflow.runtime.gateway.state import GatewayState
 from helixflow.runtime.gateway.upstream import UpstreamError, UpstreamResponse
@@ -67,6 +68,7 @@ async def handle_inference(state: GatewayState, scope: Scope, receive: Receive, 
         if scope["method"] != "POST":
             raise ApiError(405, f"{path} accepts POST only", code="method_not_allowed")
         body = await read_body(receive, MAX_BODY_BYTES)
+        ex.body_bytes = len(body)
         ex.principal = await state.authenticator.authenticate(authorization)
         ex.principal.require(Permission.inference)
         ex.request = request = parse(parse_body(body))
@@ -80,8 +82,8 @@ async def handle_inference(state: GatewayState, scope: Scope, receive: Receive, 
                            code="invalid_request")
         if has_limits(ex.principal):
             try:
-                quota_headers, ex.reservation = await state.quotas.reserve(
-                    ex.principal, request.reservation(len(body), context))
+                wanted = request.reservation(len(body), context) if has_token_limits(ex.principal) else 0
+                quota_headers, ex.reservation = await state.quotas.reserve(ex.principal, wanted)
                 headers += quota_headers
             except (RedisError, OSError) as err:
                 # Fail open: an unreachable Redis must not take inference down with it.
@@ -290,7 +292,7 @@ async def _stream(state: GatewayState, ex: Exchange, headers: list[tuple[bytes, 
                 raise pool_unavailable() from err
             await _refuse_upstream_error(state, ex, response, data)
         # The record exists before the first token goes out: a gateway killed mid-stream leaves it behind.
-        ex.tally = outcome = StreamOutcome()
+        ex.tally = outcome = StreamOutcome(prompt_estimate(ex.body_bytes))
         await record_usage(state, ex, status="pending", status_code=0)
         await send({"type": "http.response.start", "status": 200, "headers": [*SSE_HEADERS, *headers]})
         ex.response_started = True

@@ -136,6 +136,12 @@ def has_limits(principal: Principal) -> bool:
                 or k.tokens_per_minute)
 
 
+def has_token_limits(principal: Principal) -> bool:
+    """Whether a reservation can matter: without a token limit the request is counted and its tokens added after."""
+    t, k = principal.tenant_limits, principal.key_limits
+    return bool(t.tokens_per_minute or t.monthly_token_budget or k.tokens_per_minute)
+
+
 class Quotas:
     def __init__(self, batcher: RedisBatcher) -> None:
         self.batcher = batcher

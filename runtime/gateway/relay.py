@@ -3,8 +3,10 @@
 The count is the stream's tally (``StreamOutcome``), kept on the request's exchange, so whatever ends the stream
 (the client leaving, the pool breaking off, the gateway stopping) bills what had been sent. The gateway asks the
 pool for ``stream_options.continuous_usage_stats`` (SGLang, vLLM): then every event carries the usage so far.
-Where the pool does not give it, each event with content counts as one completion token (SGLang sends one event
-per decoded step), and the prompt is known only once the pool's final usage chunk says so.
+Where the pool does not give it (sglang-router 0.3 drops ``continuous_usage_stats`` on its way to the workers), each
+event with content counts as one completion token (SGLang sends one event per decoded step), and a stream that ends
+before the pool's final usage chunk is billed the prompt estimated from the request's size (``prompt_estimate``),
+so a client cannot have a long prompt prefilled for free by hanging up after the first token.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import orjson
 
@@ -26,7 +28,8 @@ _CONTENT = re.compile(rb'"(?:content|text|reasoning_content|arguments)": ?"[^"]'
 
 @dataclass(slots=True)
 class StreamOutcome:
-    reported: Usage = field(default_factory=Usage)  # the pool's latest usage (continuous or final)
+    prompt_estimate: int = 0  # billed as the prompt when the pool reported no usage at all
+    reported: Usage | None = None  # the pool's latest usage (continuous or final)
     final_usage: bool = False  # the pool's final usage chunk arrived: ``reported`` is the whole answer
     counted: int = 0  # events with content relayed to the client
     first_token_at: float | None = None
@@ -35,10 +38,18 @@ class StreamOutcome:
 
     @property
     def usage(self) -> Usage:
-        """What to bill: the pool's final usage, else the larger of its last report and the events relayed."""
+        """What to bill: the pool's final usage, else the larger of its last report and the events relayed (with
+        the estimated prompt if it never reported)."""
+        reported = self.reported
+        if reported is None:
+            return Usage(self.prompt_estimate, self.counted)
         if self.final_usage:
-            return self.reported
-        return Usage(self.reported.prompt_tokens, max(self.reported.completion_tokens, self.counted))
+            return reported
+        return Usage(reported.prompt_tokens, max(reported.completion_tokens, self.counted))
+
+    @property
+    def prompt_estimated(self) -> bool:
+        return self.reported is None and self.prompt_estimate > 0
 
 
 def _has_content(event: bytes) -> bool:

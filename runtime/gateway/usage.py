@@ -35,7 +35,7 @@ log = logging.getLogger("helixflow.usage")
 # the gateway's CPU about 0.03 ms a record. Timestamps are epoch seconds, stored as UTC without a zone.
 # A stream writes ``pending`` records (at its start and at checkpoints) and then its settled one, all under one id,
 # and drainers may deliver them in any order or in one batch: the settled record wins over pending ones, and
-# among pending ones the one with the most tokens; a settled row is never changed again (retries stay no-ops).
+# among pending ones the latest; a settled row is never changed again (retries stay no-ops).
 INSERT = """
 INSERT INTO requests (id, user_id, tenant_id, api_key_id, client_request_id, model, endpoint, status, status_code,
     prompt_tokens, completion_tokens, tokens_used, latency_ms, cached, created_at, completed_at, error_message,
@@ -53,14 +53,14 @@ FROM jsonb_to_recordset($1::jsonb)
          created_at float8, completed_at float8, error_message text, messages jsonb, parameters jsonb,
          response jsonb)
 LEFT JOIN model_prices p ON p.model = u.model
-ORDER BY u.id, u.status = 'pending', u.prompt_tokens + u.completion_tokens DESC
+ORDER BY u.id, u.status = 'pending', u.completed_at DESC
 ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, status_code = EXCLUDED.status_code,
     prompt_tokens = EXCLUDED.prompt_tokens, completion_tokens = EXCLUDED.completion_tokens,
     tokens_used = EXCLUDED.tokens_used, latency_ms = EXCLUDED.latency_ms, completed_at = EXCLUDED.completed_at,
     error_message = EXCLUDED.error_message, messages = EXCLUDED.messages, parameters = EXCLUDED.parameters,
     response = EXCLUDED.response, cost = EXCLUDED.cost
 WHERE requests.status = 'pending'
-    AND (EXCLUDED.status <> 'pending' OR EXCLUDED.tokens_used > requests.tokens_used)
+    AND (EXCLUDED.status <> 'pending' OR EXCLUDED.completed_at > requests.completed_at)
 """
 
 
