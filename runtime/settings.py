@@ -16,8 +16,16 @@ Variables (all optional in development; see runtime/README.md):
 - ``HELIXFLOW_JWT_ISSUER``, ``HELIXFLOW_JWT_AUDIENCE``, ``HELIXFLOW_JWT_TTL_SECONDS``.
 - ``HELIXFLOW_GATEWAY_HOST``/``_PORT`` (8080), ``HELIXFLOW_GATEWAY_WORKERS`` (1),
   ``HELIXFLOW_AUTH_HOST``/``_PORT`` (8081), ``HELIXFLOW_MONITORING_HOST``/``_PORT`` (8083).
+- ``HELIXFLOW_AUTH_HASH_WORKERS`` (0: half the CPUs, 1 to 4), ``HELIXFLOW_AUTH_HASH_QUEUE`` (8): password
+  hashes at a time and waiting; ``HELIXFLOW_AUTH_ATTEMPTS_PER_USERNAME`` (10) and ``_PER_ADDRESS`` (30): sign-in
+  attempts a minute (0: no limit); ``HELIXFLOW_AUTH_TRUSTED_PROXIES`` (``127.0.0.1,::1``): peers whose
+  ``X-Forwarded-For`` names the client; ``HELIXFLOW_AUTH_MAX_BODY_BYTES`` (65536): larger bodies get 413.
 - ``HELIXFLOW_MONITORING_REFRESH_SECONDS`` (10): how often the exporter re-reads PostgreSQL.
 - ``HELIXFLOW_USAGE_BATCH_SIZE`` (64), ``HELIXFLOW_USAGE_CLAIM_IDLE_MS`` (15000): usage drain tuning.
+- ``HELIXFLOW_USAGE_CHECKPOINT_SECONDS`` (1): how often a stream's pending usage record is rewritten with the
+  tokens so far (what a gateway killed mid-stream leaves).
+- ``HELIXFLOW_DEFAULT_CONTEXT_TOKENS`` (32768): a model's context length when the pool's model card does not say
+  (``max_tokens`` is capped at it, and reserved at it when a request does not set one).
 - ``HELIXFLOW_DEFAULT_REQUESTS_PER_MINUTE``, ``HELIXFLOW_DEFAULT_TOKENS_PER_MINUTE``,
   ``HELIXFLOW_DEFAULT_MONTHLY_TOKEN_BUDGET``: limits for tenants without their own (0 = unlimited).
 - ``HELIXFLOW_CACHE_ENABLED`` (true), ``HELIXFLOW_CACHE_TTL_SECONDS`` (300), ``HELIXFLOW_CACHE_LOCAL_ITEMS`` (1024).
@@ -31,7 +39,7 @@ from __future__ import annotations
 import functools
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "helixflow-development-secret-do-not-use"
@@ -78,11 +86,20 @@ class RuntimeSettings(BaseSettings):
 
     monitoring_refresh_seconds: float = 10.0
 
+    auth_hash_workers: int = Field(default=0, ge=0, le=64)
+    auth_hash_queue: int = Field(default=8, ge=0)
+    auth_attempts_per_username: int = Field(default=10, ge=0)
+    auth_attempts_per_address: int = Field(default=30, ge=0)
+    auth_trusted_proxies: str = "127.0.0.1,::1"
+    auth_max_body_bytes: int = Field(default=65536, ge=1024)
+
     # Batches of at most 64: with 500 (a 50 ms gathering at ~3,500 req/s) each batch's read, insert and ack
     # were bursts that showed in the benchmark's p99 (median of six interleaved runs 24.3 -> 19.1 ms, same
     # throughput and CPU a request).
     usage_batch_size: int = 64
     usage_claim_idle_ms: int = 15000
+    usage_checkpoint_seconds: float = Field(default=1.0, gt=0)
+    default_context_tokens: int = Field(default=32768, ge=1)
 
     log_requests: bool = True
     tracing_enabled: bool = False

@@ -39,6 +39,11 @@ class UserCreate(BaseModel):
     role: Role = Role.user
 
 
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    is_active: bool | None = None
+
+
 class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(default="", max_length=255)

@@ -8,10 +8,11 @@ from typing import Any
 from fastapi import APIRouter
 
 from helixflow.runtime.auth import operations as ops
-from helixflow.runtime.auth.admin_models import KeyCreate, TenantCreate, TenantUpdate, UserCreate
+from helixflow.runtime.auth.admin_models import KeyCreate, TenantCreate, TenantUpdate, UserCreate, UserUpdate
 from helixflow.runtime.auth.state import Caller, State
 from helixflow.runtime.common.errors import ApiError
 from helixflow.runtime.common.invalidation import bump_epoch
+from helixflow.runtime.security.passwords import HashingBusy
 from helixflow.runtime.security.roles import Permission, may_grant
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -83,8 +84,31 @@ async def create_user(body: UserCreate, caller: Caller, state: State) -> dict[st
     caller.require_tenant(tenant_id)
     if not may_grant(caller.role, body.role):
         raise ApiError(403, f"role '{caller.role}' may not create '{body.role}' users", code="insufficient_role")
-    return await ops.create_user(state.db, tenant_id=tenant_id, username=body.username, email=body.email,
-                                 password=body.password, role=body.role.value)
+    try:
+        return await ops.create_user(state.db, tenant_id=tenant_id, username=body.username, email=body.email,
+                                     password=body.password, role=body.role.value, hasher=state.passwords.hash)
+    except HashingBusy as err:
+        raise ApiError(503, "too many passwords being hashed, retry shortly", code="busy",
+                       headers={"Retry-After": "1"}) from err
+
+
+@router.patch("/users/{user_id}", summary="Deactivate or reactivate a user (its keys and tokens stop within a second)")
+async def update_user(user_id: str, body: UserUpdate, caller: Caller, state: State) -> dict[str, Any]:
+    caller.require(Permission.manage_users)
+    user_id = _uuid_or_404(user_id)
+    user = await state.db.fetchrow("SELECT tenant_id, role FROM users WHERE id = $1", user_id)
+    if user is None:
+        raise ApiError(404, "not found", code="not_found")
+    caller.require_tenant(str(user["tenant_id"]))
+    if not may_grant(caller.role, user["role"]):
+        raise ApiError(403, f"role '{caller.role}' may not change '{user['role']}' users", code="insufficient_role")
+    if body.is_active is None:
+        raise ApiError(400, "nothing to change")
+    row = await state.db.fetchrow(f"UPDATE users SET is_active = $2, updated_at = now() WHERE id = $1 "
+                                  f"RETURNING {ops.USER_COLUMNS}", user_id, body.is_active)
+    assert row is not None
+    await bump_epoch(state.redis)  # every process drops its cached keys and users: effective within a second
+    return ops.jsonable(row)
 
 
 @router.get("/users", summary="List users of a tenant")

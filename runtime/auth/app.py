@@ -12,9 +12,11 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from helixflow.runtime.auth import admin_routes, token_routes, usage_routes
+from helixflow.runtime.auth.attempts import AttemptLimiter
 from helixflow.runtime.auth.keystore import KeyStore
 from helixflow.runtime.auth.state import AuthState
 from helixflow.runtime.common.authenticator import Authenticator
+from helixflow.runtime.common.body_limit import BodyLimit
 from helixflow.runtime.common.directory import Directory, connect_database
 from helixflow.runtime.common.fastapi_errors import install_error_handlers, telemetry_config
 from helixflow.runtime.common.health import (
@@ -28,6 +30,7 @@ from helixflow.runtime.common.health import (
 from helixflow.runtime.common.http_metrics import HttpMetrics, HttpMetricsMiddleware
 from helixflow.runtime.common.invalidation import EpochWatcher
 from helixflow.runtime.common.metrics_registry import metrics_route
+from helixflow.runtime.security.passwords import PasswordPool, default_hash_workers
 from helixflow.runtime.settings import RuntimeSettings, get_settings
 
 
@@ -53,10 +56,14 @@ def create_app(settings: RuntimeSettings | None = None) -> FastAPI:
                                                           + settings.pool_readiness_path),
                               "memory_usage": memory_check, "disk_space": disk_check})
         health.required = ("database",)
-        app.state.auth = AuthState(settings, db, redis, keystore, authenticator)
+        passwords = PasswordPool(settings.auth_hash_workers or default_hash_workers(), settings.auth_hash_queue)
+        attempts = AttemptLimiter(redis, settings.auth_attempts_per_username, settings.auth_attempts_per_address)
+        trusted = frozenset(p.strip() for p in settings.auth_trusted_proxies.split(",") if p.strip())
+        app.state.auth = AuthState(settings, db, redis, keystore, authenticator, passwords, attempts, trusted)
         try:
             yield
         finally:
+            passwords.close()
             await watcher.stop()
             await http.aclose()
             await redis.aclose()
@@ -70,4 +77,7 @@ def create_app(settings: RuntimeSettings | None = None) -> FastAPI:
     app.include_router(usage_routes.router)
     app.router.routes.extend([*health.routes(), metrics_route(registry)])
     app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(registry), router=app.router)
+    # Outermost: an oversized body is refused before anything else runs or reads it.
+    app.add_middleware(BodyLimit, limit=settings.auth_max_body_bytes,
+                       paths={"/oauth/token": token_routes.MAX_FORM_BYTES})
     return app

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -48,10 +50,13 @@ async def create_tenant(db: Connection, name: str, *, requests_per_minute: int |
 
 
 async def create_user(db: Connection, *, tenant_id: str, username: str, email: str, password: str,
-                      role: str) -> dict[str, Any]:
-    """Raises ApiError(400) for a weak password or unknown tenant, ApiError(409) for a taken username/email."""
+                      role: str, hasher: Callable[[str], Awaitable[str]] | None = None) -> dict[str, Any]:
+    """Raises ApiError(400) for a weak password or unknown tenant, ApiError(409) for a taken username/email.
+
+    ``hasher``: the service's bounded hashing pool (``PasswordPool.hash``); by default a thread of asyncio's own.
+    """
     try:
-        password_hash = hash_password(password)
+        password_hash = await (hasher(password) if hasher is not None else asyncio.to_thread(hash_password, password))
     except ValueError as err:
         raise ApiError(400, str(err), param="password") from err
     try:

@@ -9,9 +9,11 @@ import asyncpg
 from fastapi import Depends, Request
 from redis.asyncio import Redis
 
+from helixflow.runtime.auth.attempts import AttemptLimiter
 from helixflow.runtime.auth.keystore import KeyStore
 from helixflow.runtime.common.authenticator import Authenticator
 from helixflow.runtime.common.principal import Principal
+from helixflow.runtime.security.passwords import PasswordPool
 from helixflow.runtime.settings import RuntimeSettings
 
 
@@ -22,6 +24,9 @@ class AuthState:
     redis: Redis
     keystore: KeyStore
     authenticator: Authenticator
+    passwords: PasswordPool
+    attempts: AttemptLimiter
+    trusted_proxies: frozenset[str]
 
 
 def get_state(request: Request) -> AuthState:

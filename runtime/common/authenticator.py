@@ -2,10 +2,12 @@
 
 API-key records are cached by digest (positives 60 s, negatives 2 s) and the cache
 is cleared by the EpochWatcher on any change. JWTs are verified locally against
-public keys from a JwksSource; tenant records they refer to are cached the same way.
-A verified token's claims are kept until it expires (at most TOKEN_TTL): verifying an
-EdDSA JWT costs more than the rest of the request's CPU. A token issued for an API key
-(client-credentials grant) stops working when that key is revoked or expires, like the key.
+public keys from a JwksSource; the user (with its tenant) or the API key they were issued
+for is looked up and cached the same way, so a deactivated user, a disabled tenant or a
+revoked key stops every token issued for it within the same second as the key itself.
+A token issued for an API key (client-credentials grant) carries that key's role and
+limits, shared with the key. A verified token's claims are kept until it expires (at most
+TOKEN_TTL): verifying an EdDSA JWT costs more than the rest of the request's CPU.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from helixflow.runtime.common.directory import Directory, KeyRecord
+from helixflow.runtime.common.directory import Directory, KeyRecord, UserRecord
 from helixflow.runtime.common.errors import ApiError
 from helixflow.runtime.common.principal import Principal, TenantLimits
 from helixflow.runtime.security.api_keys import digest_api_key, looks_like_api_key
@@ -44,13 +46,13 @@ class Authenticator:
         self.directory, self.jwks, self.settings = directory, jwks, settings
         self._keys: dict[str, tuple[float, KeyRecord | None]] = {}
         self._key_ids: dict[str, tuple[float, KeyRecord | None]] = {}
-        self._tenants: dict[str, tuple[float, tuple[bool, TenantLimits, bool] | None]] = {}
+        self._users: dict[str, tuple[float, UserRecord | None]] = {}
         self._tokens: dict[str, tuple[float, dict[str, Any]]] = {}  # token -> (valid until, epoch s; claims)
 
     def clear(self) -> None:
         self._keys.clear()
         self._key_ids.clear()
-        self._tenants.clear()
+        self._users.clear()
         self._tokens.clear()
 
     async def authenticate(self, authorization: str | None) -> Principal:
@@ -102,17 +104,21 @@ class Authenticator:
         if not all(isinstance(v, str) for v in (tenant_id, role, sub)):
             raise _unauthorized("invalid token claims")
         assert isinstance(tenant_id, str) and isinstance(role, str) and isinstance(sub, str)
-        tenant = await self._tenant(tenant_id)
-        if tenant is None or not tenant[0]:
-            raise _unauthorized("tenant is unknown or disabled")
         key_id = claims.get("key")
         if isinstance(key_id, str):
+            # Issued for an API key: it lives and dies with the key, and has the key's role and limits.
             record = await self._key_record(self._key_ids, key_id, self.directory.key_by_id)
-            if record is None or not record.is_valid_now() or record.principal.tenant_id != tenant_id:
+            if record is None or not record.is_valid_now() or record.principal.tenant_id != tenant_id \
+                    or record.principal.user_id != sub:
                 raise _unauthorized("the API key this token was issued for is revoked or expired")
-        return Principal(user_id=sub, tenant_id=tenant_id, role=role,
-                         api_key_id=key_id if isinstance(key_id, str) else None,
-                         tenant_limits=tenant[1], key_limits=TenantLimits(), store_content=tenant[2])
+            return record.principal
+        user = await self._user(sub)
+        if user is None or not user.active or user.tenant_id != tenant_id:
+            raise _unauthorized("the user is unknown or deactivated, or its tenant is disabled")
+        # The user's role as it is now: a demotion applies to the tokens already issued.
+        return Principal(user_id=sub, tenant_id=tenant_id, role=user.role, api_key_id=None,
+                         tenant_limits=user.tenant_limits, key_limits=TenantLimits(),
+                         store_content=user.store_content)
 
     async def _verify(self, token: str) -> dict[str, Any]:
         try:
@@ -125,17 +131,17 @@ class Authenticator:
         except TokenError as err:
             raise _unauthorized(str(err)) from err
 
-    async def _tenant(self, tenant_id: str) -> tuple[bool, TenantLimits, bool] | None:
+    async def _user(self, user_id: str) -> UserRecord | None:
         now = time.monotonic()
-        cached = self._tenants.get(tenant_id)
+        cached = self._users.get(user_id)
         if cached is not None and cached[0] > now:
             return cached[1]
         try:
-            tenant = await self.directory.tenant(tenant_id)
+            user = await self.directory.user(user_id)
         except (OSError, asyncpg.PostgresError, TimeoutError) as err:
             raise ApiError(503, "authentication backend unavailable", code="auth_unavailable",
                            headers={"Retry-After": "1"}) from err
-        if len(self._tenants) >= MAX_ENTRIES:
-            self._tenants.clear()
-        self._tenants[tenant_id] = (now + (POSITIVE_TTL if tenant else NEGATIVE_TTL), tenant)
-        return tenant
+        if len(self._users) >= MAX_ENTRIES:
+            self._users.clear()
+        self._users[user_id] = (now + (POSITIVE_TTL if user else NEGATIVE_TTL), user)
+        return user

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -21,10 +21,26 @@ FROM api_keys k JOIN users u ON u.id = k.user_id JOIN tenants t ON t.id = k.tena
 _KEY_QUERY = _KEY_COLUMNS + "WHERE k.key_hash = $1"
 _KEY_BY_ID_QUERY = _KEY_COLUMNS + "WHERE k.id = $1"
 
+_USER_QUERY = """
+SELECT u.tenant_id, u.role, u.is_active AND t.is_active AS active, t.requests_per_minute, t.tokens_per_minute,
+       t.monthly_token_budget, t.store_content
+FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.id = $1
+"""
+
 _TENANT_QUERY = """
 SELECT id, is_active, requests_per_minute, tokens_per_minute, monthly_token_budget, store_content
 FROM tenants WHERE id = $1
 """
+
+
+class UserRecord(NamedTuple):
+    """A user joined with its tenant: what a JWT issued to the user (for a password) is checked against."""
+
+    tenant_id: str
+    role: str
+    active: bool  # the user and its tenant
+    tenant_limits: TenantLimits
+    store_content: bool
 
 
 class KeyRecord:
@@ -78,6 +94,17 @@ class Directory:
         )
         usable = row["revoked_at"] is None and bool(row["user_active"]) and bool(row["tenant_active"])
         return KeyRecord(principal, row["expires_at"], usable)
+
+    async def user(self, user_id: str) -> UserRecord | None:
+        """The user and its tenant, or None when the user does not exist."""
+        try:
+            row = await self.db.fetchrow(_USER_QUERY, user_id)
+        except (asyncpg.DataError, ValueError):  # not a UUID
+            return None
+        if row is None:
+            return None
+        return UserRecord(str(row["tenant_id"]), row["role"], bool(row["active"]), _limits(row, self.settings),
+                          bool(row["store_content"]))
 
     async def tenant(self, tenant_id: str) -> tuple[bool, TenantLimits, bool] | None:
         """(active, limits, store_content) or None when the tenant does not exist."""

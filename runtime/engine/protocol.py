@@ -17,6 +17,7 @@ from helixflow.runtime.engine.core import EngineError, SamplingParams
 class StreamOptions(BaseModel):
     model_config = ConfigDict(extra="allow")
     include_usage: bool = False
+    continuous_usage_stats: bool = False  # the usage so far in every chunk, as SGLang and vLLM do
 
 
 class _Sampling(BaseModel):
@@ -40,6 +41,9 @@ class _Sampling(BaseModel):
 
     def include_usage(self) -> bool:
         return bool(self.stream_options and self.stream_options.include_usage)
+
+    def continuous_usage(self) -> bool:
+        return bool(self.stream_options and self.stream_options.continuous_usage_stats)
 
     def check_supported(self) -> None:
         if self.n != 1:

@@ -236,7 +236,8 @@ async def _respond(
             }
         )
     return StreamingResponse(
-        _stream(engine, tokens, params, stats, request_id, created, chat=chat, include_usage=body.include_usage()),
+        _stream(engine, tokens, params, stats, request_id, created, chat=chat, include_usage=body.include_usage(),
+                continuous_usage=body.continuous_usage()),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -252,11 +253,14 @@ async def _stream(
     *,
     chat: bool,
     include_usage: bool,
+    continuous_usage: bool = False,
 ) -> AsyncIterator[bytes]:
     kind = "chat.completion.chunk" if chat else "text_completion"
     base = {"id": request_id, "object": kind, "created": created, "model": engine.served_model_name}
 
     def event(choices: list[dict[str, Any]], usage: dict[str, int] | None = None) -> bytes:
+        if usage is None and continuous_usage:
+            usage = _usage(stats)  # the usage so far (SGLang's continuous_usage_stats)
         return b"data: " + orjson.dumps({**base, "choices": choices, "usage": usage}) + b"\n\n"
 
     def choice(text: str | None, finish: str | None, first: bool = False) -> dict[str, Any]:

@@ -22,6 +22,7 @@ class ModelCatalog:
         self.upstream = upstream
         self.raw: bytes | None = None
         self._ids: frozenset[str] | None = None
+        self._context: dict[str, int] = {}
         self._expires = 0.0
         self._lock = asyncio.Lock()
 
@@ -40,16 +41,30 @@ class ModelCatalog:
                 data = None
             if isinstance(data, dict) and isinstance(data.get("data"), list):
                 self.raw = body
-                self._ids = frozenset(m["id"] for m in data["data"] if isinstance(m, dict) and "id" in m)
+                cards = [m for m in data["data"] if isinstance(m, dict) and isinstance(m.get("id"), str)]
+                self._ids = frozenset(m["id"] for m in cards)
+                self._context = {m["id"]: length for m in cards if (length := _context_length(m))}
                 self._expires = time.monotonic() + MODELS_TTL
             else:
                 self._ids, self.raw = None, None
                 self._expires = time.monotonic() + 1.0
 
+    def context_length(self, model: str) -> int | None:
+        """The model's context length as its card says (``max_model_len``: SGLang, vLLM), if the pool said."""
+        return self._context.get(model)
+
     async def known(self, model: str) -> bool | None:
         if self._expires <= time.monotonic():
             await self.refresh()
         return None if self._ids is None else model in self._ids
+
+
+def _context_length(card: dict[str, Any]) -> int | None:
+    for name in ("max_model_len", "context_length", "context_window"):
+        value = card.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
 
 
 class RemoteJwks:

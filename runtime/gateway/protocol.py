@@ -10,6 +10,12 @@ import orjson
 from helixflow.runtime.common.errors import ApiError
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
+# Choices a request may ask for (``n``, ``best_of``): OpenAI's own cap is 128; each one is generated, billed and
+# reserved against the tenant's token budget up front.
+MAX_CHOICES = 16
+# Prompt tokens are reserved before the pool has counted them: one per 3 bytes of the body, which errs high for
+# English (about 4 characters a token, and the JSON around the text) and is about right for CJK text.
+PROMPT_BYTES_PER_TOKEN = 3
 
 
 @dataclass(slots=True)
@@ -20,6 +26,20 @@ class InferenceRequest:
     batch_size: int
     deterministic: bool
     wants_usage_chunk: bool
+    max_tokens: int | None = None  # the larger of max_tokens and max_completion_tokens, if given
+    choices: int = 1  # sequences generated: prompts x max(n, best_of)
+    wants_continuous_usage: bool = False  # the client asked for the usage in every chunk itself
+
+    def reservation(self, body_bytes: int, context_length: int) -> int:
+        """Tokens to hold against the budget while the request runs: the prompt (estimated) and the most
+        every choice may generate."""
+        limit = self.max_tokens if self.max_tokens is not None else context_length
+        return prompt_estimate(body_bytes) + self.choices * limit
+
+
+def prompt_estimate(body_bytes: int) -> int:
+    """Prompt tokens guessed from the body's size, before (or without) the pool's count."""
+    return body_bytes // PROMPT_BYTES_PER_TOKEN + 1
 
 
 def _bad(message: str, param: str | None = None) -> ApiError:
@@ -47,13 +67,22 @@ def _number(body: dict[str, Any], name: str, low: float, high: float) -> float |
     return float(value)
 
 
-def _integer(body: dict[str, Any], name: str, low: int) -> int | None:
+def _integer(body: dict[str, Any], name: str, low: int, high: int | None = None) -> int | None:
     value = body.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise _bad(f"'{name}' must be an integer >= {low}", name)
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        raise _bad(f"'{name}' must be an integer >= {low}" + (f" and <= {high}" if high is not None else ""), name)
     return value
+
+
+def _limits(body: dict[str, Any]) -> tuple[int | None, int]:
+    """The largest completion limit given (checked against the model's context length later) and the choices."""
+    limits = [v for v in (_integer(body, "max_tokens", 1), _integer(body, "max_completion_tokens", 1))
+              if v is not None]
+    n = _integer(body, "n", 1, MAX_CHOICES) or 1
+    best_of = _integer(body, "best_of", 1, MAX_CHOICES) or 1
+    return (max(limits) if limits else None), max(n, best_of)
 
 
 def _common(body: dict[str, Any]) -> tuple[str, bool]:
@@ -67,9 +96,6 @@ def _common(body: dict[str, Any]) -> tuple[str, bool]:
         raise _bad("'stream' must be a boolean", "stream")
     _number(body, "temperature", 0, 2)
     _number(body, "top_p", 0, 1)
-    _integer(body, "max_tokens", 1)
-    _integer(body, "max_completion_tokens", 1)
-    _integer(body, "n", 1)
     seed = body.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise _bad("'seed' must be an integer", "seed")
@@ -88,6 +114,11 @@ def _wants_usage(body: dict[str, Any]) -> bool:
     return isinstance(options, dict) and options.get("include_usage") is True
 
 
+def _wants_continuous_usage(body: dict[str, Any]) -> bool:
+    options = body.get("stream_options")
+    return isinstance(options, dict) and options.get("continuous_usage_stats") is True
+
+
 def chat_request(body: dict[str, Any]) -> InferenceRequest:
     model, stream = _common(body)
     messages = body.get("messages")
@@ -96,7 +127,9 @@ def chat_request(body: dict[str, Any]) -> InferenceRequest:
     for i, message in enumerate(messages):
         if not isinstance(message, dict) or not isinstance(message.get("role"), str):
             raise _bad(f"messages[{i}] must be an object with a 'role'", f"messages[{i}]")
-    return InferenceRequest(body, model, stream, 1, _deterministic(body, stream), _wants_usage(body))
+    max_tokens, choices = _limits(body)
+    return InferenceRequest(body, model, stream, 1, _deterministic(body, stream), _wants_usage(body), max_tokens,
+                            choices, _wants_continuous_usage(body))
 
 
 def completion_request(body: dict[str, Any]) -> InferenceRequest:
@@ -108,7 +141,9 @@ def completion_request(body: dict[str, Any]) -> InferenceRequest:
         batch = len(prompt) if all(isinstance(p, str | list) for p in prompt) else 1
     else:
         raise _bad("'prompt' must be a string or a non-empty array", "prompt")
-    return InferenceRequest(body, model, stream, batch, _deterministic(body, stream), _wants_usage(body))
+    max_tokens, choices = _limits(body)
+    return InferenceRequest(body, model, stream, batch, _deterministic(body, stream), _wants_usage(body), max_tokens,
+                            batch * choices, _wants_continuous_usage(body))
 
 
 def embedding_request(body: dict[str, Any]) -> InferenceRequest:
@@ -126,4 +161,4 @@ def embedding_request(body: dict[str, Any]) -> InferenceRequest:
     if encoding is not None and encoding not in ("float", "base64"):
         raise _bad("'encoding_format' must be 'float' or 'base64'", "encoding_format")
     # Embeddings are a pure function of the input: always cacheable.
-    return InferenceRequest(body, model, False, batch, True, False)
+    return InferenceRequest(body, model, False, batch, True, False, 0, 0)

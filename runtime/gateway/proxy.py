@@ -15,7 +15,7 @@ from starlette.types import Message, Receive, Scope, Send
 from helixflow.runtime.common.errors import ApiError, error_body
 from helixflow.runtime.common.http_server import CANCEL_ON_DISCONNECT
 from helixflow.runtime.common.tracing import traceparent
-from helixflow.runtime.gateway.accounting import Exchange, record_usage
+from helixflow.runtime.gateway.accounting import Exchange, checkpoint, record_usage, settle_unrecorded
 from helixflow.runtime.gateway.cache import cache_key
 from helixflow.runtime.gateway.http_io import clean_request_id, read_body, send_response
 from helixflow.runtime.gateway.ids import uuid4_hex
@@ -26,9 +26,10 @@ from helixflow.runtime.gateway.protocol import (
     completion_request,
     embedding_request,
     parse_body,
+    prompt_estimate,
 )
-from helixflow.runtime.gateway.quotas import has_limits
-from helixflow.runtime.gateway.relay import relay_events
+from helixflow.runtime.gateway.quotas import has_limits, has_token_limits
+from helixflow.runtime.gateway.relay import StreamOutcome, relay_events
 from helixflow.runtime.gateway.state import GatewayState
 from helixflow.runtime.gateway.upstream import UpstreamError, UpstreamResponse
 from helixflow.runtime.gateway.usage_extract import usage_from
@@ -67,15 +68,23 @@ async def handle_inference(state: GatewayState, scope: Scope, receive: Receive, 
         if scope["method"] != "POST":
             raise ApiError(405, f"{path} accepts POST only", code="method_not_allowed")
         body = await read_body(receive, MAX_BODY_BYTES)
+        ex.body_bytes = len(body)
         ex.principal = await state.authenticator.authenticate(authorization)
         ex.principal.require(Permission.inference)
-        ex.request = parse(parse_body(body))
-        if await state.catalog.known(ex.request.model) is False:
-            raise ApiError(404, f"the model '{ex.request.model}' does not exist", code="model_not_found",
+        ex.request = request = parse(parse_body(body))
+        if await state.catalog.known(request.model) is False:
+            raise ApiError(404, f"the model '{request.model}' does not exist", code="model_not_found",
                            param="model")
+        context = state.catalog.context_length(request.model) or state.settings.default_context_tokens
+        if request.max_tokens and request.max_tokens > context:
+            param = "max_tokens" if request.body.get("max_tokens") == request.max_tokens else "max_completion_tokens"
+            raise ApiError(400, f"'{param}' must be at most {context}, the model's context length", param=param,
+                           code="invalid_request")
         if has_limits(ex.principal):
             try:
-                headers += await state.quotas.check(ex.principal)
+                wanted = request.reservation(len(body), context) if has_token_limits(ex.principal) else 0
+                quota_headers, ex.reservation = await state.quotas.reserve(ex.principal, wanted)
+                headers += quota_headers
             except (RedisError, OSError) as err:
                 # Fail open: an unreachable Redis must not take inference down with it.
                 log.warning("quota check skipped, Redis unavailable: %s", type(err).__name__)
@@ -104,6 +113,7 @@ async def handle_inference(state: GatewayState, scope: Scope, receive: Receive, 
         if not ex.response_started:
             await send_response(send, 500, error_body(500, "internal error", code="internal_error"), headers)
     finally:
+        settle_unrecorded(state, ex)
         state.metrics.active_inc(-1)
         _observe(state, ex, scope["method"])
 
@@ -117,11 +127,19 @@ async def _cancelled_by_server(state: GatewayState, ex: Exchange, disconnect: di
     except asyncio.CancelledError:
         task = asyncio.current_task()
         if not disconnect.get("disconnected") or task is None:
+            await _record_interrupted(state, ex)
             raise
         task.uncancel()
         ex.disconnected = True
         ex.status = 499
         await record_usage(state, ex, status="cancelled", status_code=499)
+
+
+async def _record_interrupted(state: GatewayState, ex: Exchange) -> None:
+    """The server is stopping and cancelled the request: what was sent is recorded before it goes."""
+    if not ex.settled and ex.tally is not None:
+        await record_usage(state, ex, status="interrupted", status_code=503,
+                           error="the gateway stopped before the stream ended")
 
 
 async def _with_disconnect_watch(state: GatewayState, ex: Exchange, receive: Receive, send: Send, body: bytes,
@@ -151,6 +169,7 @@ async def _with_disconnect_watch(state: GatewayState, ex: Exchange, receive: Rec
         await _serve(state, ex, body, bypass, headers, tracked_send)
     except asyncio.CancelledError:
         if not ex.disconnected:
+            await _record_interrupted(state, ex)
             raise
         task.uncancel()
         ex.status = 499
@@ -260,7 +279,9 @@ async def _stream(state: GatewayState, ex: Exchange, headers: list[tuple[bytes, 
     assert request is not None
     body = dict(request.body)
     options = body.get("stream_options")
-    body["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
+    # The usage so far in every event (SGLang, vLLM): what a stream that ends early is billed for.
+    body["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True,
+                              "continuous_usage_stats": True}
     sent_at = time.perf_counter()
     response = await _call_pool(state, ex, orjson.dumps(body))
     try:
@@ -270,6 +291,9 @@ async def _stream(state: GatewayState, ex: Exchange, headers: list[tuple[bytes, 
             except UpstreamError as err:
                 raise pool_unavailable() from err
             await _refuse_upstream_error(state, ex, response, data)
+        # The record exists before the first token goes out: a gateway killed mid-stream leaves it behind.
+        ex.tally = outcome = StreamOutcome(prompt_estimate(ex.body_bytes))
+        await record_usage(state, ex, status="pending", status_code=0)
         await send({"type": "http.response.start", "status": 200, "headers": [*SSE_HEADERS, *headers]})
         ex.response_started = True
         ex.status = 200
@@ -279,13 +303,13 @@ async def _stream(state: GatewayState, ex: Exchange, headers: list[tuple[bytes, 
 
         error: str | None = None
         try:
-            outcome = await relay_events(response, send_body, request.wants_usage_chunk)
+            await relay_events(response, send_body, request.wants_usage_chunk, outcome,
+                               lambda tally: checkpoint(state, ex, tally), request.wants_continuous_usage)
         except UpstreamError as err:
             state.metrics.upstream_errors.labels(err.kind).inc()
             error = str(err)
             await send_body(b"data: " + error_body(503, "the inference pool failed mid-stream") + b"\n\n")
         else:
-            ex.usage = outcome.usage
             if outcome.first_token_at is not None:
                 state.metrics.child(state.metrics.ttft, request.model).observe(outcome.first_token_at - sent_at)
             state.metrics.child(state.metrics.inference, request.model, str(request.batch_size)).observe(

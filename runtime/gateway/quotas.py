@@ -1,8 +1,11 @@
 """Per-tenant (and optionally per-key) requests/minute, tokens/minute and monthly token budget, in Redis.
 
-One Lua script checks every limit and counts the request atomically; tokens are
-added when the response's usage is known, by plain INCRBY and ``EXPIRE ... NX`` (Redis 7.0
-or newer): a script call costs Redis ~15 us beyond its commands, these cost ~1 us each.
+One Lua script checks every limit, counts the request and reserves the tokens the request may use (its prompt,
+estimated, and ``n x max_tokens``) atomically: a request is refused when its reservation does not fit, so N
+concurrent requests cannot overshoot a budget together. When the request ends its reservation is settled to what
+it really used, by plain INCRBY (of the difference) and ``EXPIRE ... NX`` (Redis 7.0 or newer), queued with the
+usage record: a script call costs Redis ~15 us beyond its commands, these cost ~1 us each. A reservation a
+crashed gateway never settled stays counted (the budget errs on the safe side) until its window ends.
 Windows are fixed calendar minutes and UTC months. All of a tenant's keys share a hash
 tag so the script works on Redis Cluster.
 """
@@ -23,24 +26,33 @@ from helixflow.runtime.gateway.batcher import RedisBatcher
 from helixflow.runtime.gateway.resp import pack
 
 # KEYS: tenant requests/minute, tenant tokens/minute, tenant tokens/month, key requests/minute, key
-# tokens/minute. ARGV: their limits (0: none) in the same order, then the minute keys' TTL. One MGET reads
-# them all: a redis.call costs Redis ~2 us, and these scripts were Redis's largest cost per request.
+# tokens/minute. ARGV: their limits (0: none) in the same order, the minute keys' TTL, the month key's TTL, then
+# the tokens to reserve. One MGET reads them all: a redis.call costs Redis ~2 us, and these scripts were Redis's
+# largest cost per request.
 CHECK_SCRIPT = """
 local used = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
 local requests, tokens = tonumber(used[1] or '0'), tonumber(used[2] or '0')
-local function over(i)
+local reserve = tonumber(ARGV[8])
+local function over(i, wanted)
   local limit = tonumber(ARGV[i])
-  return limit > 0 and tonumber(used[i] or '0') >= limit
+  return limit > 0 and tonumber(used[i] or '0') + wanted > limit
 end
-if over(3) then return {0, 3, requests, tokens} end
-if over(2) then return {0, 2, requests, tokens} end
-if over(5) then return {0, 5, requests, tokens} end
-if over(1) then return {0, 1, requests, tokens} end
-if over(4) then return {0, 4, requests, tokens} end
+if over(3, reserve) then return {0, 3, requests, tokens} end
+if over(2, reserve) then return {0, 2, requests, tokens} end
+if over(5, reserve) then return {0, 5, requests, tokens} end
+if over(1, 1) then return {0, 1, requests, tokens} end
+if over(4, 1) then return {0, 4, requests, tokens} end
 requests = redis.call('INCR', KEYS[1])
 if requests == 1 then redis.call('EXPIRE', KEYS[1], ARGV[6]) end
 if tonumber(ARGV[4]) > 0 then
   if redis.call('INCR', KEYS[4]) == 1 then redis.call('EXPIRE', KEYS[4], ARGV[6]) end
+end
+if reserve > 0 then
+  if redis.call('INCRBY', KEYS[2], reserve) == reserve then redis.call('EXPIRE', KEYS[2], ARGV[6]) end
+  if redis.call('INCRBY', KEYS[3], reserve) == reserve then redis.call('EXPIRE', KEYS[3], ARGV[7]) end
+  if tonumber(ARGV[5]) > 0 then
+    if redis.call('INCRBY', KEYS[5], reserve) == reserve then redis.call('EXPIRE', KEYS[5], ARGV[6]) end
+  end
 end
 return {1, 0, requests, tokens}
 """
@@ -74,9 +86,11 @@ def _key_names(tenant_id: str, holder: str, minute: int) -> tuple[str, str, str,
 
 
 @functools.lru_cache(maxsize=4096)
-def _check_command(names: tuple[str, ...], tenant: TenantLimits, key: TenantLimits) -> bytes:
-    # The whole EVALSHA of a key's check is the same for every request in a minute: packed once.
-    return pack(("EVALSHA", CHECK_SHA, len(names), *names, *_check_args(tenant, key)))
+def _check_command(names: tuple[str, ...], tenant: TenantLimits, key: TenantLimits, month_ttl: str) -> bytes:
+    # The EVALSHA of a key's check is the same for every request in a minute but for the tokens it reserves:
+    # packed once, announcing that last argument (appended per request by ``_amount``).
+    args = (*_check_args(tenant, key), month_ttl)
+    return _one_more(pack(("EVALSHA", CHECK_SHA, len(names), *names, *args)), 3 + len(names) + len(args))
 
 
 def _check_args(t: TenantLimits, k: TenantLimits) -> list[int]:
@@ -84,22 +98,48 @@ def _check_args(t: TenantLimits, k: TenantLimits) -> list[int]:
             k.tokens_per_minute, WINDOW_TTL]
 
 
+def _one_more(packed: bytes, parts: int) -> bytes:
+    """A packed command announcing one more argument than it holds."""
+    head = b"*%d\r\n" % parts
+    assert packed.startswith(head)
+    return b"*%d\r\n" % (parts + 1) + packed[len(head):]
+
+
+def _amount(value: int) -> bytes:
+    digits = b"%d" % value
+    return b"$%d\r\n%b\r\n" % (len(digits), digits)
+
+
 class _Prepared(NamedTuple):
     names: tuple[str, ...]  # the five counters (see CHECK_SCRIPT)
-    check: bytes  # the whole EVALSHA of the check, packed
+    check: bytes  # the EVALSHA of the check, packed but for the tokens to reserve
+    month_ttl: str
     token_counters: tuple[tuple[str, str], ...]  # what a response's tokens are added to, with their TTLs
     token_commands: tuple[tuple[bytes, bytes], ...]  # per counter: INCRBY packed but for the amount, EXPIRE NX
 
 
+class Reservation(NamedTuple):
+    """The tokens a request holds against its counters (those of the minute it was checked in)."""
+
+    prepared: _Prepared
+    tokens: int
+
+
 def _incrby_head(name: str) -> bytes:
     """``INCRBY name`` in RESP, announcing the amount that follows it."""
-    return pack(("INCRBY", name)).replace(b"*2\r\n", b"*3\r\n", 1)
+    return _one_more(pack(("INCRBY", name)), 2)
 
 
 def has_limits(principal: Principal) -> bool:
     t, k = principal.tenant_limits, principal.key_limits
     return bool(t.requests_per_minute or t.tokens_per_minute or t.monthly_token_budget or k.requests_per_minute
                 or k.tokens_per_minute)
+
+
+def has_token_limits(principal: Principal) -> bool:
+    """Whether a reservation can matter: without a token limit the request is counted and its tokens added after."""
+    t, k = principal.tenant_limits, principal.key_limits
+    return bool(t.tokens_per_minute or t.monthly_token_budget or k.tokens_per_minute)
 
 
 class Quotas:
@@ -118,8 +158,8 @@ class Quotas:
         counters = [(names[1], str(WINDOW_TTL)), (names[2], month_ttl)]
         if principal.key_limits.tokens_per_minute:
             counters.append((names[4], str(WINDOW_TTL)))
-        prepared = _Prepared(names, _check_command(names, principal.tenant_limits, principal.key_limits),
-                             tuple(counters),
+        prepared = _Prepared(names, _check_command(names, principal.tenant_limits, principal.key_limits, month_ttl),
+                             month_ttl, tuple(counters),
                              tuple((_incrby_head(name), pack(("EXPIRE", name, ttl, "NX"))) for name, ttl in counters))
         if len(self._prepared) >= 4096:
             self._prepared.clear()
@@ -127,21 +167,30 @@ class Quotas:
         return prepared
 
     async def check(self, principal: Principal) -> list[tuple[bytes, bytes]]:
-        """Counts the request; returns x-ratelimit-* headers. Raises ApiError(429) with Retry-After when over."""
+        """Counts the request (reserving no tokens); returns x-ratelimit-* headers. Raises ApiError(429)."""
+        return (await self.reserve(principal, 0))[0]
+
+    async def reserve(self, principal: Principal, tokens: int) -> tuple[list[tuple[bytes, bytes]], Reservation]:
+        """Counts the request and reserves ``tokens``; returns x-ratelimit-* headers and the reservation to settle.
+
+        Raises ApiError(429) with Retry-After when a limit is reached or the reservation does not fit.
+        """
         now = time.time()
         prepared = self._prepare(principal, int(now // 60))
+        tokens = max(0, tokens)
         result = await self.batcher.script(CHECK_SHA, CHECK_SCRIPT, list(prepared.names),
-                                           _check_args(principal.tenant_limits, principal.key_limits),
-                                           packed=prepared.check)
-        allowed, reason, requests, tokens = (int(v) for v in result)
+                                           [*_check_args(principal.tenant_limits, principal.key_limits),
+                                            prepared.month_ttl, tokens],
+                                           packed=prepared.check + _amount(tokens))
+        allowed, reason, requests, used = (int(v) for v in result)
         minute_reset = 60 - int(now % 60)
-        headers = self._headers(principal, minute_reset, requests, tokens)
+        headers = self._headers(principal, minute_reset, requests, used)
         if not allowed:
             which = REASONS.get(reason, "quota")
             retry = _seconds_to_next_month(now) if which == "monthly_token_budget" else minute_reset
             raise ApiError(429, f"rate limit exceeded: {which}", code="rate_limit_exceeded",
                            headers={"Retry-After": str(retry), **{k.decode(): v.decode() for k, v in headers}})
-        return headers
+        return headers, Reservation(prepared, tokens)
 
     @staticmethod
     def _headers(principal: Principal, minute_reset: int, requests: int, tokens: int) -> list[tuple[bytes, bytes]]:
@@ -160,11 +209,18 @@ class Quotas:
 
     def consume(self, principal: Principal, tokens: int, now: float) -> asyncio.Future[Any]:
         """Adds a response's tokens to the counters (queued with the usage record); a new counter gets its TTL."""
-        prepared = self._prepare(principal, int(now // 60))
+        return self._add(self._prepare(principal, int(now // 60)), tokens)
+
+    def settle(self, reservation: Reservation, used: int) -> asyncio.Future[Any] | None:
+        """Turns a reservation into what the request used (queued with the usage record); None when equal."""
+        if used == reservation.tokens:
+            return None
+        return self._add(reservation.prepared, used - reservation.tokens)
+
+    def _add(self, prepared: _Prepared, tokens: int) -> asyncio.Future[Any]:
         resp = self.batcher.resp
         if resp is not None:
-            digits = b"%d" % tokens
-            amount = b"$%d\r\n%b\r\n" % (len(digits), digits)
+            amount = _amount(tokens)
             return resp.submit_packed(b"".join(head + amount + expire for head, expire in prepared.token_commands),
                                       2 * len(prepared.token_commands))
         return self.batcher.submit_all([command for name, ttl in prepared.token_counters

@@ -2,8 +2,9 @@
 drainers move records in batches into the ``requests`` table.
 
 At-least-once: a record is acknowledged on the stream only after its batch is
-committed, and the insert ignores ids already present, so retries after a crash
-or a PostgreSQL outage never duplicate rows. Records a dead gateway had read but
+committed, and the insert ignores ids already settled, so retries after a crash
+or a PostgreSQL outage never duplicate rows (a stream's ``pending`` row is updated
+by its later records). Records a dead gateway had read but
 not committed are claimed by the survivors after ``usage_claim_idle_ms``.
 A record PostgreSQL rejects as data (not as an outage) goes to a dead-letter stream
 instead of blocking the ones behind it.
@@ -32,14 +33,18 @@ log = logging.getLogger("helixflow.usage")
 
 # The records go to PostgreSQL as one JSON array, unpacked there: building typed column arrays in Python cost
 # the gateway's CPU about 0.03 ms a record. Timestamps are epoch seconds, stored as UTC without a zone.
+# A stream writes ``pending`` records (at its start and at checkpoints) and then its settled one, all under one id,
+# and drainers may deliver them in any order or in one batch: the settled record wins over pending ones, and
+# among pending ones the latest; a settled row is never changed again (retries stay no-ops).
 INSERT = """
 INSERT INTO requests (id, user_id, tenant_id, api_key_id, client_request_id, model, endpoint, status, status_code,
     prompt_tokens, completion_tokens, tokens_used, latency_ms, cached, created_at, completed_at, error_message,
     messages, parameters, response, cost)
-SELECT u.id, u.user_id, u.tenant_id, u.api_key_id, u.client_request_id, left(u.model, 100), u.endpoint, u.status,
-    u.status_code, u.prompt_tokens, u.completion_tokens, u.prompt_tokens + u.completion_tokens, u.latency_ms,
-    u.cached, to_timestamp(u.created_at) AT TIME ZONE 'UTC', to_timestamp(u.completed_at) AT TIME ZONE 'UTC',
-    u.error_message, COALESCE(u.messages, '[]'::jsonb), COALESCE(u.parameters, '{}'::jsonb), u.response,
+SELECT DISTINCT ON (u.id) u.id, u.user_id, u.tenant_id, u.api_key_id, u.client_request_id, left(u.model, 100),
+    u.endpoint, u.status, u.status_code, u.prompt_tokens, u.completion_tokens, u.prompt_tokens + u.completion_tokens,
+    u.latency_ms, u.cached, to_timestamp(u.created_at) AT TIME ZONE 'UTC',
+    to_timestamp(u.completed_at) AT TIME ZONE 'UTC', u.error_message, COALESCE(u.messages, '[]'::jsonb),
+    COALESCE(u.parameters, '{}'::jsonb), u.response,
     CASE WHEN u.cached THEN 0 ELSE (u.prompt_tokens * COALESCE(p.prompt_per_million, 0)
         + u.completion_tokens * COALESCE(p.completion_per_million, 0)) / 1000000.0 END
 FROM jsonb_to_recordset($1::jsonb)
@@ -48,7 +53,14 @@ FROM jsonb_to_recordset($1::jsonb)
          created_at float8, completed_at float8, error_message text, messages jsonb, parameters jsonb,
          response jsonb)
 LEFT JOIN model_prices p ON p.model = u.model
-ON CONFLICT (id) DO NOTHING
+ORDER BY u.id, u.status = 'pending', u.completed_at DESC
+ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, status_code = EXCLUDED.status_code,
+    prompt_tokens = EXCLUDED.prompt_tokens, completion_tokens = EXCLUDED.completion_tokens,
+    tokens_used = EXCLUDED.tokens_used, latency_ms = EXCLUDED.latency_ms, completed_at = EXCLUDED.completed_at,
+    error_message = EXCLUDED.error_message, messages = EXCLUDED.messages, parameters = EXCLUDED.parameters,
+    response = EXCLUDED.response, cost = EXCLUDED.cost
+WHERE requests.status = 'pending'
+    AND (EXCLUDED.status <> 'pending' OR EXCLUDED.completed_at > requests.completed_at)
 """
 
 

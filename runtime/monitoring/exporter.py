@@ -21,11 +21,14 @@ from helixflow.runtime.gateway.usage import GROUP, STREAM
 
 log = logging.getLogger("helixflow.monitoring")
 
+# A stream's row is ``pending`` until it is settled (then it moves to its final status): counting it before would
+# make the pending series go down, which a counter must not.
 USAGE_QUERY = """
 SELECT r.tenant_id::text AS tenant_id, COALESCE(t.name, '') AS tenant, r.model, r.status, count(*) AS requests,
        COALESCE(sum(r.prompt_tokens), 0) AS prompt_tokens, COALESCE(sum(r.completion_tokens), 0) AS completion_tokens,
        COALESCE(sum(r.cost), 0)::float8 AS cost
 FROM requests r LEFT JOIN tenants t ON t.id = r.tenant_id
+WHERE r.status <> 'pending'
 GROUP BY r.tenant_id, t.name, r.model, r.status
 """
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import orjson
+import psycopg
 import pytest
 
 from helixflow.runtime.pool.router import RouterSpec
@@ -30,8 +31,10 @@ UPSTREAM_READ_TIMEOUT_S = 3
 class PoolPath:
     """The running path, with the workers the tests kill and restart."""
 
-    def __init__(self, gateway: Service, router: RouterSpec, engines: list[ManagedProcess], key: str) -> None:
+    def __init__(self, gateway: Service, router: RouterSpec, engines: list[ManagedProcess], key: str,
+                 database_url: str) -> None:
         self.gateway, self.router, self.engines, self.key = gateway, router, engines, key
+        self.database_url = database_url
 
     def chat(self, **extra: Any) -> httpx.Response:
         body = {"model": MODEL_NAME, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4, **extra}
@@ -70,7 +73,7 @@ def full_path(tiny_model: Path, log_dir: Path) -> Iterator[PoolPath]:
                     "HELIXFLOW_AUTH_URL": auth.url, "HELIXFLOW_UPSTREAM_READ_TIMEOUT": str(UPSTREAM_READ_TIMEOUT_S),
                 }  # fmt: skip
                 with Service("helixflow.runtime.gateway", "HELIXFLOW_GATEWAY_PORT", gateway_env) as gateway:
-                    yield PoolPath(gateway, spec, engines, key)
+                    yield PoolPath(gateway, spec, engines, key, postgres.url)
         finally:
             if router is not None:
                 router.stop()
@@ -82,6 +85,40 @@ def test_completion_through_the_whole_path(full_path: PoolPath) -> None:
     response = full_path.chat()
     assert response.status_code == 200, response.text
     assert response.json()["usage"]["completion_tokens"] == 4
+
+
+def test_an_abandoned_stream_is_billed_through_the_real_router(full_path: PoolPath) -> None:
+    """The gateway asks for continuous_usage_stats (the CPU engine honours it, as SGLang does) but sglang-router
+    0.3 drops it on the way: the gateway counts the events it relayed and estimates the prompt, and says so in
+    the row. Either way a stream the client leaves early is billed, prompt included."""
+    request_id = f"abandoned-{time.time_ns()}"
+    body = {"model": MODEL_NAME, "messages": [{"role": "user", "content": "go on"}], "stream": True,
+            "max_tokens": 200, "ignore_eos": True}
+    events = 0
+    with httpx.stream("POST", full_path.gateway.url + "/v1/chat/completions", json=body, timeout=30,
+                      headers={"Authorization": f"Bearer {full_path.key}", "X-Request-ID": request_id}) as response:
+        assert response.status_code == 200
+        for line in response.iter_lines():
+            if line.startswith("data: {"):
+                event = orjson.loads(line[6:])
+                assert event["usage"] is None  # the client did not ask for it: OpenAI's shape
+                events += 1
+            if events >= 4:
+                break
+    deadline = time.monotonic() + 10
+    while True:
+        with psycopg.connect(full_path.database_url) as db:
+            row = db.execute("SELECT status, prompt_tokens, completion_tokens, error_message FROM requests "
+                             "WHERE client_request_id = %s AND status <> 'pending'", (request_id,)).fetchone()
+        if row is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert row is not None, "no usage row"
+    status, prompt, completion, error = row
+    print(f"status={status} prompt={prompt} completion={completion} error={error}")
+    assert status in ("cancelled", "completed") and prompt > 0 and completion >= 3
+    if status == "cancelled":
+        assert completion < 200
 
 
 def test_worker_hanging_mid_stream_gets_a_clean_error_event(full_path: PoolPath) -> None:

@@ -162,3 +162,29 @@ def test_a_token_issued_for_a_revoked_key_is_refused_within_a_second(gateway: Se
     time.sleep(1.0)
     for _ in range(8):
         assert_openai_error(chat(gateway.url, token), 401)
+
+
+def test_a_deactivated_users_tokens_are_refused_within_a_second(gateway: Service, auth_service: Service,
+                                                               admin_key: str) -> None:
+    people = new_tenant(auth_service.url, admin_key)
+    user = people["user"]
+    by_password = httpx.post(auth_service.url + "/oauth/token", data={
+        "grant_type": "password", "username": user["username"], "password": "password-123"})
+    by_key = httpx.post(auth_service.url + "/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": key_prefix(user["key"]), "client_secret": user["key"]})
+    assert by_password.status_code == 200 and by_key.status_code == 200, (by_password.text, by_key.text)
+    credentials = [by_password.json()["access_token"], by_key.json()["access_token"], user["key"]]
+    for credential in credentials:
+        for _ in range(4):  # both workers verify and cache it
+            assert chat(gateway.url, credential).status_code == 200
+    me = httpx.get(auth_service.url + "/admin/me", headers=bearer(credentials[0]))
+    assert me.status_code == 200
+    changed = httpx.patch(auth_service.url + f"/admin/users/{user['user']['id']}", json={"is_active": False},
+                          headers=bearer(admin_key))
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["is_active"] is False
+    time.sleep(1.0)
+    for credential in credentials:
+        for _ in range(4):
+            assert_openai_error(chat(gateway.url, credential), 401)
+    assert httpx.get(auth_service.url + "/admin/me", headers=bearer(credentials[0])).status_code == 401

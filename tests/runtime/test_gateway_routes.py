@@ -44,6 +44,13 @@ def test_streaming_with_usage_in_the_final_chunk(gateway: Service, admin_key: st
     assert usage["total_tokens"] == usage["prompt_tokens"] + 5
 
 
+def test_streaming_with_continuous_usage_when_the_client_asks(gateway: Service, admin_key: str) -> None:
+    body = chat_body(stream=True, stream_options={"include_usage": True, "continuous_usage_stats": True})
+    events = sse_events(httpx.post(gateway.url + "/v1/chat/completions", json=body, headers=bearer(admin_key)).text)
+    chunks = [orjson.loads(e) for e in events[:-1]]
+    assert [c["usage"]["completion_tokens"] for c in chunks] == [1, 2, 3, 4, 5, 5]
+
+
 def test_streaming_without_include_usage_has_no_usage_chunk(gateway: Service, admin_key: str) -> None:
     r = httpx.post(gateway.url + "/v1/chat/completions", json=chat_body(stream=True), headers=bearer(admin_key))
     events = sse_events(r.text)

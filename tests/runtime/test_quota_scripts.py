@@ -93,3 +93,27 @@ def test_a_key_token_limit_counts_and_refuses_per_key(redis_server: RedisServer,
 
 def test_a_redis_older_than_7_is_reported() -> None:
     assert [_too_old(v) for v in ("6.2.14", "7.0.15", "7.4.1", "8.0.0", "")] == [True, False, False, False, False]
+
+
+@pytest.mark.parametrize("lean", [True, False], ids=["resp", "redis-py"])
+def test_a_reservation_must_fit_and_is_settled_to_what_was_used(redis_server: RedisServer, lean: bool) -> None:
+    _minute_safe()
+
+    async def check(quotas: Quotas, redis: Redis) -> None:
+        principal = _principal(TenantLimits(tokens_per_minute=100, monthly_token_budget=1000),
+                               TenantLimits(tokens_per_minute=80))
+        _, first = await quotas.reserve(principal, 60)
+        names = first.prepared.names
+        assert [await redis.get(names[i]) for i in (1, 2, 4)] == [b"60", b"60", b"60"]
+        with pytest.raises(ApiError) as refused:  # 60 held + 25 wanted: under the tenant's 100, over the key's 80
+            await quotas.reserve(principal, 25)
+        assert "key_tokens_per_minute" in refused.value.message
+        assert await redis.get(names[0]) == b"1"  # the refused request was not counted
+        await quotas.settle(first, 12)  # type: ignore[misc]
+        assert [await redis.get(names[i]) for i in (1, 2, 4)] == [b"12", b"12", b"12"]
+        headers, second = await quotas.reserve(principal, 50)
+        assert dict(headers)[b"x-ratelimit-remaining-tokens"] == b"88"
+        assert quotas.settle(second, 50) is None  # used what it reserved: nothing to send
+        assert 0 < await redis.ttl(names[1]) <= WINDOW_TTL and await redis.ttl(names[2]) > 86400
+
+    asyncio.run(_with_quotas(redis_server, check, lean))

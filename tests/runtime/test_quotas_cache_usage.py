@@ -52,21 +52,86 @@ def test_requests_per_minute_limit(gateway: Service, auth_service: Service, admi
     assert chat(gateway.url, other["user"]["key"]).status_code == 200
 
 
-def test_tokens_per_minute_and_monthly_budget(gateway: Service, auth_service: Service, admin_key: str) -> None:
+def spend_until_refused(gateway: Service, key: str) -> tuple[int, httpx.Response]:
+    """Small requests until one is refused; the tokens the answered ones used, and the refusal."""
+    used = 0
+    for _ in range(100):
+        answer = chat(gateway.url, key, max_tokens=5)
+        if answer.status_code != 200:
+            return used, answer
+        used += answer.json()["usage"]["total_tokens"]
+    raise AssertionError(f"{used} tokens and no refusal")
+
+
+def test_tokens_per_minute_and_monthly_budget_hold(gateway: Service, auth_service: Service, admin_key: str) -> None:
     avoid_minute_boundary()
-    per_minute = new_tenant(auth_service.url, admin_key, tokens_per_minute=12)
-    key = per_minute["user"]["key"]
-    first = chat(gateway.url, key)  # about 7 tokens: under 12
-    assert first.status_code == 200 and first.headers["x-ratelimit-limit-tokens"] == "12"
-    assert chat(gateway.url, key).status_code == 200  # still under before it, over after
-    refused = chat(gateway.url, key)
+    per_minute = new_tenant(auth_service.url, admin_key, tokens_per_minute=120)
+    used, refused = spend_until_refused(gateway, per_minute["user"]["key"])
     assert "tokens_per_minute" in assert_openai_error(refused, 429)["message"]
-    monthly = new_tenant(auth_service.url, admin_key, monthly_token_budget=10)
-    assert chat(gateway.url, monthly["user"]["key"]).status_code == 200
-    assert chat(gateway.url, monthly["user"]["key"]).status_code == 200
-    refused = chat(gateway.url, monthly["user"]["key"])
+    assert refused.headers["x-ratelimit-limit-tokens"] == "120"
+    # Each request reserves its prompt and max_tokens before it runs and settles to what it used: the last
+    # one that fitted is answered, the next is refused before it can go over (it used to be let through).
+    assert 0 < used <= 120
+    assert 0 <= int(refused.headers["x-ratelimit-remaining-tokens"]) == 120 - used
+    monthly = new_tenant(auth_service.url, admin_key, monthly_token_budget=100)
+    used, refused = spend_until_refused(gateway, monthly["user"]["key"])
     assert "monthly_token_budget" in assert_openai_error(refused, 429)["message"]
+    assert 0 < used <= 100
     assert int(refused.headers["retry-after"]) > 60
+
+
+def test_concurrent_requests_cannot_overshoot_a_token_budget(gateway: Service, auth_service: Service,
+                                                             admin_key: str, fake_pool: Service,
+                                                             postgres: PostgresServer) -> None:
+    avoid_minute_boundary()
+    import concurrent.futures
+
+    people = new_tenant(auth_service.url, admin_key, tokens_per_minute=100)
+    key = people["user"]["key"]
+
+    def stream(_: int) -> int:
+        with httpx.stream("POST", gateway.url + "/v1/chat/completions", headers=bearer(key), timeout=30,
+                          json={"model": MODEL, "stream": True, "max_tokens": 5,
+                                "messages": [{"role": "user", "content": "share"}]}) as response:
+            response.read()
+            return response.status_code
+
+    httpx.post(fake_pool.url + "/_control", json={"token_delay": 0.1})  # all of them in flight at once
+    try:
+        with concurrent.futures.ThreadPoolExecutor(20) as pool:
+            statuses = list(pool.map(stream, range(20)))
+    finally:
+        httpx.post(fake_pool.url + "/_control", json={"token_delay": 0})
+    assert set(statuses) == {200, 429}
+    found = wait_for_rows(postgres, "SELECT tokens_used FROM requests WHERE tenant_id = %s",
+                          (people["tenant"]["id"],), statuses.count(200))
+    assert len(found) == statuses.count(200)
+    # 20 requests checked at once used to pass together: 20 x 7 tokens against a budget of 100.
+    assert sum(r[0] for r in found) <= 100
+
+
+def test_n_and_max_tokens_are_capped(gateway: Service, auth_service: Service, admin_key: str) -> None:
+    key = new_tenant(auth_service.url, admin_key)["user"]["key"]
+    context = 4096  # the fake pool's model card says max_model_len 4096
+    assert chat(gateway.url, key, max_tokens=context).status_code == 200
+    for field, value in (("max_tokens", context + 1), ("max_completion_tokens", 10**9), ("n", 10_000)):
+        refused = assert_openai_error(chat(gateway.url, key, **{field: value}), 400)
+        assert refused["param"] == field
+
+
+def test_a_token_issued_for_a_key_keeps_the_keys_limits(gateway: Service, auth_service: Service,
+                                                         admin_key: str) -> None:
+    avoid_minute_boundary()
+    people = new_tenant(auth_service.url, admin_key)
+    limited = admin_post(auth_service.url, admin_key, "/admin/keys",
+                         {"user_id": people["user"]["user"]["id"], "requests_per_minute": 3})
+    issued = httpx.post(auth_service.url + "/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": limited["prefix"], "client_secret": limited["api_key"]})
+    assert issued.status_code == 200, issued.text
+    token = issued.json()["access_token"]
+    assert [chat(gateway.url, token).status_code for _ in range(2)] == [200, 200]
+    assert chat(gateway.url, limited["api_key"]).status_code == 200  # the key and its tokens share one count
+    assert "key_requests_per_minute" in assert_openai_error(chat(gateway.url, token), 429)["message"]
 
 
 def test_per_key_limit(gateway: Service, auth_service: Service, admin_key: str) -> None:
@@ -124,7 +189,8 @@ def test_usage_rows_with_tokens_and_cost(gateway: Service, auth_service: Service
     assert stream.status_code == 200
     found = wait_for_rows(postgres, "SELECT client_request_id, prompt_tokens, completion_tokens, tokens_used, "
                           "cost::float8, status, user_id::text, api_key_id::text, latency_ms, messages::text "
-                          "FROM requests WHERE tenant_id = %s ORDER BY created_at", (people["tenant"]["id"],), 4)
+                          "FROM requests WHERE tenant_id = %s AND status <> 'pending' ORDER BY created_at",
+                          (people["tenant"]["id"],), 4)
     assert len(found) == 4
     for row, answer in zip(found[:3], answers, strict=True):
         usage = answer.json()["usage"]
@@ -165,5 +231,7 @@ def test_client_disconnect_cancels_the_upstream_stream(gateway: Service, fake_po
             time.sleep(0.1)
     finally:
         httpx.post(fake_pool.url + "/_control", json={"token_delay": 0})
-    found = wait_for_rows(postgres, "SELECT status FROM requests WHERE tenant_id = %s", (people["tenant"]["id"],), 1)
+    # A stream's row is pending until it is settled (it exists from the stream's start).
+    found = wait_for_rows(postgres, "SELECT status FROM requests WHERE tenant_id = %s AND status <> 'pending'",
+                          (people["tenant"]["id"],), 1)
     assert found == [("cancelled",)]

@@ -14,7 +14,7 @@ from tests.support.services import Service, run_module
 def test_production_refuses_the_default_secret(base_env: dict[str, str]) -> None:
     env = {**base_env, "HELIXFLOW_ENV": "production"}
     for module in ("helixflow.runtime.gateway", "helixflow.runtime.auth", "helixflow.runtime.bootstrap"):
-        args = ["bootstrap", "--tenant", "x", "--username", "x", "--email", "x@x.test"] if "admin" in module else []
+        args = ["bootstrap", "--tenant", "x", "--username", "x", "--email", "x@x.test"] if "bootstrap" in module else []
         result = run_module(module, args, env, timeout=30)
         assert result.returncode == 2
         assert "HELIXFLOW_SECRET_KEY" in result.stderr and "Traceback" not in result.stderr

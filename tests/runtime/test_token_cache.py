@@ -9,6 +9,7 @@ import pytest
 
 from helixflow.runtime.common import authenticator as authenticator_module
 from helixflow.runtime.common.authenticator import Authenticator
+from helixflow.runtime.common.directory import UserRecord
 from helixflow.runtime.common.errors import ApiError
 from helixflow.runtime.common.principal import TenantLimits
 from helixflow.runtime.security.tokens import issue_token, new_signing_key
@@ -28,14 +29,14 @@ class CountingJwks:
         return KEY.public_jwk if kid == KEY.kid else None
 
 
-class OneTenant:
-    async def tenant(self, tenant_id: str) -> tuple[bool, TenantLimits, bool] | None:
-        return (True, TenantLimits(), False) if tenant_id == "t1" else None
+class OneUser:
+    async def user(self, user_id: str) -> UserRecord | None:
+        return UserRecord("t1", "user", True, TenantLimits(), False) if user_id == "u1" else None
 
 
 def _authenticator(jwks: CountingJwks) -> Authenticator:
     settings = RuntimeSettings(env="development")
-    return Authenticator(OneTenant(), jwks, settings)  # type: ignore[arg-type]
+    return Authenticator(OneUser(), jwks, settings)  # type: ignore[arg-type]
 
 
 def _token(ttl: int) -> str:

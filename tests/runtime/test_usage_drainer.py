@@ -120,3 +120,41 @@ def test_a_record_postgres_rejects_goes_to_dead_letters_and_the_rest_land(
     assert result["moved"] == 4 and result["left"] == 0
     assert [str(r["id"]) for r in rows] == [good.id]
     assert sorted(result["dead"]) == sorted([unknown_tenant.encode(), not_json, b""])  # b"": had no record
+
+
+def test_a_streams_settled_record_wins_whatever_order_its_records_arrive_in(
+        postgres: PostgresServer, bootstrap: dict[str, str]) -> None:
+    from helixflow.runtime.gateway.usage import insert_records
+
+    def records(row_id: str) -> tuple[bytes, bytes, bytes]:
+        start = _record(bootstrap, id=row_id, status="pending", status_code=0, prompt_tokens=30,
+                        completion_tokens=0, completed_at=1_700_000_001.0).encode()
+        later = _record(bootstrap, id=row_id, status="pending", status_code=0, prompt_tokens=3,
+                        completion_tokens=9, completed_at=1_700_000_002.0).encode()
+        final = _record(bootstrap, id=row_id, status="cancelled", status_code=499, prompt_tokens=3,
+                        completion_tokens=11, completed_at=1_700_000_003.0).encode()
+        return start, later, final
+
+    async def scenario() -> list[tuple[str, int]]:
+        db = await asyncpg.create_pool(postgres.url, min_size=1, max_size=2)
+        try:
+            ids = [str(uuid.uuid4()) for _ in range(4)]
+            start, later, final = records(ids[0])
+            for batch in ([final], [later], [start]):  # settled first: the pending ones come too late
+                await insert_records(db, batch)
+            start, later, final = records(ids[1])
+            for batch in ([start], [later], [final], [later]):  # in order, then a redelivered checkpoint
+                await insert_records(db, batch)
+            start, later, final = records(ids[2])
+            await insert_records(db, [later, final, start])  # all in one batch
+            start, later, _ = records(ids[3])
+            for batch in ([later], [start]):  # never settled: the latest checkpoint stays
+                await insert_records(db, batch)
+            rows = await db.fetch("SELECT id::text, status, completion_tokens FROM requests WHERE id = ANY($1::uuid[])",
+                                  ids)
+            found = {r["id"]: (r["status"], r["completion_tokens"]) for r in rows}
+            return [found[i] for i in ids]
+        finally:
+            await db.close()
+
+    assert asyncio.run(scenario()) == [("cancelled", 11)] * 3 + [("pending", 9)]

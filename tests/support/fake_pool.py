@@ -2,8 +2,10 @@
 
 ``python -m tests.support.fake_pool --port N``. Serves /v1/models, /v1/chat/completions
 (JSON and SSE), /v1/completions, /v1/embeddings, /readiness and /health. Tests steer it with
-``POST /_control`` (``{"fail_status": 503, "ready": false, "token_delay": 0.05}``) and read
-``GET /_stats`` (requests seen, streams finished, streams cancelled).
+``POST /_control`` (``{"fail_status": 503, "ready": false, "token_delay": 0.05}``; for streams also
+``stream_tokens`` (5), ``break_after`` (0: never; else the connection is cut after that many chunks) and
+``continuous_usage`` (true: ``stream_options.continuous_usage_stats`` puts the usage so far in every chunk, as
+SGLang and vLLM do)) and read ``GET /_stats`` (requests seen, streams finished, streams cancelled).
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ import orjson
 
 MODEL = "tiny-test-model"
 COMPLETION_TOKENS = 5
+CONTEXT_LENGTH = 4096
 
 
 class FakePool:
     def __init__(self) -> None:
-        self.control: dict[str, Any] = {"fail_status": 0, "ready": True, "token_delay": 0.0}
+        self.control: dict[str, Any] = {"fail_status": 0, "ready": True, "token_delay": 0.0,
+                                        "stream_tokens": COMPLETION_TOKENS, "break_after": 0,
+                                        "continuous_usage": True}
         self.stats = {"requests": 0, "streams_finished": 0, "streams_cancelled": 0}
         self.last_request_id: str | None = None
         self.last_traceparent: str | None = None
@@ -66,7 +71,8 @@ class FakePool:
                                          "last_traceparent": self.last_traceparent})
         elif path == "/v1/models":
             await self._json(send, 200, {"object": "list", "data": [
-                {"id": MODEL, "object": "model", "created": 1700000000, "owned_by": "helixflow"}]})
+                {"id": MODEL, "object": "model", "created": 1700000000, "owned_by": "helixflow",
+                 "max_model_len": CONTEXT_LENGTH}]})
         elif path.startswith("/v1/"):
             await self._inference(path, body, receive, send)
         else:
@@ -106,16 +112,26 @@ class FakePool:
     async def _stream(self, body: dict[str, Any], prompt_tokens: int, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"text/event-stream")]})
-        include_usage = (body.get("stream_options") or {}).get("include_usage")
+        options = body.get("stream_options") or {}
+        include_usage = options.get("include_usage")
+        continuous = bool(options.get("continuous_usage_stats")) and self.control["continuous_usage"]
+        tokens, break_after = int(self.control["stream_tokens"]), int(self.control["break_after"])
+
+        def usage(completion: int) -> dict[str, int]:
+            return {"prompt_tokens": prompt_tokens, "completion_tokens": completion,
+                    "total_tokens": prompt_tokens + completion}
+
         try:
-            for i in range(COMPLETION_TOKENS):
+            for i in range(tokens):
+                if break_after and i == break_after:
+                    raise ConnectionAbortedError("the fake pool breaks the stream off")  # the server cuts it
                 delta: dict[str, Any] = {"content": f" w{i}"}
                 if i == 0:
                     delta["role"] = "assistant"
                 chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
                          "model": MODEL, "choices": [{"index": 0, "delta": delta,
-                                                      "finish_reason": "stop" if i == COMPLETION_TOKENS - 1 else None}],
-                         "usage": None}
+                                                      "finish_reason": "stop" if i == tokens - 1 else None}],
+                         "usage": usage(i + 1) if continuous else None}
                 await send({"type": "http.response.body", "body": b"data: " + orjson.dumps(chunk) + b"\n\n",
                             "more_body": True})
                 if self.control["token_delay"]:
@@ -127,11 +143,9 @@ class FakePool:
                         self.stats["streams_cancelled"] += 1
                         return
             if include_usage:
-                usage = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
-                         "model": MODEL, "choices": [],
-                         "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": COMPLETION_TOKENS,
-                                   "total_tokens": prompt_tokens + COMPLETION_TOKENS}}
-                await send({"type": "http.response.body", "body": b"data: " + orjson.dumps(usage) + b"\n\n",
+                final = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
+                         "model": MODEL, "choices": [], "usage": usage(tokens)}
+                await send({"type": "http.response.body", "body": b"data: " + orjson.dumps(final) + b"\n\n",
                             "more_body": True})
             await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
             self.stats["streams_finished"] += 1

@@ -21,8 +21,10 @@ REPO = Path(__file__).resolve().parents[2]
 def runtime_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
     """The HELIXFLOW_* environment of a development stack on this machine."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HELIXFLOW_") and k != "PROMETHEUS_MULTIPROC_DIR"}
+    # A PYTHONPATH the tests run under comes first (it may map ``helixflow`` to a checkout being tested).
+    path = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH", ""), str(REPO)) if p)
     env.update({"HELIXFLOW_ENV": "development", "HELIXFLOW_DATABASE_URL": database_url,
-                "HELIXFLOW_REDIS_URL": redis_url, "PYTHONPATH": str(REPO)})
+                "HELIXFLOW_REDIS_URL": redis_url, "PYTHONPATH": path})
     env.update(extra)
     return env
 
