@@ -120,7 +120,7 @@ def test_up_creates_every_object_and_each_deployment_becomes_available(cluster: 
         return len(deployments) == 5 and all((d.status.available_replicas or 0) == d.spec.replicas for d in deployments)
 
     wait_for(all_available, 60, "every Deployment to be available")
-    rc, status = wait_for(lambda: (s := cluster.status())[0] == 0 and s, 60, "status to report healthy")
+    _, status = wait_for(lambda: (s := cluster.status())[0] == 0 and s, 60, "status to report healthy")
     assert {c["name"] for c in status["components"]} == {
         "gateway", "auth", "monitoring", "sglang-router", "sglang-worker", "postgres", "redis"}  # fmt: skip
 
