@@ -2,12 +2,13 @@
 # One command to set HelixFlow up on a fresh Debian machine. Idempotent: a second
 # run on a machine already set up only checks what is there.
 #
-#   ./scripts/setup.sh            # OS packages, .venv, helixflow[dev,cpu], Pulumi CLI, tiny model
+#   ./scripts/setup.sh            # OS packages, .venv, helixflow[dev,cpu], Pulumi CLI, simulated cluster, tiny model
 #
 # Environment:
 #   HELIXFLOW_SKIP_APT=1     never call apt-get (report what is missing instead)
 #   HELIXFLOW_CACHE=DIR      where built artefacts are cached (default ~/.cache/helixflow)
 #   HELIXFLOW_VENV=DIR       the virtual environment (default ./.venv)
+#   HELIXFLOW_SKIP_K8S_SIM=1 do not build the simulated Kubernetes cluster (the kubernetes target's tests need it)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -110,7 +111,16 @@ ln -sf "$PULUMI_ROOT/bin/pulumi" "$VENV/bin/pulumi"
 ln -sf "$PULUMI_ROOT/bin/pulumi-resource-pulumi-python" "$VENV/bin/pulumi-resource-pulumi-python"
 step_done "Pulumi CLI $("$PULUMI_ROOT/bin/pulumi" version) at $PULUMI_ROOT (linked into $VENV/bin)"
 
-# --- 6. the tiny offline model for the CPU engine (random weights; ~0.3 s, idempotent) ---
+# --- 6. the simulated Kubernetes cluster and the Pulumi Kubernetes provider (first time ~20 min) ---
+if [ "${HELIXFLOW_SKIP_K8S_SIM:-0}" != 1 ]; then
+  say "checking the simulated Kubernetes cluster (etcd, kube-apiserver, controller manager, scheduler, kwok) and the Pulumi Kubernetes provider"
+  SIM_BUILT=$(HELIXFLOW_CACHE="$CACHE" bash scripts/install-kubernetes-sim.sh | tail -n 2 | tr '\n' ' ')
+  step_done "simulated cluster and Kubernetes provider: $SIM_BUILT"
+else
+  step_done "simulated cluster skipped (HELIXFLOW_SKIP_K8S_SIM=1): the kubernetes target's end-to-end tests need it"
+fi
+
+# --- 7. the tiny offline model for the CPU engine (random weights; ~0.3 s, idempotent) ---
 TINY_MODEL=$(HELIXFLOW_CACHE="$CACHE" "$VENV/bin/python" -m helixflow.runtime.engine.tiny_model)
 step_done "tiny CPU-engine model at $TINY_MODEL"
 

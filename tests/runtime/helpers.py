@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -56,3 +58,17 @@ def assert_openai_error(response: httpx.Response, status: int) -> dict[str, Any]
     assert isinstance(error["message"], str) and error["message"]
     data: dict[str, Any] = error
     return data
+
+
+def within(seconds: float, check: Callable[[], bool], what: str, interval: float = 0.05) -> None:
+    """Poll `check` until it holds; fail once `seconds` have passed (a "within N s" promise, tested as made)."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not {what} within {seconds:g}s")
+        time.sleep(interval)
+
+
+def answered(request: Callable[[], httpx.Response], status: int, times: int = 8) -> Callable[[], bool]:
+    """A check for `within`: `times` requests in a row (both gateway workers among them) answer `status`."""
+    return lambda: all(request().status_code == status for _ in range(times))

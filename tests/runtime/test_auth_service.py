@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import httpx
 import jwt
 
-from tests.runtime.helpers import admin_post, bearer, new_tenant, unique
+from tests.runtime.helpers import admin_post, bearer, new_tenant, unique, within
 from tests.support.services import Service
 
 
@@ -68,11 +69,14 @@ def test_jwks_publishes_ed25519_keys_and_rotation_keeps_old_tokens_valid(auth_se
     kids = {k["kid"] for k in keys}
     assert rotated["kid"] in kids and jwt.get_unverified_header(old["access_token"])["kid"] in kids
     assert all(k["kty"] == "OKP" and k["crv"] == "Ed25519" and "d" not in k for k in keys)
-    import time
+    issued: list[dict[str, Any]] = []
 
-    time.sleep(5.2)  # the auth service caches its signing key for 5 s
-    new = token(auth_service, grant_type="password", username="root", password="root-password").json()
-    assert jwt.get_unverified_header(new["access_token"])["kid"] == rotated["kid"]
+    def signed_with_the_new_key() -> bool:  # the auth service caches its signing key for 5 s
+        issued.append(token(auth_service, grant_type="password", username="root", password="root-password").json())
+        return bool(jwt.get_unverified_header(issued[-1]["access_token"])["kid"] == rotated["kid"])
+
+    within(6.0, signed_with_the_new_key, "signing with the rotated key", interval=0.5)
+    new = issued[-1]
     for access in (old["access_token"], new["access_token"]):
         assert httpx.get(auth_service.url + "/admin/me", headers=bearer(access)).status_code == 200
 

@@ -9,7 +9,7 @@ import openai
 import orjson
 import pytest
 
-from tests.runtime.helpers import MODEL, assert_openai_error, bearer, chat, chat_body
+from tests.runtime.helpers import MODEL, assert_openai_error, bearer, chat, chat_body, within
 from tests.support.services import Service
 
 
@@ -149,8 +149,15 @@ def test_health_and_metrics(gateway: Service, admin_key: str) -> None:
     health = httpx.get(gateway.url + "/health").json()
     assert health["status"] == "healthy"
     assert set(health["checks"]) == {"database", "redis", "model_loading", "memory_usage", "disk_space"}
-    time.sleep(1.2)  # earlier tests' requests are folded into the shared files by now (once a second)
-    before = _count(gateway)
+    # earlier tests' requests are folded into the shared files within a second: wait until the count settles
+    counts = [_count(gateway)]
+
+    def settled() -> bool:
+        counts.append(_count(gateway))
+        return counts[-1] == counts[-2]
+
+    within(3.5, settled, "a settled request count", interval=1.1)
+    before = counts[-1]
     for _ in range(10):
         assert chat(gateway.url, admin_key).status_code == 200
     # Two worker processes answer; the scrape must count the requests of both, the other worker's within the

@@ -7,7 +7,7 @@ import time
 import httpx
 import orjson
 
-from tests.runtime.helpers import chat, new_tenant
+from tests.runtime.helpers import chat, new_tenant, within
 from tests.support.services import Service, run_module
 
 
@@ -73,8 +73,8 @@ def test_monitoring_exports_usage_cost_and_pool_state(base_env: dict[str, str], 
         assert health["status"] == "healthy" and health["checks"]["model_loading"]["healthy"]
         httpx.post(fake_pool.url + "/_control", json={"ready": False})
         try:
-            time.sleep(1.2)
-            assert "helixflow_pool_ready 0.0" in httpx.get(monitoring.url + "/metrics").text
+            within(3.0, lambda: "helixflow_pool_ready 0.0" in httpx.get(monitoring.url + "/metrics").text,
+                   "the pool reported not ready")
             assert httpx.get(gateway.url + "/health/ready").status_code == 503
         finally:
             httpx.post(fake_pool.url + "/_control", json={"ready": True})
