@@ -47,6 +47,9 @@ class NodePlan:
     gpu_product: str = "NVIDIA-H100-80GB-HBM3"
     cpu_per_node: str = "16"
     memory_per_node: str = "64Gi"
+    # what an 8-GPU node has (p5.48xlarge, a3-highgpu-8g: ~200 vCPUs, 2 TiB)
+    cpu_per_gpu_node: str = "192"
+    memory_per_gpu_node: str = "2048Gi"
 
     def validate(self) -> None:
         if not (0 <= self.cpu_nodes <= 500 and 0 <= self.gpu_nodes <= 500 and self.cpu_nodes + self.gpu_nodes):

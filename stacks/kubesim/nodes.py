@@ -16,7 +16,10 @@ def node_manifest(name: str, index: int, plan: NodePlan, gpus: int) -> dict[str,
         "topology.kubernetes.io/zone": zone, "topology.kubernetes.io/region": "sim", "type": "kwok",
         GPU_POOL_LABEL: "gpu" if gpus else "cpu",
     }  # fmt: skip
-    capacity = {"cpu": plan.cpu_per_node, "memory": plan.memory_per_node, "pods": "110", "ephemeral-storage": "500Gi"}
+    cpu, memory = (plan.cpu_per_node, plan.memory_per_node)
+    if gpus:
+        cpu, memory = plan.cpu_per_gpu_node, plan.memory_per_gpu_node
+    capacity = {"cpu": cpu, "memory": memory, "pods": "110", "ephemeral-storage": "2000Gi"}
     spec: dict[str, Any] = {}
     if gpus:
         labels.update({"nvidia.com/gpu.present": "true", "nvidia.com/gpu.product": plan.gpu_product,

@@ -53,10 +53,10 @@ def layer_args(config: KubernetesStack, secrets: StackSecrets) -> LayerArgs:
 
 
 def build_kubernetes_program(config: KubernetesStack, secrets: StackSecrets, access: ClusterAccess) -> Program:
-    args = layer_args(config, secrets)
     k = config.kubernetes
 
     def program() -> None:
+        args = layer_args(config, secrets)  # its secrets are Outputs: made inside the engine's run
         provider = k8s.Provider(
             "cluster", kubeconfig=pulumi.Output.secret(access.kubeconfig), context=access.context,
             delete_unreachable=False,
