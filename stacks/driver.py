@@ -28,7 +28,7 @@ from helixflow.stacks.locks import clear_stale_lock, describe_live_lock
 from helixflow.stacks.orphans import stop_orphaned_providers
 from helixflow.stacks.paths import PROJECT, STACK_NAME_PATTERN, StackPaths
 from helixflow.stacks.pulumi_cli import INSTALL_HINT, find_pulumi
-from helixflow.stacks.secrets import CONFIG_KEYS, StackSecrets
+from helixflow.stacks.secrets import CONFIG_KEYS, SecretSource, StackSecrets
 from helixflow.stacks.targets import ComponentStatus, Target, target_for
 
 if TYPE_CHECKING:
@@ -141,20 +141,18 @@ class StackDriver:
             stack_name=self.name, project_name=PROJECT, program=program or (lambda: None), opts=opts
         )
 
-    def _secrets(self, stack: auto.Stack) -> StackSecrets:
+    def _secrets(self, stack: auto.Stack) -> SecretSource:
+        """Generate and store the secrets a stack lacks; the program reads them from the engine when it runs.
+        Which ones exist is read from the stack's file: no `pulumi config` run (~0.35 s) when all do."""
         from pulumi import automation as auto
 
-        existing = {
-            key.partition(":")[2]: item.value
-            for key, item in stack.get_all_config().items()
-            if key.startswith(f"{NAMESPACE}:") and key.partition(":")[2] in CONFIG_KEYS.values()
-        }
-        values, generated = StackSecrets.from_config(existing)
-        if generated:
+        stored = split_namespace(self.raw_config())[1]
+        if not all(key in stored for key in CONFIG_KEYS.values()):
+            _, generated = StackSecrets.from_config({key: "stored" for key in stored})
             stack.set_all_config(
                 {f"{NAMESPACE}:{k}": auto.ConfigValue(value=v, secret=True) for k, v in generated.items()}
             )
-        return values
+        return StackSecrets.from_engine
 
     # --- operations --------------------------------------------------------------------
     def _prepare(self, config: StackConfig) -> tuple[Target[Any], Any]:

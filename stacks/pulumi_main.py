@@ -14,9 +14,8 @@ from typing import Any
 import pulumi
 
 from helixflow.stacks.config import NAMESPACE, parse_config, top_level_keys
-from helixflow.stacks.errors import HelixFlowError
 from helixflow.stacks.paths import StackPaths
-from helixflow.stacks.secrets import CONFIG_KEYS, StackSecrets
+from helixflow.stacks.secrets import StackSecrets
 from helixflow.stacks.targets import target_for
 
 
@@ -33,25 +32,12 @@ def _settings() -> dict[str, Any]:
     return values
 
 
-def _secrets() -> StackSecrets:
-    found = {key: pulumi.runtime.get_config(f"{NAMESPACE}:{key}") for key in CONFIG_KEYS.values()}
-    missing = sorted(key for key, value in found.items() if not value)
-    if missing:
-        names = ", ".join(f"{NAMESPACE}:{key}" for key in missing)
-        raise HelixFlowError(
-            f"stack '{pulumi.get_stack()}' lacks its secrets: {names}",
-            hint="run `helixflow up` once (it generates them), or `pulumi config set --secret KEY VALUE` for each",
-        )
-    secrets, _ = StackSecrets.from_config({k: str(v) for k, v in found.items()})
-    return secrets
-
-
 def main() -> None:
     config = parse_config(_settings(), source=f"stack {pulumi.get_stack()}")
     target = target_for(config)
     target.require_deployable(config)
     paths = StackPaths.for_stack(pulumi.get_stack())
-    target.program(config, _secrets(), paths, target.preflight(config, paths))()
+    target.program(config, StackSecrets.from_engine, paths, target.preflight(config, paths))()
 
 
 if __name__ == "__main__":

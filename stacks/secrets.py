@@ -5,6 +5,7 @@ router's API key."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 # config key (under helixflow:) for each field
@@ -35,3 +36,25 @@ class StackSecrets:
 
     def values(self) -> list[str]:
         return [getattr(self, f.name) for f in fields(self)]
+
+    @classmethod
+    def from_engine(cls) -> StackSecrets:
+        """Inside a running program: the stack's secrets as the engine hands them over (decrypted), so a run
+        needs no `pulumi config` call of its own. Raises HelixFlowError when any is missing."""
+        import pulumi
+
+        from helixflow.stacks.errors import HelixFlowError
+
+        found = {key: pulumi.runtime.get_config(f"helixflow:{key}") for key in CONFIG_KEYS.values()}
+        missing = sorted(key for key, value in found.items() if not value)
+        if missing:
+            names = ", ".join(f"helixflow:{key}" for key in missing)
+            raise HelixFlowError(
+                f"stack '{pulumi.get_stack()}' lacks its secrets: {names}",
+                hint="run `helixflow up` once (it generates them), or `pulumi config set --secret KEY VALUE` for each",
+            )
+        return cls(**{f.name: str(found[CONFIG_KEYS[f.name]]) for f in fields(cls)})
+
+
+# A program gets its secrets from this when it runs (StackSecrets.from_engine), not when it is built.
+SecretSource = Callable[[], StackSecrets]

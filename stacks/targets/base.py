@@ -21,7 +21,7 @@ from helixflow.stacks.config import StackBase
 from helixflow.stacks.errors import HelixFlowError
 from helixflow.stacks.paths import StackPaths
 from helixflow.stacks.prereqs import Prerequisite
-from helixflow.stacks.secrets import StackSecrets
+from helixflow.stacks.secrets import SecretSource
 
 ConfigT = TypeVar("ConfigT", bound=StackBase)
 State = Literal["healthy", "unhealthy", "down", "pending"]
@@ -109,8 +109,9 @@ class Target(ABC, Generic[ConfigT]):
         returns it for `program`. Runs before the engine starts."""
 
     @abstractmethod
-    def program(self, config: ConfigT, secrets: StackSecrets, paths: StackPaths, host: Any) -> Program:
-        """The inline Pulumi program. Building it touches nothing; the engine runs it."""
+    def program(self, config: ConfigT, secrets: SecretSource, paths: StackPaths, host: Any) -> Program:
+        """The inline Pulumi program. Building it touches nothing; the engine runs it (and only then are the
+        stack's secrets read, from `secrets`)."""
 
     def doctor_checks(self, config: ConfigT | None) -> dict[str, Callable[[], list[Prerequisite]]]:
         """Check groups `helixflow doctor` runs for this target (group name -> checks)."""

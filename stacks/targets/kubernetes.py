@@ -14,7 +14,7 @@ from helixflow.stacks.config.common import PUBLIC_DNS
 from helixflow.stacks.errors import HelixFlowError
 from helixflow.stacks.paths import StackPaths
 from helixflow.stacks.prereqs import Prerequisite
-from helixflow.stacks.secrets import StackSecrets
+from helixflow.stacks.secrets import SecretSource
 from helixflow.stacks.targets.base import ComponentStatus, Program, Target
 
 
@@ -70,7 +70,7 @@ class KubernetesTarget(Target[KubernetesStack]):
             raise HelixFlowError(f"{path} has no context {wanted!r}", hint=f"set kubernetes.context to one of: {known}")
 
     def program(
-        self, config: KubernetesStack, secrets: StackSecrets, paths: StackPaths, host: ClusterAccess
+        self, config: KubernetesStack, secrets: SecretSource, paths: StackPaths, host: ClusterAccess
     ) -> Program:
         from helixflow.stacks.targets.kubernetes_program import build_kubernetes_program
 

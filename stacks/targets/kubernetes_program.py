@@ -10,7 +10,7 @@ from helixflow.components.k8s.pool import GpuPlacement
 from helixflow.components.k8s.runtime import Scaling
 from helixflow.runtime.pool.sglang_worker import SGLangWorkerSpec
 from helixflow.stacks.config import KubernetesStack
-from helixflow.stacks.secrets import StackSecrets
+from helixflow.stacks.secrets import SecretSource, StackSecrets
 from helixflow.stacks.targets.base import Program
 from helixflow.stacks.targets.kubernetes import ClusterAccess, kubeconfig_path
 
@@ -52,11 +52,11 @@ def layer_args(config: KubernetesStack, secrets: StackSecrets) -> LayerArgs:
     )  # fmt: skip
 
 
-def build_kubernetes_program(config: KubernetesStack, secrets: StackSecrets, access: ClusterAccess) -> Program:
+def build_kubernetes_program(config: KubernetesStack, secrets: SecretSource, access: ClusterAccess) -> Program:
     k = config.kubernetes
 
     def program() -> None:
-        args = layer_args(config, secrets)  # its secrets are Outputs: made inside the engine's run
+        args = layer_args(config, secrets())  # its secrets are Outputs: made inside the engine's run
         provider = k8s.Provider(
             "cluster", kubeconfig=pulumi.Output.secret(access.kubeconfig), context=access.context,
             delete_unreachable=False,

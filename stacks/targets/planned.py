@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from helixflow.stacks.config import StackBase
 from helixflow.stacks.errors import HelixFlowError
 from helixflow.stacks.paths import StackPaths
-from helixflow.stacks.secrets import StackSecrets
+from helixflow.stacks.secrets import SecretSource
 from helixflow.stacks.targets.base import ComponentStatus, Program, Target
 
 
@@ -27,7 +27,7 @@ class PlannedTarget(Target[StackBase]):
     def preflight(self, config: StackBase, paths: StackPaths) -> Any:
         raise self._refuse()
 
-    def program(self, config: StackBase, secrets: StackSecrets, paths: StackPaths, host: Any) -> Program:
+    def program(self, config: StackBase, secrets: SecretSource, paths: StackPaths, host: Any) -> Program:
         raise self._refuse()
 
     def status(self, outputs: Mapping[str, Any]) -> list[ComponentStatus]:

@@ -59,7 +59,8 @@ def render(settings: dict[str, Any]) -> Recorder:
     asyncio.set_event_loop(asyncio.new_event_loop())
     recorder = Recorder()
     pulumi.runtime.set_mocks(recorder, project="helixflow", stack="unit", preview=False)
-    program = build_kubernetes_program(config, secrets, ClusterAccess(kubeconfig="apiVersion: v1", context=None))
+    access = ClusterAccess(kubeconfig="apiVersion: v1", context=None)
+    program = build_kubernetes_program(config, lambda: secrets, access)
     pulumi.runtime.test(program)()
     return recorder
 

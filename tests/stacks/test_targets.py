@@ -164,7 +164,7 @@ def test_building_and_running_the_local_program_touches_nothing_on_the_host(
     asyncio.set_event_loop(asyncio.new_event_loop())
     recorder = _Recorder()
     pulumi.runtime.set_mocks(recorder, project="helixflow", stack="unit", preview=False)
-    program = target_for(config).program(config, secrets, StackPaths.for_stack("unit"), host)
+    program = target_for(config).program(config, lambda: secrets, StackPaths.for_stack("unit"), host)
     pulumi.runtime.test(program)()
     assert recorder.types["local"] == "helixflow:local:Platform"
     assert {"worker-0", "worker-1", "worker-2", "postgres", "nginx"} <= set(recorder.types)

@@ -15,7 +15,7 @@ from helixflow.stacks.config import LocalStack
 from helixflow.stacks.config.common import GPU, HIGH_AVAILABILITY, PUBLIC_DNS
 from helixflow.stacks.paths import StackPaths
 from helixflow.stacks.prereqs import Prerequisite
-from helixflow.stacks.secrets import StackSecrets
+from helixflow.stacks.secrets import SecretSource
 from helixflow.stacks.targets.base import ComponentStatus, Program, Target
 from helixflow.stacks.targets.local.paths import LocalPaths
 from helixflow.stacks.targets.local.preflight import LocalHost
@@ -42,7 +42,7 @@ class LocalTarget(Target[LocalStack]):
             directory.mkdir(parents=True, exist_ok=True)
         return preflight(config.local, local_paths)
 
-    def program(self, config: LocalStack, secrets: StackSecrets, paths: StackPaths, host: LocalHost) -> Program:
+    def program(self, config: LocalStack, secrets: SecretSource, paths: StackPaths, host: LocalHost) -> Program:
         from helixflow.stacks.targets.local.program import build_local_program
 
         return build_local_program(config.local, secrets, LocalPaths(paths), host)

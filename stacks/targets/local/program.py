@@ -13,7 +13,7 @@ from helixflow.components.local.platform import (
     PlatformSecrets,
 )
 from helixflow.stacks.config import LocalSettings
-from helixflow.stacks.secrets import StackSecrets
+from helixflow.stacks.secrets import SecretSource, StackSecrets
 from helixflow.stacks.targets.base import Program
 from helixflow.stacks.targets.local.paths import LocalPaths
 from helixflow.stacks.targets.local.preflight import LocalHost
@@ -51,12 +51,11 @@ def platform_args(local: LocalSettings, secrets: StackSecrets, paths: LocalPaths
     )
 
 
-def build_local_program(local: LocalSettings, secrets: StackSecrets, paths: LocalPaths, host: LocalHost) -> Program:
+def build_local_program(local: LocalSettings, secrets: SecretSource, paths: LocalPaths, host: LocalHost) -> Program:
     """The inline program `helixflow up` runs for a `local` stack. Building it touches nothing."""
-    args = platform_args(local, secrets, paths, host)
 
     def program() -> None:
-        platform = Platform("local", args)
+        platform = Platform("local", platform_args(local, secrets(), paths, host))
         pulumi.export("target", "local")
         pulumi.export("endpoint", platform.endpoint)
         pulumi.export("http_url", platform.http_url)
