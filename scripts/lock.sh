@@ -7,3 +7,5 @@ UV="${UV:-.venv/bin/uv}"
 "$UV" pip compile pyproject.toml --extra dev --extra cpu --extra tracing \
   --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
   --no-header --annotation-style line -o requirements.lock "$@"
+# the runtime image pins the same versions
+"${PYTHON:-.venv/bin/python}" scripts/runtime_requirements.py
