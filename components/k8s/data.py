@@ -19,8 +19,9 @@ DATABASE = "helixflow"
 
 
 @dataclass(frozen=True)
-class DataArgs:
-    namespace: str
+class InClusterData:
+    """What a stack chooses of its in-cluster data stores."""
+
     postgres_image: str
     redis_image: str
     postgres_password: pulumi.Input[str]
@@ -28,6 +29,12 @@ class DataArgs:
     postgres_storage: str = "20Gi"
     redis_storage: str = "5Gi"
     storage_class: str | None = None
+
+
+@dataclass(frozen=True)
+class DataArgs:
+    namespace: str
+    stores: InClusterData
 
 
 class DataStores(pulumi.ComponentResource):
@@ -38,10 +45,10 @@ class DataStores(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DataArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
-        self._args = args
+        self._namespace, self._stores = args.namespace, args.stores
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace, labels={
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=self._namespace, labels={
                 **pods.PART_OF, "pod-security.kubernetes.io/enforce": "restricted",
                 "pod-security.kubernetes.io/enforce-version": "latest"}),
             # `down` keeps the data: the namespace and the volume claims in it stay (`down --purge-data` deletes them)
@@ -50,17 +57,18 @@ class DataStores(pulumi.ComponentResource):
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
         secret = k8s.core.v1.Secret(
             f"{name}-credentials",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="helixflow-data", namespace=args.namespace, labels=pods.PART_OF),
-            string_data={"POSTGRES_PASSWORD": args.postgres_password, "REDIS_PASSWORD": args.redis_password},
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="helixflow-data", namespace=self._namespace, labels=pods.PART_OF),
+            string_data={"POSTGRES_PASSWORD": self._stores.postgres_password,
+                         "REDIS_PASSWORD": self._stores.redis_password},
             opts=in_ns,
         )  # fmt: skip
         after = pulumi.ResourceOptions(parent=self, depends_on=[ns, secret])
         self._postgres(name, after)
         self._redis(name, after)
-        host = f"{args.namespace}.svc.cluster.local"
-        self.database_url = pulumi.Output.secret(pulumi.Output.from_input(args.postgres_password).apply(
+        host = f"{self._namespace}.svc.cluster.local"
+        self.database_url = pulumi.Output.secret(pulumi.Output.from_input(self._stores.postgres_password).apply(
             lambda p: f"postgresql://postgres:{p}@postgres.{host}:{POSTGRES_PORT}/{DATABASE}"))  # fmt: skip
-        self.redis_url = pulumi.Output.secret(pulumi.Output.from_input(args.redis_password).apply(
+        self.redis_url = pulumi.Output.secret(pulumi.Output.from_input(self._stores.redis_password).apply(
             lambda p: f"redis://:{p}@redis.{host}:{REDIS_PORT}/0"))  # fmt: skip
         self.register_outputs({"database_url": self.database_url, "redis_url": self.redis_url})
 
@@ -68,15 +76,14 @@ class DataStores(pulumi.ComponentResource):
         return k8s.core.v1.PersistentVolumeClaimArgs(
             metadata=k8s.meta.v1.ObjectMetaArgs(name="data"),
             spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
-                access_modes=["ReadWriteOnce"], storage_class_name=self._args.storage_class,
+                access_modes=["ReadWriteOnce"], storage_class_name=self._stores.storage_class,
                 resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": size}),
             ),
         )  # fmt: skip
 
     def _stateful_set(self, name: str, app: str, port: int, container: k8s.core.v1.ContainerArgs, size: str,
                       opts: pulumi.ResourceOptions) -> None:  # fmt: skip
-        ns = self._args.namespace
-        meta = k8s.meta.v1.ObjectMetaArgs(name=app, namespace=ns, labels=pods.labels(app))
+        meta = k8s.meta.v1.ObjectMetaArgs(name=app, namespace=self._namespace, labels=pods.labels(app))
         service = k8s.core.v1.Service(
             f"{name}-{app}-service", metadata=meta,
             spec=k8s.core.v1.ServiceSpecArgs(selector={pods.APP_LABEL: app}, cluster_ip="None", ports=[
@@ -103,7 +110,7 @@ class DataStores(pulumi.ComponentResource):
         )  # fmt: skip
 
     def _postgres(self, name: str, opts: pulumi.ResourceOptions) -> None:
-        a = self._args
+        a = self._stores
         secret_ref = k8s.core.v1.EnvVarSourceArgs(
             secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name="helixflow-data", key="POSTGRES_PASSWORD"))
         ready = k8s.core.v1.ProbeArgs(exec_=k8s.core.v1.ExecActionArgs(command=["pg_isready", "-U", "postgres"]),
@@ -122,7 +129,7 @@ class DataStores(pulumi.ComponentResource):
         self._stateful_set(name, "postgres", POSTGRES_PORT, container, a.postgres_storage, opts)
 
     def _redis(self, name: str, opts: pulumi.ResourceOptions) -> None:
-        a = self._args
+        a = self._stores
         secret_ref = k8s.core.v1.EnvVarSourceArgs(
             secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name="helixflow-data", key="REDIS_PASSWORD"))
         ready = k8s.core.v1.ProbeArgs(tcp_socket=k8s.core.v1.TCPSocketActionArgs(port=REDIS_PORT), period_seconds=5)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from helixflow.components.k8s.data import DataArgs, DataStores
+from helixflow.components.k8s.data import DataArgs, DataStores, InClusterData
 from helixflow.components.k8s.network import NetworkArgs, NetworkPolicies
 from helixflow.components.k8s.pool import GpuPlacement, InferencePool, PoolArgs
 from helixflow.components.k8s.runtime import SECRET_NAME, Runtime, RuntimeArgs, RuntimeSecrets, Scaling
@@ -27,17 +27,6 @@ TYPE = "helixflow:k8s:Layer"
 class ExternalData:
     database_url: pulumi.Input[str]
     redis_url: pulumi.Input[str]
-
-
-@dataclass(frozen=True)
-class InClusterData:
-    postgres_image: str
-    redis_image: str
-    postgres_password: pulumi.Input[str]
-    redis_password: pulumi.Input[str]
-    postgres_storage: str = "20Gi"
-    redis_storage: str = "5Gi"
-    storage_class: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,13 +65,8 @@ class KubernetesLayer(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         if isinstance(args.data, InClusterData):
-            d = args.data
             assert args.data_namespace is not None
-            stores = DataStores(f"{name}-data", DataArgs(
-                namespace=args.data_namespace, postgres_image=d.postgres_image, redis_image=d.redis_image,
-                postgres_password=d.postgres_password, redis_password=d.redis_password,
-                postgres_storage=d.postgres_storage, redis_storage=d.redis_storage, storage_class=d.storage_class,
-            ), opts=child)  # fmt: skip
+            stores = DataStores(f"{name}-data", DataArgs(namespace=args.data_namespace, stores=args.data), opts=child)
             database_url: pulumi.Input[str] = stores.database_url
             redis_url: pulumi.Input[str] = stores.redis_url
             runtime_opts = pulumi.ResourceOptions(parent=self, depends_on=[stores])

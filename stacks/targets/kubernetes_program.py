@@ -5,7 +5,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from helixflow.components.k8s.layer import ExternalData, InClusterData, KubernetesLayer, LayerArgs
+from helixflow.components.k8s.data import InClusterData
+from helixflow.components.k8s.layer import ExternalData, KubernetesLayer, LayerArgs
 from helixflow.components.k8s.pool import GpuPlacement
 from helixflow.components.k8s.runtime import Scaling
 from helixflow.runtime.pool.sglang_worker import SGLangWorkerSpec
