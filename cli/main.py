@@ -23,7 +23,8 @@ from helixflow.cli.commands.validate import validate
 
 app = typer.Typer(
     name="helixflow",
-    help="Provision and run your own LLM inference platform: on AWS, GCP, or this machine (`local`).",
+    help="Provision and run your own LLM inference platform: on AWS, GCP, a Kubernetes cluster, "
+    "or this machine (`local`).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
