@@ -181,3 +181,8 @@ def test_cloud_sdks_are_imported_only_by_the_targets_that_use_them() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert proc.stdout.strip() == "[]", proc.stdout
+
+
+def test_a_log_is_named_by_its_component_never_by_a_path(tmp_path: Path) -> None:
+    proc = helixflow("logs", "../../../../etc/passwd", home=tmp_path)
+    assert proc.returncode == 1 and "invalid component name" in proc.stderr and "root:" not in proc.stdout

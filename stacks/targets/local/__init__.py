@@ -6,6 +6,7 @@ Everything local lives here and in `components/local`: pid files, ports, log fil
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any, ClassVar
 
 from helixflow.stacks.config import LocalStack
 from helixflow.stacks.config.common import GPU, HIGH_AVAILABILITY, PUBLIC_DNS
+from helixflow.stacks.errors import HelixFlowError
 from helixflow.stacks.paths import StackPaths
 from helixflow.stacks.prereqs import Prerequisite
 from helixflow.stacks.secrets import SecretSource
@@ -77,6 +79,8 @@ class LocalTarget(Target[LocalStack]):
             shutil.rmtree(directory, ignore_errors=True)
 
     def log_file(self, paths: StackPaths, component: str) -> Path:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", component):  # a name, never a path
+            raise HelixFlowError(f"invalid component name {component!r}", hint="e.g. gateway, router, worker-0")
         return LocalPaths(paths).log_file(component)
 
     def log_components(self, paths: StackPaths) -> list[str]:
