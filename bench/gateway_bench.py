@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -69,6 +70,8 @@ def steal_ticks(cpu: int) -> int:
 
 
 def run_wrk(url: str, script: str, seconds: int, connections: int, pids: list[int]) -> dict[str, float]:
+    if shutil.which("wrk") is None:
+        raise SystemExit("the benchmarks drive their load with wrk: apt-get install wrk")
     subprocess.run(["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", "-d2s", "-s", script, url],
                    capture_output=True, check=True)  # warm-up
     stolen = steal_ticks(0)
