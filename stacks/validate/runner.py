@@ -15,7 +15,9 @@ Progress = Callable[[CheckResult], None]
 def run_one(item: Check, ctx: Context) -> CheckResult:
     started = time.monotonic()
     if ctx.remaining() <= 0:
-        outcome = skipped(f"the run's time bound ({ctx.options.timeout:g}s) was reached")
+        why = f"the run's time bound ({ctx.options.timeout:g}s) was reached"
+        # a critical check that could not run leaves the stack unvouched for: the run fails
+        outcome = failed(f"not run: {why}") if item.critical else skipped(why)
     else:
         try:
             outcome = item.run(ctx)

@@ -16,7 +16,7 @@ from helixflow.stacks.validate import EXIT_CRITICAL_FAILED, EXIT_OK, EXIT_SUCCES
 from helixflow.stacks.validate.context import Context
 from helixflow.stacks.validate.deployment import Deployment, deployment_from_url
 from helixflow.stacks.validate.junit import junit_xml
-from helixflow.stacks.validate.model import CheckFailed, CheckResult, CheckSkipped, Outcome, Report, failed, passed
+from helixflow.stacks.validate.model import CheckFailed, CheckResult, CheckSkipped, Outcome, Report, passed
 from helixflow.stacks.validate.registry import GROUPS, Check, all_checks, select
 from helixflow.stacks.validate.runner import run_checks
 
@@ -86,7 +86,8 @@ def test_runner_turns_raises_into_results_runs_last_checks_last_and_sorts_by_gro
     assert r.exit_code == EXIT_CRITICAL_FAILED
 
 
-def test_checks_after_the_time_bound_are_skipped_and_cleanups_still_run() -> None:
+def test_checks_after_the_time_bound_are_not_run_and_cleanups_still_run() -> None:
+    """A normal check not run for time is skipped; a critical one fails the run (it cannot vouch for the stack)."""
     cleaned: list[str] = []
 
     def slow(ctx: Context) -> Outcome:
@@ -94,10 +95,13 @@ def test_checks_after_the_time_bound_are_skipped_and_cleanups_still_run() -> Non
         time.sleep(0.3)
         return passed()
 
-    checks = [Check("slow", "api", False, "", slow), Check("later", "data", True, "", lambda _: failed("x"))]
+    checks = [Check("slow", "api", False, "", slow), Check("later", "data", True, "", lambda _: passed()),
+              Check("optional", "data", False, "", lambda _: passed())]  # fmt: skip
     r = run_checks(checks, context(timeout=0.2))
-    assert [x.status for x in r.results] == [Status.passed, Status.skipped]
-    assert "time bound" in r.results[1].outcome.explanation
+    assert [x.status for x in r.results] == [Status.passed, Status.failed, Status.skipped]
+    assert "not run: the run's time bound" in r.results[1].outcome.explanation
+    assert "time bound" in r.results[2].outcome.explanation
+    assert r.exit_code == EXIT_CRITICAL_FAILED and r.verdict().startswith("FAILED")
     assert cleaned == ["done"]
 
 
