@@ -146,9 +146,8 @@ class StackDriver:
         Which ones exist is read from the stack's file: no `pulumi config` run (~0.35 s) when all do."""
         from pulumi import automation as auto
 
-        stored = split_namespace(self.raw_config())[1]
-        if not all(key in stored for key in CONFIG_KEYS.values()):
-            _, generated = StackSecrets.from_config({key: "stored" for key in stored})
+        generated = StackSecrets.generate_missing(split_namespace(self.raw_config())[1])
+        if generated:
             stack.set_all_config(
                 {f"{NAMESPACE}:{k}": auto.ConfigValue(value=v, secret=True) for k, v in generated.items()}
             )

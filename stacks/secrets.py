@@ -5,7 +5,7 @@ router's API key."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 
 # config key (under helixflow:) for each field
@@ -24,13 +24,17 @@ class StackSecrets:
     secret_key: str
     router_api_key: str
 
+    @staticmethod
+    def generate_missing(present: Iterable[str]) -> dict[str, str]:
+        """New values for the config keys not in `present`."""
+        have = set(present)
+        # Hex: never starts with "-" (read as an option by a command line) nor needs quoting in a URL.
+        return {key: secrets.token_hex(32) for key in CONFIG_KEYS.values() if key not in have}
+
     @classmethod
     def from_config(cls, values: dict[str, str]) -> tuple[StackSecrets, dict[str, str]]:
         """The stack's secrets, generating those it lacks; also returns the generated ones (to store)."""
-        generated = {
-            # Hex: never starts with "-" (read as an option by a command line) nor needs quoting in a URL.
-            key: secrets.token_hex(32) for key in CONFIG_KEYS.values() if not values.get(key)
-        }
+        generated = cls.generate_missing(key for key, value in values.items() if value)
         merged = {**values, **generated}
         return cls(**{f.name: merged[CONFIG_KEYS[f.name]] for f in fields(cls)}), generated
 

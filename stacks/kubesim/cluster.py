@@ -16,6 +16,7 @@ import secrets
 import shutil
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -232,7 +233,7 @@ class SimCluster:
             return False
         return response.status_code == 200
 
-    def _start(self, state: SimState, process: str, binary: str, args: list[str], ready: Any,
+    def _start(self, state: SimState, process: str, binary: str, args: list[str], ready: Callable[[], bool] | None,
                timeout: float = 30) -> None:  # fmt: skip
         log = self._log(process)
         pid = start_process([binary, *args], log, cwd=self.dir, label=process)
