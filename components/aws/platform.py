@@ -1,0 +1,133 @@
+"""The whole AWS stack: Network -> GpuCluster -> Database, Cache, Bucket, Identities -> the Kubernetes
+layer on the new cluster (through a provider from the cluster's endpoint, CA and `aws eks get-token`),
+its data stores the managed ones (PostgreSQL with sslmode=verify-full, Redis over TLS)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import quote
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from helixflow.components.aws.bucket import Bucket, BucketArgs
+from helixflow.components.aws.cache import Cache, CacheArgs
+from helixflow.components.aws.cluster import GpuCluster, GpuClusterArgs
+from helixflow.components.aws.database import Database, DatabaseArgs
+from helixflow.components.aws.identity import Identities, IdentitiesArgs
+from helixflow.components.aws.network import Network, NetworkArgs
+from helixflow.components.k8s.layer import ExternalData, KubernetesLayer, LayerArgs
+
+TYPE = "helixflow:aws:Platform"
+RDS_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"  # the runtime image's store holds the Amazon RDS roots
+
+
+@dataclass(frozen=True)
+class AwsPlatformArgs:
+    """The network-dependent ids of `cluster`, `database` and `cache` (subnets, VPC, security group) are
+    filled in here from the Network and the cluster; leave them at their defaults."""
+
+    region: str
+    network: NetworkArgs
+    cluster: GpuClusterArgs
+    database: DatabaseArgs
+    cache: CacheArgs
+    bucket: BucketArgs
+    layer: Callable[[ExternalData], LayerArgs]  # the layer's arguments, given the managed data stores
+    deletion_protection: bool = True  # the data stores: RDS's own setting, and Pulumi's protect for all three
+
+
+def kubeconfig(cluster_name: pulumi.Input[str], endpoint: pulumi.Input[str], ca: pulumi.Input[str],
+               region: str) -> pulumi.Output[str]:  # fmt: skip
+    """A kubeconfig whose token comes from `aws eks get-token` at each use (it expires after 15 minutes)."""
+
+    def render(values: list[Any]) -> str:
+        name, server, authority = values
+        return json.dumps({
+            "apiVersion": "v1", "kind": "Config", "current-context": name,
+            "clusters": [{"name": name, "cluster": {"server": server, "certificate-authority-data": authority}}],
+            "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+            "users": [{"name": name, "user": {"exec": {
+                "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws",
+                "args": ["eks", "get-token", "--cluster-name", name, "--region", region, "--output", "json"],
+                "interactiveMode": "Never",
+            }}}],
+        }, sort_keys=True)  # fmt: skip
+
+    return pulumi.Output.all(cluster_name, endpoint, ca).apply(render)
+
+
+def database_url(database: Database, password: pulumi.Input[str], db_name: str, user: str) -> pulumi.Output[str]:
+    return pulumi.Output.secret(pulumi.Output.format(
+        "postgresql://{0}:{1}@{2}:{3}/{4}?sslmode=verify-full&sslrootcert={5}", user,
+        pulumi.Output.from_input(password).apply(lambda p: quote(p, safe="")), database.address, database.port,
+        db_name, RDS_CA_BUNDLE,
+    ))  # fmt: skip
+
+
+def redis_url(cache: Cache, token: pulumi.Input[str]) -> pulumi.Output[str]:
+    return pulumi.Output.secret(pulumi.Output.format("rediss://:{0}@{1}:{2}/0", token, cache.primary_endpoint,
+                                                     cache.port))  # fmt: skip
+
+
+class AwsPlatform(pulumi.ComponentResource):
+    """Raises ValueError (before anything is created) when any part's arguments are invalid."""
+
+    cluster_name: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    database_address: pulumi.Output[str]
+    cache_endpoint: pulumi.Output[str]
+    bucket: pulumi.Output[str]
+    namespace: pulumi.Output[str]
+    gateway_service: pulumi.Output[str]
+    pool_url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AwsPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        for part in (args.network, args.cluster, args.database, args.cache, args.bucket):
+            part.validate()
+        super().__init__(TYPE, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        kept = pulumi.ResourceOptions(parent=self, protect=args.deletion_protection)
+        network = Network(f"{name}-network", args.network, opts=child)
+        cluster = GpuCluster(f"{name}-cluster", replace(args.cluster, private_subnet_ids=network.private_subnet_ids),
+                             opts=child)  # fmt: skip
+        in_vpc = {"vpc_id": network.vpc_id, "subnet_ids": network.private_subnet_ids,
+                  "client_security_group_id": cluster.cluster_security_group_id}  # fmt: skip
+        database = Database(f"{name}-db", replace(args.database, deletion_protection=args.deletion_protection,
+                                                  **in_vpc), opts=kept)  # fmt: skip
+        cache = Cache(f"{name}-cache", replace(args.cache, **in_vpc), opts=kept)
+        bucket = Bucket(f"{name}-bucket", args.bucket, opts=kept)
+        # The managed master password, read from Secrets Manager for the runtime's URL (kept secret in state).
+        secret = aws.secretsmanager.get_secret_version_output(secret_id=database.master_secret_arn,
+                                                              opts=pulumi.InvokeOutputOptions(parent=self))
+        password: pulumi.Output[str] = pulumi.Output.secret(
+            secret.secret_string.apply(lambda text: str(json.loads(text)["password"])))
+        data = ExternalData(database_url=database_url(database, password, args.database.db_name,
+                                                      args.database.username),
+                            redis_url=redis_url(cache, args.cache.auth_token))  # fmt: skip
+        layer_args = args.layer(data)
+        identities = Identities(f"{name}-identities", IdentitiesArgs(
+            cluster_name=cluster.cluster_name, namespace=layer_args.namespace, bucket_arn=bucket.arn,
+            kms_key_arn=bucket.kms_key_arn, model_prefix=args.bucket.model_prefix,
+            backup_prefix=args.bucket.backup_prefix,
+        ), opts=child)  # fmt: skip
+        self.kubeconfig = kubeconfig(cluster.cluster_name, cluster.endpoint, cluster.certificate_authority,
+                                     args.region)  # fmt: skip
+        provider = k8s.Provider(f"{name}-eks", kubeconfig=self.kubeconfig, delete_unreachable=False,
+                                opts=pulumi.ResourceOptions(parent=self, depends_on=cluster.node_groups))  # fmt: skip
+        layer = KubernetesLayer(f"{name}-k8s", layer_args, pulumi.ResourceOptions(
+            parent=self, providers=[provider], depends_on=[cluster, database, cache, identities]))  # fmt: skip
+        self.cluster_name = cluster.cluster_name
+        self.database_address = database.address
+        self.cache_endpoint = cache.primary_endpoint
+        self.bucket = bucket.bucket
+        self.namespace = layer.namespace
+        self.gateway_service = layer.gateway_service
+        self.pool_url = layer.pool_url
+        self.register_outputs({"cluster_name": self.cluster_name, "database_address": self.database_address,
+                               "cache_endpoint": self.cache_endpoint, "bucket": self.bucket,
+                               "namespace": self.namespace, "gateway_service": self.gateway_service})  # fmt: skip
