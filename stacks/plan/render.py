@@ -86,8 +86,16 @@ def tree_lines(resources: list[PlannedResource]) -> list[str]:
     return lines
 
 
+def _keys_sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _keys_sorted(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_keys_sorted(item) for item in value]
+    return value
+
+
 def plan_json(resources: list[PlannedResource]) -> list[dict[str, Any]]:
-    """The records as data, sorted (parent, type, name): two plans of one configuration are equal."""
+    """The records as data, sorted (parent, type, name) and by key: two plans of one configuration print the same."""
     ordered = sorted(resources, key=lambda r: (r.parent or "", r.type, r.name))
     return [{"type": r.type, "name": r.name, "parent": r.parent, "component": r.component, "protect": r.protect,
-             "properties": r.properties} for r in ordered]  # fmt: skip
+             "properties": _keys_sorted(r.properties)} for r in ordered]  # fmt: skip

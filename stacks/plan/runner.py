@@ -54,6 +54,20 @@ def import_sdks() -> None:
         gc.enable()
 
 
+class _CollectorHeld:
+    """The garbage collector off while a plan runs: the SDKs load their submodules lazily (tens of thousands
+    of long-lived objects each), and collections scanning them would cost more than the plan itself."""
+
+    def __enter__(self) -> None:
+        self.was_enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        gc.freeze()  # what the SDKs loaded stays: never scan it again (nor at exit)
+        if self.was_enabled:
+            gc.enable()
+
+
 def _name_of(urn: str) -> str | None:
     """The logical name in a URN (`urn:pulumi:stack::project::type$type::name`); None for the stack."""
     if not urn or "::pulumi:pulumi:Stack::" in urn:
@@ -115,8 +129,8 @@ def _run(config: StackBase, stack: str) -> list[PlannedResource]:
 def plan_resources(config: StackBase, stack: str = "plan") -> list[PlannedResource]:
     """Every resource the stack's program would create, as records (stable order: by parent, type, name).
     Raises HelixFlowError for a configuration the target or a component refuses."""
-    import_sdks()
-    with _lock:
+    with _lock, _CollectorHeld():
+        import_sdks()
         records = _run(config, stack)
     return sort_resources(records)
 
