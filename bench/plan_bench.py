@@ -4,8 +4,9 @@
 
 Each figure is measured in a fresh interpreter (as a user's `helixflow plan` runs): the SDK imports
 (pulumi, pulumi_aws, pulumi_kubernetes, with and without the garbage collector held off), the program
-under mocks, and the whole CLI command wall time. Target: the CLI plan of the example under 5 s of CPU (on shared cores the wall time also counts the
-neighbours' work; both are printed, with the load average).
+under mocks, and the whole CLI command (wall and CPU time). Target: the CLI plan of the example under
+5 s of CPU (on shared cores the wall time also counts the neighbours' work; both are printed, with the
+load average).
 """
 
 from __future__ import annotations

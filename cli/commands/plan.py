@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import typer
-
 from helixflow.cli.commands.stack import CONFIG_OPTION, JSON_OPTION, STACK_OPTION
 from helixflow.cli.output import err_console, out_console, print_json
 

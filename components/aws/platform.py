@@ -95,11 +95,12 @@ class AwsPlatform(pulumi.ComponentResource):
         network = Network(f"{name}-network", args.network, opts=child)
         cluster = GpuCluster(f"{name}-cluster", replace(args.cluster, private_subnet_ids=network.private_subnet_ids),
                              opts=child)  # fmt: skip
-        in_vpc = {"vpc_id": network.vpc_id, "subnet_ids": network.private_subnet_ids,
-                  "client_security_group_id": cluster.cluster_security_group_id}  # fmt: skip
+        vpc, subnets, clients = network.vpc_id, network.private_subnet_ids, cluster.cluster_security_group_id
         database = Database(f"{name}-db", replace(args.database, deletion_protection=args.deletion_protection,
-                                                  **in_vpc), opts=kept)  # fmt: skip
-        cache = Cache(f"{name}-cache", replace(args.cache, **in_vpc), opts=kept)
+                                                  vpc_id=vpc, subnet_ids=subnets, client_security_group_id=clients),
+                            opts=kept)  # fmt: skip
+        cache = Cache(f"{name}-cache", replace(args.cache, vpc_id=vpc, subnet_ids=subnets,
+                                               client_security_group_id=clients), opts=kept)  # fmt: skip
         bucket = Bucket(f"{name}-bucket", args.bucket, opts=kept)
         # The managed master password, read from Secrets Manager for the runtime's URL (kept secret in state).
         secret = aws.secretsmanager.get_secret_version_output(secret_id=database.master_secret_arn,

@@ -134,8 +134,8 @@ class GpuPoolSettings(NodeGroupSize):
             raise ValueError(f"{where}.gpu: {err}") from None
         if region not in offer.regions:
             offering = [gpu.name for gpu in catalog.gpus.values() if region in gpu.regions]
-            raise ValueError(f"{where}.gpu: {self.gpu} is not offered in {region} (it is in {', '.join(offer.regions)});"
-                             f" GPUs in {region}: {', '.join(offering)}")  # fmt: skip
+            raise ValueError(f"{where}.gpu: {self.gpu} is not offered in {region} (it is in "
+                             f"{', '.join(offer.regions)}); GPUs in {region}: {', '.join(offering)}")  # fmt: skip
         for field, types in (("instance_type", [self.instance_type] if self.instance_type else []),
                              ("spot_instance_types", self.spot_instance_types or [])):  # fmt: skip
             for name in types:

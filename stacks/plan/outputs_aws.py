@@ -16,6 +16,7 @@ from typing import Any
 
 ACCOUNT = "123456789012"  # the documentation account: never a real one
 DEFAULT_REGION = "us-east-1"
+PLANNED_CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCnBsYW5uZWQKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="  # "planned", in PEM
 
 Outputs = Callable[[str, Mapping[str, Any]], dict[str, Any]]
 
@@ -67,7 +68,7 @@ def _cluster(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": cluster, "name": cluster, "arn": _arn("eks", inputs, f"cluster/{cluster}"), "status": "ACTIVE",
         "endpoint": f"https://{oidc}.gr7.{region}.eks.amazonaws.com",
-        "certificateAuthority": {"data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCnBsYW5uZWQKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="},
+        "certificateAuthority": {"data": PLANNED_CA},
         "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{oidc}"}]}],
         "vpcConfig": {**vpc, "clusterSecurityGroupId": f"sg-{hex_id(cluster + '-cluster')}",
                       "vpcId": f"vpc-{hex_id(cluster)}"},
@@ -128,8 +129,8 @@ def _named(service: str, kind: str) -> Outputs:
 
 def _pod_identity(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     association = f"a-{hex_id(name, 17)}"
-    return {"id": association, "associationId": association,
-            "associationArn": _arn("eks", inputs, f"podidentityassociation/{inputs.get('clusterName', '')}/{association}")}
+    arn = _arn("eks", inputs, f"podidentityassociation/{inputs.get('clusterName', '')}/{association}")
+    return {"id": association, "associationId": association, "associationArn": arn}
 
 
 OUTPUTS: Mapping[str, Outputs] = {
@@ -137,7 +138,7 @@ OUTPUTS: Mapping[str, Outputs] = {
     "aws:ec2/subnet:Subnet": _prefixed("subnet"),
     "aws:ec2/internetGateway:InternetGateway": _prefixed("igw"),
     "aws:ec2/natGateway:NatGateway": _prefixed("nat"),
-    "aws:ec2/eip:Eip": lambda name, inputs: {"id": f"eipalloc-{hex_id(name)}", "allocationId": f"eipalloc-{hex_id(name)}",
+    "aws:ec2/eip:Eip": lambda name, inputs: {"id": f"eipalloc-{hex_id(name)}",
                                              "publicIp": f"203.0.113.{int(hex_id(name, 2), 16) % 250 + 1}"},
     "aws:ec2/routeTable:RouteTable": _prefixed("rtb"),
     "aws:ec2/route:Route": _prefixed("r"),

@@ -17,9 +17,9 @@ from typing import Any
 
 from helixflow.stacks.config import StackBase
 from helixflow.stacks.errors import HelixFlowError
+from helixflow.stacks.paths import StackPaths
 from helixflow.stacks.plan.hosts import plan_host
 from helixflow.stacks.plan.model import PlannedResource
-from helixflow.stacks.paths import StackPaths
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"  # how the SDK marks a secret in serialized properties
 SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
@@ -97,15 +97,15 @@ def _run(config: StackBase, stack: str) -> list[PlannedResource]:
         def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
             return call_outputs(args.token, dict(args.args)), []
 
-    class Recorder(mocks.MockMonitor):  # type: ignore[misc]
-        def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method's name)
+    class Recorder(mocks.MockMonitor):
+        def RegisterResource(self, request: Any) -> Any:
             if request.type != "pulumi:pulumi:Stack":
                 inputs = pulumi.runtime.rpc.deserialize_properties(request.object, keep_unknowns=True)
                 records.append(PlannedResource(type=request.type, name=request.name, parent=_name_of(request.parent),
                                                properties=plain(dict(inputs)),
                                                component=not request.custom,
                                                protect=bool(request.protect)))  # fmt: skip
-            return super().RegisterResource(request)
+            return super().RegisterResource(request)  # type: ignore[no-untyped-call]
 
     target = target_for(config)
     target.require_deployable(config)
@@ -117,7 +117,7 @@ def _run(config: StackBase, stack: str) -> list[PlannedResource]:
     pulumi.runtime.set_mocks(answers, project="helixflow", stack=stack, preview=False, monitor=Recorder(answers))
     program = target.program(config, lambda: secrets, StackPaths(home=PLAN_HOME, stack=stack), host)
     try:
-        pulumi.runtime.test(program)()
+        pulumi.runtime.test(program)()  # type: ignore[no-untyped-call]
     except ValueError as err:  # a component refused its arguments
         raise HelixFlowError(f"the stack's program refused its settings: {err}",
                              hint="fix the setting it names (`helixflow config schema`)") from None

@@ -34,8 +34,8 @@ class AwsTarget(Target[AwsStack]):
 
         failed = [check for check in aws_checks(paths.pulumi_home) if check.status == "fail"]
         if failed:
-            raise HelixFlowError("the aws target cannot run here: " + "; ".join(f"{c.name}: {c.detail}" for c in failed),
-                                 hint="; ".join(c.hint for c in failed))  # fmt: skip
+            missing = "; ".join(f"{c.name}: {c.detail}" for c in failed)
+            raise HelixFlowError(f"the aws target cannot run here: {missing}", hint="; ".join(c.hint for c in failed))
         from helixflow.stacks.kubesim.binaries import install_kubernetes_provider
 
         install_kubernetes_provider(paths.pulumi_home)
@@ -56,7 +56,8 @@ class AwsTarget(Target[AwsStack]):
         """Refuses while the data stores are protected: as configured, or as last deployed (an `up` applies it)."""
         from helixflow.stacks.targets.aws_program import protected_stores
 
-        protected = [str(s) for s in outputs.get("protected_data_stores") or []] or protected_stores(config, paths.stack)
+        deployed = [str(s) for s in outputs.get("protected_data_stores") or []]
+        protected = deployed or protected_stores(config, paths.stack)
         if protected:
             raise HelixFlowError(
                 f"stack '{paths.stack}' keeps its data stores (deletion protection): {', '.join(protected)}",

@@ -45,8 +45,9 @@ def pools(a: AwsSettings) -> tuple[NodePoolSpec, list[NodePoolSpec]]:
                           root_volume_gib=s.root_volume_gib)  # fmt: skip
     gpus = [
         NodePoolSpec(name=p.name, instance_types=p.instance_types(), min_size=p.min_nodes, max_size=p.max_nodes,
-                     gpus_per_node=p.gpus_per_node(), gpu=p.gpu, capacity="SPOT" if p.capacity == "spot" else "ON_DEMAND",
-                     root_volume_gib=p.root_volume_gib, labels=p.labels)
+                     gpus_per_node=p.gpus_per_node(), gpu=p.gpu,
+                     capacity="SPOT" if p.capacity == "spot" else "ON_DEMAND", root_volume_gib=p.root_volume_gib,
+                     labels=p.labels)
         for p in a.gpu_pools
     ]  # fmt: skip
     return system, gpus

@@ -53,8 +53,9 @@ def plan() -> Callable[..., Plan]:
 
 @pytest.fixture(scope="session")
 def example() -> Plan:
-    from helixflow.stacks.driver import load_config_file
     from pathlib import Path
+
+    from helixflow.stacks.driver import load_config_file
 
     config = load_config_file(Path(__file__).resolve().parents[2] / EXAMPLE)
     return Plan(tuple(plan_resources(config, stack="gpu-prod")))

@@ -83,7 +83,8 @@ def test_secrets_volumes_and_data_are_encrypted_with_kms(plan: Planner) -> None:
 
 def test_tls_is_forced_on_every_data_path(plan: Planner) -> None:
     p = plan()
-    parameters = {x["name"]: x["value"] for x in p.one("aws:rds/parameterGroup:ParameterGroup").properties["parameters"]}
+    group = p.one("aws:rds/parameterGroup:ParameterGroup").properties
+    parameters = {x["name"]: x["value"] for x in group["parameters"]}
     assert parameters["rds.force_ssl"] == "1"
     cache = p.one("aws:elasticache/replicationGroup:ReplicationGroup").properties
     assert cache["transitEncryptionEnabled"] is True and cache["transitEncryptionMode"] == "required"
@@ -109,7 +110,8 @@ def test_nodes_and_data_stores_live_in_private_subnets_only_and_nothing_is_publi
         assert "cidrIpv4" not in rule and rule["referencedSecurityGroupId"].startswith("sg-")
     for service in p.props("kubernetes:core/v1:Service"):  # only an ingress controller may face the internet
         assert service.get("spec", {}).get("type") != "LoadBalancer" or "ingress" in service["metadata"]["name"]
-    assert all(t["metadataOptions"]["httpTokens"] == "required" for t in p.props("aws:ec2/launchTemplate:LaunchTemplate"))
+    templates = p.props("aws:ec2/launchTemplate:LaunchTemplate")
+    assert all(t["metadataOptions"]["httpTokens"] == "required" for t in templates)
 
 
 def test_the_database_keeps_its_data(plan: Planner) -> None:
@@ -194,7 +196,8 @@ def test_workers_read_models_the_backup_job_writes_backups_and_nobody_else_touch
     others = [r for r in p.of("aws:iam/rolePolicy:RolePolicy") if "-identities-" not in r.name]
     assert others and not any("s3:" in r.properties["policy"] for r in others)
     assert not any("AmazonS3" in a["policyArn"] for a in p.props("aws:iam/rolePolicyAttachment:RolePolicyAttachment"))
-    bindings = {(a["namespace"], a["serviceAccount"]) for a in p.props("aws:eks/podIdentityAssociation:PodIdentityAssociation")}
+    associations = p.props("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    bindings = {(a["namespace"], a["serviceAccount"]) for a in associations}
     assert bindings == {("helixflow", "sglang-worker"), ("helixflow", "backup")}
 
 
@@ -203,9 +206,9 @@ def test_workers_read_models_the_backup_job_writes_backups_and_nobody_else_touch
     [
         (lambda: NetworkArgs("c", "10.0.0.0/16", ["a"], ["10.0.0.0/19"], ["10.0.224.0/22"]), "2 or more zones"),
         (lambda: NetworkArgs("c", "10.0.0.0/16", ["a", "b"], ["10.0.0.0/19", "10.0.0.0/20"],
-                             ["10.0.224.0/22", "10.0.228.0/22"]), "overlaps"),  # fmt: skip
+                             ["10.0.224.0/22", "10.0.228.0/22"]), "overlaps"),
         (lambda: NetworkArgs("c", "10.0.0.0/16", ["a", "b"], ["10.1.0.0/19", "10.0.32.0/19"],
-                             ["10.0.224.0/22", "10.0.228.0/22"]), "outside the VPC"),  # fmt: skip
+                             ["10.0.224.0/22", "10.0.228.0/22"]), "outside the VPC"),
         (lambda: GpuClusterArgs("c", "1.34", SYSTEM, []), "at least one GPU pool"),
         (lambda: GpuClusterArgs("c", "1.34", SYSTEM, [NodePoolSpec("gpu", ["g6.2xlarge"], 3, 1, 1, "L4")]),
          "max_size 1 must be >= min_size 3"),
@@ -214,7 +217,7 @@ def test_workers_read_models_the_backup_job_writes_backups_and_nobody_else_touch
         (lambda: DatabaseArgs(backup_retention_days=40), "1 to 35"),
         (lambda: CacheArgs(auth_token="t", nodes=1), "automatic failover"),
     ],
-)  # fmt: skip
+)
 def test_component_arguments_are_refused_before_anything_is_created(make: Callable[[], Any], says: str) -> None:
     with pytest.raises(ValueError, match=says):
         make().validate()
