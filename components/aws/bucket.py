@@ -40,7 +40,7 @@ class Bucket(pulumi.ComponentResource):
         args.validate()
         super().__init__(TYPE, name, None, opts)
         key = kms_key(f"{name}-objects", "the bucket's objects", self)
-        bucket = aws.s3.Bucket(name, bucket_prefix=f"{name}-", force_destroy=False, opts=child(self))
+        bucket = aws.s3.Bucket(name, bucket_prefix=f"{name}-"[:37], force_destroy=False, opts=child(self))
         aws.s3.BucketOwnershipControls(f"{name}-ownership", bucket=bucket.id,
                                        rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
                                        opts=child(self))  # fmt: skip

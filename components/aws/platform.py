@@ -61,17 +61,15 @@ def kubeconfig(cluster_name: pulumi.Input[str], endpoint: pulumi.Input[str], ca:
     return pulumi.Output.all(cluster_name, endpoint, ca).apply(render)
 
 
-def database_url(database: Database, password: pulumi.Input[str], db_name: str, user: str) -> pulumi.Output[str]:
-    return pulumi.Output.secret(pulumi.Output.format(
-        "postgresql://{0}:{1}@{2}:{3}/{4}?sslmode=verify-full&sslrootcert={5}", user,
-        pulumi.Output.from_input(password).apply(lambda p: quote(p, safe="")), database.address, database.port,
-        db_name, RDS_CA_BUNDLE,
-    ))  # fmt: skip
+def postgres_url(user: str, password: str, host: str, port: int, database: str) -> str:
+    """TLS with the server's certificate and name verified against the RDS roots (sslmode=verify-full)."""
+    return (f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{port}/{database}"
+            f"?sslmode=verify-full&sslrootcert={RDS_CA_BUNDLE}")  # fmt: skip
 
 
-def redis_url(cache: Cache, token: pulumi.Input[str]) -> pulumi.Output[str]:
-    return pulumi.Output.secret(pulumi.Output.format("rediss://:{0}@{1}:{2}/0", token, cache.primary_endpoint,
-                                                     cache.port))  # fmt: skip
+def redis_url(token: str, host: str, port: int) -> str:
+    """rediss://: TLS to ElastiCache (transit encryption is required there), the auth token as password."""
+    return f"rediss://:{quote(token, safe='')}@{host}:{port}/0"
 
 
 class AwsPlatform(pulumi.ComponentResource):
@@ -107,9 +105,14 @@ class AwsPlatform(pulumi.ComponentResource):
                                                               opts=pulumi.InvokeOutputOptions(parent=self))
         password: pulumi.Output[str] = pulumi.Output.secret(
             secret.secret_string.apply(lambda text: str(json.loads(text)["password"])))
-        data = ExternalData(database_url=database_url(database, password, args.database.db_name,
-                                                      args.database.username),
-                            redis_url=redis_url(cache, args.cache.auth_token))  # fmt: skip
+        user, db_name = args.database.username, args.database.db_name
+        data = ExternalData(
+            database_url=pulumi.Output.secret(pulumi.Output.all(password, database.address, database.port).apply(
+                lambda v: postgres_url(user, str(v[0]), str(v[1]), int(v[2]), db_name))),
+            redis_url=pulumi.Output.secret(pulumi.Output.all(args.cache.auth_token, cache.primary_endpoint,
+                                                             cache.port).apply(
+                lambda v: redis_url(str(v[0]), str(v[1]), int(v[2])))),
+        )  # fmt: skip
         layer_args = args.layer(data)
         identities = Identities(f"{name}-identities", IdentitiesArgs(
             cluster_name=cluster.cluster_name, namespace=layer_args.namespace, bucket_arn=bucket.arn,

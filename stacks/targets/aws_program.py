@@ -3,6 +3,8 @@ from the `aws:` section (the catalog already checked the GPUs, zones and CIDRs).
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 
 import pulumi
@@ -35,8 +37,16 @@ class AwsAccess:
     profile: str | None = None
 
 
+NAME_LENGTH = 28  # ElastiCache ids stop at 40 characters: room for "-cache" and the component suffixes
+
+
 def cluster_name(stack: str) -> str:
-    return f"helixflow-{stack}"[:100]
+    """The stack's name on AWS (cluster, database, cache): lowercase letters, digits and single hyphens,
+    as the strictest of them (RDS, ElastiCache) require; a long stack name is cut and made unique by a hash."""
+    base = re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9-]+", "-", f"helixflow-{stack}".lower())).strip("-")
+    if len(base) <= NAME_LENGTH:
+        return base
+    return f"{base[: NAME_LENGTH - 7].rstrip('-')}-{hashlib.sha256(stack.encode()).hexdigest()[:6]}"
 
 
 def pools(a: AwsSettings) -> tuple[NodePoolSpec, list[NodePoolSpec]]:
