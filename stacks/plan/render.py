@@ -32,7 +32,10 @@ def _found(value: Any, depth: int = 0) -> Iterator[tuple[str, Any]]:
     if isinstance(value, dict):
         for key in sorted(value):
             item = value[key]
-            if key in _REVIEWED and not (key == "type" and depth == 0 and isinstance(item, dict)):
+            if key == "metadata" and isinstance(item, dict):  # a manifest's labels are not its settings
+                if "namespace" in item:
+                    yield "namespace", item["namespace"]
+            elif key in _REVIEWED and not (key == "type" and depth == 0 and isinstance(item, dict)):
                 yield key, item
             elif isinstance(item, dict | list):
                 yield from _found(item, depth + 1)

@@ -123,6 +123,7 @@ def _run(config: StackBase, stack: str) -> list[PlannedResource]:
                              hint="fix the setting it names (`helixflow config schema`)") from None
     finally:
         loop.close()
+        asyncio.set_event_loop(None)  # nobody may run on the closed loop
     return records
 
 

@@ -3,6 +3,7 @@ the managed data stores, the kubeconfig; and a stack's settings taken from a che
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
@@ -35,8 +36,21 @@ def test_the_runtime_reaches_the_data_stores_over_verified_tls() -> None:
         "rediss://:t0k%2Bn@master.c.use1.cache.amazonaws.com:6379/0")
 
 
-@pulumi.runtime.test
-def test_the_kubeconfig_gets_its_token_from_aws_eks_get_token() -> pulumi.Output[None]:
+class NoResources(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, object]]:
+        raise AssertionError(f"no resource expected: {args.typ}")
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, object], list[tuple[str, str]]]:
+        return {}, []
+
+
+def test_the_kubeconfig_gets_its_token_from_aws_eks_get_token() -> None:
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    pulumi.runtime.set_mocks(NoResources(), project="helixflow", stack="unit", preview=False)
+    pulumi.runtime.test(kubeconfig_checked)()
+
+
+def kubeconfig_checked() -> pulumi.Output[None]:
     def check(text: str) -> None:
         document = json.loads(text)
         user = document["users"][0]["user"]["exec"]
