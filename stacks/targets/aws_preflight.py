@@ -15,7 +15,8 @@ PLUGIN_MAJOR = 7
 PLUGIN_BINARY = "pulumi-resource-aws"
 CREDENTIALS_HINT = ("run `aws configure` (or `aws configure sso`), or set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
                     "AWS_SECRET_ACCESS_KEY")  # fmt: skip
-PLUGIN_HINT = f"pulumi plugin install resource aws {PLUGIN_MAJOR}.x (with PULUMI_HOME={{home}})"
+PLUGIN_HINT = ("pulumi plugin install resource aws {version} (a {major}.x, the installed pulumi-aws SDK's; "
+               "with PULUMI_HOME={home})")
 CLI_HINT = "install the AWS CLI v2 (https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html)"
 
 
@@ -47,6 +48,13 @@ def find_credentials() -> str | None:
     return None
 
 
+def sdk_version() -> str:
+    """The provider version the installed pulumi-aws SDK asks the engine for."""
+    from importlib.metadata import version
+
+    return version("pulumi-aws")
+
+
 def find_plugin(pulumi_home: Path) -> Path | None:
     """The newest resource-aws v7 plugin under PULUMI_HOME/plugins (the engine looks nowhere else offline)."""
     found = sorted((pulumi_home / "plugins").glob(f"resource-aws-v{PLUGIN_MAJOR}.*/{PLUGIN_BINARY}"))
@@ -62,7 +70,7 @@ def aws_checks(pulumi_home: Path) -> list[Prerequisite]:
         Prerequisite("aws credentials", "fail", "no AWS credentials found", CREDENTIALS_HINT),
         Prerequisite("pulumi aws provider", "ok", str(plugin)) if plugin else
         Prerequisite("pulumi aws provider", "fail", f"no resource-aws v{PLUGIN_MAJOR}.x under {pulumi_home}/plugins",
-                     PLUGIN_HINT.format(home=pulumi_home)),
+                     PLUGIN_HINT.format(version=sdk_version(), major=PLUGIN_MAJOR, home=pulumi_home)),
         Prerequisite("aws cli", "ok", cli) if cli else
         Prerequisite("aws cli", "fail", "`aws` not on PATH (the kubeconfig runs `aws eks get-token`)", CLI_HINT),
     ]  # fmt: skip
