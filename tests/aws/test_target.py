@@ -101,3 +101,37 @@ def test_the_aws_target_is_available() -> None:
 
     info = get_target("aws").info()
     assert info.available and not info.unavailable_reason
+
+
+def test_down_also_refuses_while_the_last_deployment_is_protected(tmp_path: Path) -> None:
+    """Setting deletion_protection false is not enough: RDS keeps it until an `up` applies the change."""
+    write_stack(tmp_path, "cloud", {"target": "aws", "aws": {"deletion_protection": False}})
+    state = tmp_path / ".helixflow" / "state" / ".pulumi" / "stacks" / "helixflow" / "cloud.json"
+    state.parent.mkdir(parents=True)
+    outputs = {"protected_data_stores": ["RDS instance helixflow-cloud-db"]}
+    state.write_text(json.dumps({"checkpoint": {"latest": {"resources": [
+        {"type": "pulumi:pulumi:Stack", "outputs": outputs}]}}}))  # fmt: skip
+    _, proc = helixflow("down", "-s", "cloud", "--yes", home=tmp_path)
+    assert proc.returncode == 1
+    assert "RDS instance helixflow-cloud-db" in proc.stderr and "run `helixflow up`" in proc.stderr
+
+
+def test_status_reads_the_cluster_through_the_exported_kubeconfig(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The EKS API cannot be reached here: the cluster reader is replaced, the kubeconfig handling is real."""
+    from helixflow.stacks.targets import get_target, kubernetes_status
+    from helixflow.stacks.targets.base import ComponentStatus
+
+    seen: dict[str, Any] = {}
+
+    def read(outputs: dict[str, Any]) -> list[ComponentStatus]:
+        path = Path(outputs["kubeconfig"])
+        seen.update(text=path.read_text(), mode=path.stat().st_mode & 0o777, workloads=outputs["workloads"])
+        return [ComponentStatus("gateway", "Deployment", "healthy")]
+
+    monkeypatch.setattr(kubernetes_status, "cluster_statuses", read)
+    target = get_target("aws")
+    assert target.status({"workloads": []}) == []  # nothing deployed: nothing to read
+    workloads = [{"kind": "Deployment", "namespace": "helixflow", "name": "gateway"}]
+    statuses = target.status({"kubeconfig_yaml": '{"apiVersion": "v1"}', "workloads": workloads})
+    assert [s.name for s in statuses] == ["gateway"]
+    assert seen == {"text": '{"apiVersion": "v1"}', "mode": 0o600, "workloads": workloads}
