@@ -184,6 +184,13 @@ class BucketSettings(Strict):
     backup_prefix: str = Field("backups/", pattern=r"^[a-z0-9][a-z0-9._-]*/$")
     backup_retention_days: int = Field(30, ge=1, le=3650)
 
+    @model_validator(mode="after")
+    def _apart(self) -> BucketSettings:
+        if self.model_prefix.startswith(self.backup_prefix) or self.backup_prefix.startswith(self.model_prefix):
+            raise ValueError(f"bucket.model_prefix {self.model_prefix!r} and bucket.backup_prefix "
+                             f"{self.backup_prefix!r} must not contain each other: their access differs")
+        return self
+
 
 class ClusterSettings(Strict):
     kubernetes_version: str = Field("1.34", pattern=r"^1\.\d+$")
