@@ -19,6 +19,7 @@ from helixflow.cli.commands import config as config_commands
 from helixflow.cli.commands import sim as sim_commands
 from helixflow.cli.commands import stack as stack_commands
 from helixflow.cli.commands.doctor import doctor
+from helixflow.cli.commands.plan import plan
 from helixflow.cli.commands.validate import validate
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ app = typer.Typer(
 for verb in stack_commands.COMMANDS:
     app.command()(verb)
 app.command()(doctor)
+app.command()(plan)
 app.command()(validate)
 app.add_typer(config_commands.app, name="config")
 app.add_typer(sim_commands.app, name="sim")

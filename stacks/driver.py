@@ -64,30 +64,72 @@ def validate_stack_name(name: str) -> str:
     return name
 
 
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The `config:` map of a Pulumi.<stack>.yaml ({} when the file does not exist)."""
+    if not path.exists():
+        return {}
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except (yaml.YAMLError, OSError) as err:
+        raise HelixFlowError(f"{path} is not readable YAML: {err}", hint="fix the file or remove it") from None
+    config = document.get("config") if isinstance(document, dict) else None
+    return config if isinstance(config, dict) else {}
+
+
+def stack_of_config_file(path: Path) -> str:
+    """The stack a checked-in `Pulumi.<stack>.yaml` is for."""
+    name = path.name
+    if not (name.startswith("Pulumi.") and name.endswith((".yaml", ".yml"))) or name.count(".") < 2:
+        raise HelixFlowError(f"{path} is not named Pulumi.<stack>.yaml", hint="name the stack with -s STACK")
+    return validate_stack_name(name.removeprefix("Pulumi.").rsplit(".", 1)[0])
+
+
+def load_config_file(path: Path) -> StackConfig:
+    """A stack configuration from any Pulumi.<stack>.yaml (a checked-in one): no workspace needed."""
+    if not path.is_file():
+        raise HelixFlowError(f"no stack configuration file {path}", hint="give the path of a Pulumi.<stack>.yaml")
+    settings, _ = split_namespace(read_config_file(path))
+    return parse_config(settings, source=str(path))
+
+
 class StackDriver:
     """One stack's lifecycle, for any target: what differs between targets is asked of its Target.
-    Raises HelixFlowError for every failure a user can act on."""
+    Raises HelixFlowError for every failure a user can act on.
 
-    def __init__(self, stack: str) -> None:
+    With `config_file` (a checked-in Pulumi.<stack>.yaml), the settings come from that file; the stack's
+    generated secrets stay in its workspace file, which each engine run brings in line with the settings."""
+
+    def __init__(self, stack: str, config_file: Path | None = None) -> None:
         self.name = validate_stack_name(stack)
         self.paths = StackPaths.for_stack(stack)
+        self.config_file = config_file
+        if config_file is not None and not config_file.is_file():
+            raise HelixFlowError(f"no stack configuration file {config_file}",
+                                 hint="give the path of a Pulumi.<stack>.yaml")  # fmt: skip
 
     # --- configuration (no engine needed) -------------------------------------------
     def raw_config(self) -> dict[str, Any]:
-        if not self.paths.config_file.exists():
-            return {}
-        try:
-            document = yaml.safe_load(self.paths.config_file.read_text()) or {}
-        except yaml.YAMLError as err:
-            raise HelixFlowError(
-                f"{self.paths.config_file} is not valid YAML: {err}", hint="fix the file or remove it"
-            ) from None
-        config = document.get("config") if isinstance(document, dict) else None
-        return config if isinstance(config, dict) else {}
+        workspace = read_config_file(self.paths.config_file)
+        if self.config_file is None:
+            return workspace
+        _, kept_secrets = split_namespace(workspace)
+        checked_in = {k: v for k, v in read_config_file(self.config_file).items()
+                      if k.partition(":")[2] not in CONFIG_KEYS.values()}  # fmt: skip
+        return {**checked_in, **{f"{NAMESPACE}:{k}": v for k, v in kept_secrets.items()}}
 
     def load_config(self) -> StackConfig:
         settings, _ = split_namespace(self.raw_config())
-        return parse_config(settings, source=str(self.paths.config_file))
+        return parse_config(settings, source=str(self.config_file or self.paths.config_file))
+
+    def _sync_checked_in_config(self) -> None:
+        """Write the checked-in settings into the workspace file, keeping its secrets and encryption salt."""
+        if self.config_file is None:
+            return
+        path = self.paths.config_file
+        document: Any = yaml.safe_load(path.read_text()) if path.exists() else {}
+        document = document if isinstance(document, dict) else {}
+        document["config"] = self.raw_config()
+        path.write_text(yaml.safe_dump(document, sort_keys=True))
 
     def target(self) -> Target[Any]:
         return target_for(self.load_config())
@@ -123,6 +165,7 @@ class StackDriver:
         from pulumi import automation as auto
 
         self._ensure_home()
+        self._sync_checked_in_config()
         pulumi_cli = find_pulumi(verify=False)
         try:
             command = auto.PulumiCommand(root=str(pulumi_cli.root))
@@ -211,6 +254,7 @@ class StackDriver:
     def down(self, purge_data: bool = False, on_event: EventHandler | None = None) -> RunSummary:
         self._require_exists()
         config = self.load_config()
+        target_for(config).check_down(config, self.paths, self._checkpoint_outputs())
         self._guard_lock()
         started = time.monotonic()
         stack = self._stack()

@@ -56,7 +56,8 @@ def test_targets_json_lists_availability_reasons_and_unsupported_features(tmp_pa
     assert listed["local"]["available"] and not listed["local"]["unavailable_reason"]
     assert set(listed["local"]["unsupported"]) == {"gpu", "high availability", "public DNS / ACME"}
     assert listed["kubernetes"]["available"] and "public DNS / ACME" in listed["kubernetes"]["unsupported"]
-    for name in ("aws", "gcp"):
+    assert listed["aws"]["available"] and "public DNS / ACME" in listed["aws"]["unsupported"]
+    for name in ("gcp",):
         assert not listed[name]["available"] and "not part of this release" in listed[name]["unavailable_reason"]
     assert [info.to_dict() for info in all_targets()] == list(listed.values())
 
@@ -107,12 +108,12 @@ def test_up_refuses_before_the_engine_starts(tmp_path: Path) -> None:
     """An unsupported feature, an unavailable target and a missing kubeconfig are refused with the reason;
     no state is written."""
     write_stack(tmp_path, "gpus", {"target": "local", "gpu": True})
-    write_stack(tmp_path, "cloud", {"target": "aws"})
+    write_stack(tmp_path, "cloud", {"target": "gcp"})
     write_stack(tmp_path, "cluster", {"target": "kubernetes", "kubernetes": {"kubeconfig": str(tmp_path / "none")}})
     write_stack(tmp_path, "mixed", {"target": "local", "gcp": {"region": "europe-west4"}})
     for stack, says in (
         ("gpus", "CPU engine workers (llama.cpp) stand in for SGLang GPU workers"),
-        ("cloud", "target 'aws' cannot be deployed: the AWS program is not part of this release yet"),
+        ("cloud", "target 'gcp' cannot be deployed"),
         ("cluster", f"cannot read the kubeconfig {tmp_path / 'none'}"),
         ("mixed", "helixflow:gcp: this is the section of target 'gcp'"),
     ):
