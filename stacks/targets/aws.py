@@ -6,10 +6,9 @@ import os
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from helixflow.stacks.config import AwsStack
-from helixflow.stacks.config.common import PUBLIC_DNS
 from helixflow.stacks.errors import HelixFlowError
 from helixflow.stacks.paths import StackPaths
 from helixflow.stacks.prereqs import Prerequisite
@@ -21,10 +20,6 @@ class AwsTarget(Target[AwsStack]):
     name = "aws"
     description = "EKS with GPU node groups, RDS PostgreSQL, ElastiCache Redis, S3"
     config_model = AwsStack
-    unsupported: ClassVar[Mapping[str, str]] = {
-        PUBLIC_DNS: "the ingress and ACME certificates (ingress-nginx, cert-manager) are not part of this release "
-        "yet; the gateway is a cluster Service",
-    }
     status_columns = ("ready", "detail")
 
     def preflight(self, config: AwsStack, paths: StackPaths) -> Any:

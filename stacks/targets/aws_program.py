@@ -17,6 +17,7 @@ from helixflow.components.aws.database import DatabaseArgs
 from helixflow.components.aws.network import NetworkArgs
 from helixflow.components.aws.nodegroups import NodePoolSpec
 from helixflow.components.aws.platform import AwsPlatform, AwsPlatformArgs
+from helixflow.components.k8s.addons import AddonsArgs
 from helixflow.components.k8s.layer import ExternalData, LayerArgs
 from helixflow.components.k8s.pool import GpuPlacement
 from helixflow.components.k8s.runtime import Scaling
@@ -63,7 +64,16 @@ def pools(a: AwsSettings) -> tuple[NodePoolSpec, list[NodePoolSpec]]:
     return system, gpus
 
 
-def layer_args(a: AwsSettings, secrets: StackSecrets, data: ExternalData) -> LayerArgs:
+# ingress-nginx behind a Network Load Balancer (TCP passthrough keeps HTTP/2 and TLS at the ingress).
+NLB_ANNOTATIONS = {
+    "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+    "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+    "service.beta.kubernetes.io/aws-load-balancer-cross-zone-load-balancing-enabled": "true",
+}
+
+
+def layer_args(a: AwsSettings, secrets: StackSecrets, data: ExternalData, domain: str | None = None,
+               acme_email: str | None = None) -> LayerArgs:  # fmt: skip
     model_dir = "/models/model" if a.model.source == "bucket" else a.model.id
     worker = SGLangWorkerSpec(
         model_path=model_dir, served_model_name=a.model.name, gpus=a.gpus_per_worker, tp_size=a.gpus_per_worker,
@@ -76,10 +86,16 @@ def layer_args(a: AwsSettings, secrets: StackSecrets, data: ExternalData) -> Lay
         placement=GpuPlacement(node_selector={"nvidia.com/gpu.present": "true"}, toleration_key="nvidia.com/gpu"),
         scaling=Scaling(min_replicas=a.scaling.min_replicas, max_replicas=a.scaling.max_replicas,
                         target_cpu_percent=a.scaling.target_cpu_percent),
+        # A new EKS cluster has none of them; the AL2023 NVIDIA image has the driver, not the device plugin.
+        addons=AddonsArgs(ingress_nginx="install", cert_manager="install", kube_prometheus_stack="install",
+                          nvidia_device_plugin="install", dcgm_exporter="install",
+                          load_balancer_annotations=NLB_ANNOTATIONS),
+        domain=domain, acme_email=acme_email,
     )  # fmt: skip
 
 
-def platform_args(a: AwsSettings, secrets: StackSecrets, name: str) -> AwsPlatformArgs:
+def platform_args(a: AwsSettings, secrets: StackSecrets, name: str, domain: str | None = None,
+                  acme_email: str | None = None) -> AwsPlatformArgs:  # fmt: skip
     private, public = a.network.subnets()
     system, gpu_pools = pools(a)
     c, d, k = a.cluster, a.database, a.cache
@@ -102,7 +118,7 @@ def platform_args(a: AwsSettings, secrets: StackSecrets, name: str) -> AwsPlatfo
                         snapshot_retention_days=k.snapshot_retention_days),
         bucket=BucketArgs(model_prefix=a.bucket.model_prefix, backup_prefix=a.bucket.backup_prefix,
                           backup_retention_days=a.bucket.backup_retention_days),
-        layer=lambda data: layer_args(a, secrets, data),
+        layer=lambda data: layer_args(a, secrets, data, domain, acme_email),
         deletion_protection=a.deletion_protection,
     )  # fmt: skip
 
@@ -124,7 +140,8 @@ def build_aws_program(config: AwsStack, secrets: SecretSource, access: AwsAccess
         provider = aws.Provider("aws", region=a.region, profile=access.profile,
                                 default_tags=aws.ProviderDefaultTagsArgs(tags={"helixflow:stack": stack,
                                                                                "managed-by": "helixflow"}))  # fmt: skip
-        platform = AwsPlatform(name, platform_args(a, secrets(), name), pulumi.ResourceOptions(providers=[provider]))
+        args = platform_args(a, secrets(), name, config.domain, config.acme_email)
+        platform = AwsPlatform(name, args, pulumi.ResourceOptions(providers=[provider]))
         pulumi.export("target", "aws")
         pulumi.export("region", a.region)
         pulumi.export("cluster_name", platform.cluster_name)
@@ -132,6 +149,8 @@ def build_aws_program(config: AwsStack, secrets: SecretSource, access: AwsAccess
         pulumi.export("database_address", platform.database_address)
         pulumi.export("cache_endpoint", platform.cache_endpoint)
         pulumi.export("bucket", platform.bucket)
+        if config.domain:
+            pulumi.export("endpoint", f"https://{config.domain}")
         pulumi.export("namespace", platform.namespace)
         pulumi.export("gateway_service", platform.gateway_service)
         pulumi.export("pool_url", platform.pool_url)

@@ -83,10 +83,7 @@ def test_an_impossible_setting_is_refused_naming_the_field(settings: dict[str, A
     assert says in refused(**settings)
 
 
-def test_a_feature_aws_does_not_offer_yet_is_refused_with_the_reason() -> None:
-    config = parse_config({"target": "aws", "domain": "api.example.com", "acme_email": "ops@example.com"})
-    target = get_target("aws")
-    with pytest.raises(HelixFlowError) as err:
-        target.require_deployable(config)
-    assert "public DNS / ACME: the ingress and ACME certificates" in err.value.message
-    target.require_deployable(parse_config({"target": "aws", "gpu": True, "high_availability": True}))
+def test_aws_offers_every_shared_feature() -> None:
+    config = parse_config({"target": "aws", "domain": "api.example.com", "acme_email": "ops@example.com",
+                           "gpu": True, "high_availability": True})  # fmt: skip
+    get_target("aws").require_deployable(config)
