@@ -25,6 +25,8 @@ FOLDER_TIERS = {
     "e2e": "e2e",
     "k8s": "unit",  # the Kubernetes layer under mocks; the simulated-cluster module marks itself e2e
     "pulumi_cli": "e2e",
+    "cost": "unit",  # price rules over hand-built plans
+    "policy": "unit",  # policy rules over hand-built plans, and the pulumi-policy pack
 }
 
 
