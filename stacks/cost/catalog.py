@@ -5,6 +5,7 @@ A type in none of these is reported as unpriced "no price rule" and fails tests/
 
 from __future__ import annotations
 
+from helixflow.stacks.cost.report import Status
 from helixflow.stacks.cost.rules_aws import AWS_RULES, Rule
 from helixflow.stacks.cost.rules_gcp import GCP_RULES
 from helixflow.stacks.cost.rules_k8s import K8S_RULES
@@ -66,7 +67,7 @@ UNPRICED: dict[str, str] = {
 }
 
 
-def classify(type_token: str) -> tuple[str, Rule | None, str]:
+def classify(type_token: str) -> tuple[Status, Rule | None, str]:
     """("priced", rule, "") / ("free", None, reason) / ("unpriced", None, reason) for a type token."""
     if type_token in PRICED:
         return "priced", PRICED[type_token], ""

@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from helixflow.stacks.errors import HelixFlowError
 
 CLOUDS = ("aws", "gcp")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser: 10x faster than the pure-Python one
 
 
 class _Strict(BaseModel):
@@ -126,7 +127,7 @@ def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(), Loader=_LOADER)
     except OSError as error:
         raise HelixFlowError(f"cannot read price file {path}: {error.strerror}", hint="check the path") from None
     except yaml.YAMLError as error:

@@ -31,13 +31,13 @@ def check_default_deny(resources: Sequence[PlannedResource], settings: PolicySet
     for policy in (r for r in resources if r.type == NETWORK_POLICY):
         namespace = str(dig(policy.properties, "metadata", "namespace") or "default")
         denied.setdefault(namespace, set()).update(_denied_directions(policy))
-    for namespace in (r for r in resources if r.type == NAMESPACE):
-        name = str(dig(namespace.properties, "metadata", "name") or namespace.name)
+    for created in (r for r in resources if r.type == NAMESPACE):
+        name = str(dig(created.properties, "metadata", "name") or created.name)
         missing = {"Ingress", "Egress"} - denied.get(name, set())
         if missing:
             yield Finding(f"namespace {name!r} has no default-deny NetworkPolicy for {', '.join(sorted(missing))}",
                           "add a NetworkPolicy with podSelector {} and policyTypes [Ingress, Egress] and no rules, "
-                          "then allow the flows it needs", namespace)  # fmt: skip
+                          "then allow the flows it needs", created)  # fmt: skip
 
 
 DEFAULT_DENY = Rule("default-deny-network-policies", "Every namespace of the stack has a default-deny NetworkPolicy "
