@@ -54,3 +54,15 @@ def test_the_json_section_lists_levels_and_violations() -> None:
     data = evaluate(LATEST).to_json()
     assert data["passed"] is False and data["rules"]["required-tags"] == "advisory"
     assert data["violations"][0]["resource"] == "gateway"
+
+
+def test_the_table_lists_mandatory_violations_first() -> None:
+    from rich.console import Console
+
+    from helixflow.stacks.policy.render import render_policy
+
+    console = Console(width=220, record=True, color_system=None)
+    console.print(render_policy(evaluate(LATEST)))
+    text = console.export_text()
+    assert "Policy: 1 mandatory violation, 1 advisory" in text
+    assert text.index("no-latest-images") < text.index("required-tags")
