@@ -59,7 +59,8 @@ def aws_plan() -> list[R]:
         out += [R("aws:ec2/subnet:Subnet", f"private-{z}"), R("aws:ec2/subnet:Subnet", f"public-{z}"),
                 R("aws:ec2/natGateway:NatGateway", f"nat-{z}"), R("aws:ec2/eip:Eip", f"nat-ip-{z}"),
                 R("aws:ec2/routeTable:RouteTable", f"rt-{z}"), R("aws:ec2/route:Route", f"route-{z}")]  # fmt: skip
-    out.append(R("aws:eks/cluster:Cluster", "eks", properties={"vpcConfig": {"endpointPublicAccess": False}}))
+    out.append(R("aws:eks/cluster:Cluster", "eks", properties={"vpcConfig": {"endpointPublicAccess": False},
+                                                             "encryptionConfig": {"resources": ["secrets"]}}))
     pools = [("system", "m6i.xlarge", "ON_DEMAND", 2, 6), ("gpu-l4", "g6.12xlarge", "ON_DEMAND", 0, 8),
              ("gpu-l4-spot", "g6.12xlarge", "SPOT", 0, 8), ("gpu-h100", "p5.48xlarge", "ON_DEMAND", 0, 4)]
     for name, instance, capacity, low, high in pools:

@@ -44,7 +44,11 @@ CASES: dict[str, tuple[list[list[R]], list[list[R]]]] = {
          [R("gcp:sql/databaseInstance:DatabaseInstance", "db", properties=SQL_GOOD)],
          [R("gcp:redis/instance:Instance", "cache", properties={"transitEncryptionMode": "SERVER_AUTHENTICATION"})],
          [R("aws:rds/parameterGroup:ParameterGroup", "pg", properties={"parameters": [
-             {"name": "rds.force_ssl", "value": "1"}]})]],
+             {"name": "rds.force_ssl", "value": "1"}]})],
+         [R("aws:ec2/launchTemplate:LaunchTemplate", "lt", properties={"blockDeviceMappings": [
+             {"deviceName": "/dev/xvda", "ebs": {"volumeSize": 100.0, "encrypted": "true"}}]})],
+         [R("aws:eks/cluster:Cluster", "eks", properties={"encryptionConfig": {
+             "provider": {"keyArn": "arn"}, "resources": ["secrets"]}})]],
         [[R("aws:rds/instance:Instance", "db", properties=RDS_GOOD | {"storageEncrypted": False})],
          [R("aws:elasticache/replicationGroup:ReplicationGroup", "cache", properties=CACHE_GOOD | {
              "transitEncryptionEnabled": False})],
@@ -52,7 +56,10 @@ CASES: dict[str, tuple[list[list[R]], list[list[R]]]] = {
              "sslMode": "ALLOW_UNENCRYPTED_AND_ENCRYPTED"}}})],
          [R("gcp:redis/instance:Instance", "cache", properties={"transitEncryptionMode": "DISABLED"})],
          [R("aws:rds/parameterGroup:ParameterGroup", "pg", properties={"parameters": [
-             {"name": "rds.force_ssl", "value": "0"}]})]],
+             {"name": "rds.force_ssl", "value": "0"}]})],
+         [R("aws:ec2/launchTemplate:LaunchTemplate", "lt", properties={"blockDeviceMappings": [
+             {"deviceName": "/dev/xvda", "ebs": {"volumeSize": 100.0}}]})],
+         [R("aws:eks/cluster:Cluster", "eks", properties={"version": "1.34"})]],
     ),
     "no-public-endpoints": (
         [[R("aws:rds/instance:Instance", "db", properties=RDS_GOOD)],

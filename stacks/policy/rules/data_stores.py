@@ -13,6 +13,8 @@ RDS_PARAMETERS = "aws:rds/parameterGroup:ParameterGroup"
 ELASTICACHE = "aws:elasticache/replicationGroup:ReplicationGroup"
 CLOUD_SQL = "gcp:sql/databaseInstance:DatabaseInstance"
 MEMORYSTORE = "gcp:redis/instance:Instance"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
 BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2", "gcp:storage/bucket:Bucket")
 SQL_TLS_MODES = ("ENCRYPTED_ONLY", "TRUSTED_CLIENT_CERTIFICATE_REQUIRED")
 
@@ -36,6 +38,15 @@ def check_encryption(resource: PlannedResource, settings: PolicySettings) -> Ite
         if dig(props, "settings", "ipConfiguration", "sslMode") not in SQL_TLS_MODES:
             yield Finding("Cloud SQL accepts connections without TLS",
                           "set settings.ip_configuration.ssl_mode='ENCRYPTED_ONLY'")  # fmt: skip
+    elif resource.type == LAUNCH_TEMPLATE:
+        for mapping in props.get("blockDeviceMappings") or []:
+            if isinstance(mapping, dict) and "ebs" in mapping and not truthy(dig(mapping, "ebs", "encrypted")):
+                yield Finding(f"node volume {mapping.get('deviceName', '?')} is not encrypted at rest",
+                              "set ebs.encrypted='true' (and kms_key_id) in the launch template")  # fmt: skip
+    elif resource.type == EKS_CLUSTER:
+        if "secrets" not in (dig(props, "encryptionConfig", "resources") or []):
+            yield Finding("the cluster's Kubernetes secrets are not envelope-encrypted",
+                          "set encryption_config with a KMS key and resources=['secrets']")  # fmt: skip
     elif resource.type == MEMORYSTORE and props.get("transitEncryptionMode") != "SERVER_AUTHENTICATION":
         yield Finding("Memorystore accepts connections without TLS",
                       "set transit_encryption_mode='SERVER_AUTHENTICATION'")
@@ -64,7 +75,8 @@ def check_deletion_safety(resource: PlannedResource, settings: PolicySettings) -
         yield Finding("deleting the stack would delete the bucket with its objects", "set force_destroy=False")
 
 
-ENCRYPTION = Rule("encrypted-data-stores", "Databases and caches are encrypted at rest and require TLS.",
+ENCRYPTION = Rule("encrypted-data-stores", "Databases and caches are encrypted at rest and require TLS; node "
+                  "volumes and the cluster's secrets are encrypted at rest.",
                   resource_check=check_encryption)  # fmt: skip
 DELETION_SAFETY = Rule("data-store-deletion-safety", "Data stores have deletion protection and keep a final "
                        "snapshot; buckets are not force-destroyed.", resource_check=check_deletion_safety)
