@@ -74,3 +74,19 @@ def test_the_shipped_gcp_table_prices_the_whole_stack() -> None:
     report = estimate(PLAN, load_prices("gcp"), "us-central1")
     assert report.unpriced == []
     assert report.high > report.low > 0
+
+
+def test_a_cluster_that_keeps_its_default_pool_pays_for_its_nodes() -> None:
+    cluster = R("gcp:container/cluster:Cluster", "gke", properties={
+        "location": "us-central1-a", "initialNodeCount": 2.0, "nodeConfig": {"machineType": "e2-standard-4"}})
+    lines = estimate([cluster], PRICES, "us-central1").lines
+    pool = next(line for line in lines if line.resource == "gke (default pool)")
+    assert (pool.category, pool.low, pool.high) == ("system nodes", 166.0, 166.0)  # 2 x (0.1 x 730 + 100 GB x 0.1)
+
+
+def test_a_resource_in_another_region_is_priced_there_or_says_why_not() -> None:
+    bucket = R("gcp:storage/bucket:Bucket", "eu-models", properties={"region": "europe-west4"})
+    (line,) = estimate([bucket], PRICES, "us-central1").lines
+    assert line.status == "unpriced" and "europe-west4" in line.note
+    (line,) = estimate([bucket], load_prices("gcp"), "us-central1").lines
+    assert line.status == "priced" and line.high == 10.0  # 500 GB x 0.02 in europe-west4
