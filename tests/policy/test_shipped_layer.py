@@ -32,8 +32,8 @@ class Planner(pulumi.runtime.Mocks):
         return {}, None
 
 
-def plan_layer(settings: dict[str, Any]) -> list[PlannedResource]:
-    config = parse_config({"target": "kubernetes", "kubernetes": settings})
+def plan_layer(settings: dict[str, Any], **stack: Any) -> list[PlannedResource]:
+    config = parse_config({"target": "kubernetes", "kubernetes": settings, **stack})
     assert isinstance(config, KubernetesStack)
     secrets, _ = StackSecrets.from_config({})
     asyncio.set_event_loop(asyncio.new_event_loop())
@@ -53,5 +53,11 @@ def test_the_kubernetes_layer_passes_every_mandatory_rule(data: str) -> None:
                              "redis_url": "rediss://default:p@cache.example.com:6379/0"}  # fmt: skip
     resources = plan_layer(settings)
     assert any(r.type == "kubernetes:apps/v1:Deployment" for r in resources)
+    report = evaluate(resources)
+    assert report.mandatory == [], "\n".join(str(v) for v in report.mandatory)
+
+
+def test_the_gpu_layer_passes_every_mandatory_rule() -> None:
+    resources = plan_layer({"workers": 2, "gpus_per_worker": 4}, gpu=True)
     report = evaluate(resources)
     assert report.mandatory == [], "\n".join(str(v) for v in report.mandatory)
