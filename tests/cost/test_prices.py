@@ -54,3 +54,13 @@ def test_a_missing_file_and_an_unknown_cloud_are_refused(tmp_path: Path) -> None
         load_prices("aws", tmp_path / "nope.yaml")
     with pytest.raises(HelixFlowError, match="no price table for cloud 'azure'"):
         load_prices("azure")
+
+
+def test_a_stack_is_priced_in_its_configured_region() -> None:
+    from helixflow.stacks.config import parse_config
+    from helixflow.stacks.cost import estimate_stack
+
+    report = estimate_stack(aws_stack(), parse_config({"target": "aws", "aws": {"region": "eu-west-1"}}))
+    assert report.region == "eu-west-1" and report.cloud == "aws"
+    with pytest.raises(HelixFlowError, match="a local stack has no cloud bill"):
+        estimate_stack(aws_stack(), parse_config({}))
