@@ -49,6 +49,7 @@ FREE: dict[str, str] = {
         "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
         "aws:secretsmanager/secretVersion:SecretVersion", "gcp:kms/keyRing:KeyRing",
         "gcp:secretmanager/secretVersion:SecretVersion", "gcp:projects/service:Service",
+        "gcp:sql/database:Database", "gcp:sql/user:User",
     ], _CONFIG),
     "aws:ec2/flowLog:FlowLog": "its records are billed on the log group it writes to (priced there)",
     "pulumi-python:dynamic:Resource": "a HelixFlow-managed process on this machine",

@@ -52,3 +52,13 @@ def test_the_types_the_issue_names_are_all_classified() -> None:
 def test_the_taggable_aws_types_are_those_whose_inputs_take_tags() -> None:
     untaggable = [token for token in sorted(AWS_TAGGABLE) if "tags" not in args_parameters(token)]
     assert not untaggable, f"listed as taggable, but their inputs take no tags: {untaggable}"
+
+
+def test_every_taggable_type_the_components_create_is_checked_for_tags() -> None:
+    unchecked = sorted(
+        token for token in component_types()
+        if (token.startswith("aws:") and "tags" in args_parameters(token) and token not in AWS_TAGGABLE)
+        or (token.startswith("gcp:") and {"labels", "resource_labels"} & args_parameters(token)
+            and token not in GCP_LABELS)
+    )  # fmt: skip
+    assert not unchecked, f"add these to helixflow.stacks.policy.rules.tags: {unchecked}"

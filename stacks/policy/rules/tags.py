@@ -23,6 +23,8 @@ AWS_TAGGABLE = frozenset({
     "aws:rds/instance:Instance", "aws:rds/parameterGroup:ParameterGroup", "aws:rds/subnetGroup:SubnetGroup",
     "aws:elasticache/replicationGroup:ReplicationGroup", "aws:elasticache/subnetGroup:SubnetGroup",
     "aws:s3/bucket:Bucket", "aws:cloudwatch/logGroup:LogGroup", "aws:secretsmanager/secret:Secret",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
 })  # fmt: skip
 # GCP types HelixFlow creates that take labels, and where
 GCP_LABELS: dict[str, tuple[str, ...]] = {
@@ -30,6 +32,7 @@ GCP_LABELS: dict[str, tuple[str, ...]] = {
     "gcp:container/nodePool:NodePool": ("nodeConfig", "resourceLabels"),
     "gcp:sql/databaseInstance:DatabaseInstance": ("settings", "userLabels"),
     "gcp:redis/instance:Instance": ("labels",),
+    "gcp:compute/globalAddress:GlobalAddress": ("labels",),
     "gcp:storage/bucket:Bucket": ("labels",),
     "gcp:kms/cryptoKey:CryptoKey": ("labels",),
     "gcp:secretmanager/secret:Secret": ("labels",),
