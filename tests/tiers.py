@@ -27,6 +27,8 @@ FOLDER_TIERS = {
     "pulumi_cli": "e2e",
     "aws": "unit",  # the AWS components and target under mocks, the aws: configuration, the preflight
     "plan": "unit",  # `helixflow plan` under mocks, and the example's reviewed snapshot
+    "cost": "unit",  # price rules over hand-built plans
+    "policy": "unit",  # policy rules over hand-built plans, and the pulumi-policy pack
 }
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from helixflow.stacks.policy.settings import PolicySettings
+
 # Feature names, as the targets' unsupported tables spell them.
 GPU = "gpu"
 HIGH_AVAILABILITY = "high availability"
@@ -30,6 +32,8 @@ class StackBase(Strict):
     acme_email: str | None = Field(None, min_length=3, description="the ACME account's email (with domain)")
     high_availability: bool = Field(False, description="replicated data stores and services across zones")
     gpu: bool = Field(False, description="SGLang workers on GPU nodes (otherwise whatever the target runs)")
+    policy: PolicySettings = Field(PolicySettings(), description="which policy rules only warn or are off, and "
+                                   "the limits they check (helixflow.stacks.policy)")  # fmt: skip
 
     def requested_features(self) -> set[str]:
         """The features this configuration asks its target for."""
