@@ -213,9 +213,27 @@ class StackDriver:
         clear_stale_lock(self.paths.backend_dir, self.name)
         stop_orphaned_providers(self._env()["PULUMI_BACKEND_URL"])
 
+    def check_policies(self, config: StackConfig) -> None:
+        """The policy pack over the stack's plan, before anything is created: a mandatory violation stops `up`.
+
+        The plan runs under Pulumi's mocks, which set the SDK's process-wide state, so it runs in a child
+        process (`helixflow plan`), not beside the engine run. `local` stacks are processes on this machine,
+        which no rule is about: they skip it and its seconds.
+        """
+        if config.target == "local":
+            return
+        source = ["--config", str(self.config_file)] if self.config_file else []
+        command = [sys.executable, "-m", "helixflow.cli.main", "plan", "-s", self.name, *source, "--json"]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            said = done.stderr.strip().splitlines()
+            raise HelixFlowError(f"stack '{self.name}' fails its policy check: {' '.join(said[-4:])}",
+                                 hint=f"see `helixflow plan -s {self.name}`; nothing was created")  # fmt: skip
+
     def up(self, on_event: EventHandler | None = None) -> RunSummary:
         config = self.load_config()
         target, host = self._prepare(config)
+        self.check_policies(config)
         self._guard_lock()
         started = time.monotonic()
         stack = self._stack()
