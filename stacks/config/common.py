@@ -6,7 +6,7 @@ CPU processes); the target's table of unsupported features refuses those before 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from helixflow.stacks.policy.settings import PolicySettings
 
@@ -34,6 +34,14 @@ class StackBase(Strict):
     gpu: bool = Field(False, description="SGLang workers on GPU nodes (otherwise whatever the target runs)")
     policy: PolicySettings = Field(PolicySettings(), description="which policy rules only warn or are off, and "
                                    "the limits they check (helixflow.stacks.policy)")  # fmt: skip
+
+    @model_validator(mode="after")
+    def _acme_needs_both(self) -> StackBase:
+        if bool(self.domain) != bool(self.acme_email):
+            missing = "acme_email" if self.domain else "domain"
+            raise ValueError(f"domain and acme_email go together (Let's Encrypt registers the account with the "
+                             f"email, for the domain): set {missing} too, or neither")  # fmt: skip
+        return self
 
     def requested_features(self) -> set[str]:
         """The features this configuration asks its target for."""

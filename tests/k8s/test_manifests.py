@@ -60,8 +60,8 @@ class Recorder(pulumi.runtime.Mocks):
         return {}, None
 
 
-def render(settings: dict[str, Any]) -> Recorder:
-    config = parse_config({"target": "kubernetes", "kubernetes": settings})
+def render(settings: dict[str, Any], **shared: Any) -> Recorder:
+    config = parse_config({"target": "kubernetes", "kubernetes": settings, **shared})
     assert isinstance(config, KubernetesStack)
     secrets, _ = StackSecrets.from_config({})
     asyncio.set_event_loop(asyncio.new_event_loop())
