@@ -11,6 +11,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 from helixflow.stacks.driver import EventHandler, StackDriver, validate_stack_name
@@ -89,8 +90,11 @@ def _cluster_tenant(platform: str, spec: TenantSpec, outputs: dict[str, Any]) ->
 class TenantStack(StackDriver):
     """A tenant's stack on a platform. Raises HelixFlowError for every failure a user can act on."""
 
-    # Workspaces share the project's Pulumi.yaml: set them up one at a time, then run the engines in parallel.
+    # One workspace per home, shared by every tenant stack of the process (each command names its stack):
+    # a tenant's run then pays for no `pulumi version` nor project file of its own. Stacks are selected one
+    # at a time (the CLI records the current stack in a file); the engine runs themselves go in parallel.
     _workspace_lock: ClassVar[threading.Lock] = threading.Lock()
+    _workspaces: ClassVar[dict[Path, Any]] = {}
 
     def __init__(self, platform: str, tenant: str) -> None:
         validate_stack_name(platform)
@@ -99,8 +103,14 @@ class TenantStack(StackDriver):
         self.tenant = tenant
 
     def _stack(self, program: Any = None) -> Any:
+        from pulumi import automation as auto
+
         with TenantStack._workspace_lock:
-            return super()._stack(program)
+            workspace = TenantStack._workspaces.get(self.paths.home)
+            if workspace is None:
+                workspace = super()._stack().workspace
+                TenantStack._workspaces[self.paths.home] = workspace
+            return auto.Stack.create_or_select(self.name, workspace)
 
     def recorded_outputs(self) -> dict[str, Any]:
         """The tenant stack's outputs from its latest checkpoint (no engine); secrets stay encrypted."""
@@ -128,7 +138,7 @@ class TenantStack(StackDriver):
             self._ensure_pool_key(stack)
         self._clear_pending(stack)
         program = build_tenant_program(spec, context)
-        result = self._run(lambda: stack.up(program=program, on_event=on_event, color="never"))
+        result = self._run(lambda: stack.up(program=program, on_event=on_event, color="never", show_secrets=False))
         key = result.outputs.get("api_key")
         return TenantRun(
             tenant=self.tenant, stack=self.name, action=action, changes=dict(result.summary.resource_changes or {}),
