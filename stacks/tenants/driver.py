@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from helixflow.stacks.driver import EventHandler, StackDriver, validate_stack_name
 from helixflow.stacks.errors import HelixFlowError
+from helixflow.stacks.paths import PROJECT
 from helixflow.stacks.tenants.program import POOL_KEY_CONFIG, ClusterTenant, TenantContext, build_tenant_program
 from helixflow.stacks.tenants.spec import STACK_NAME_MAX, TenantSpec, tenant_stack_name
 
@@ -111,6 +112,10 @@ class TenantStack(StackDriver):
                 workspace = super()._stack().workspace
                 TenantStack._workspaces[self.paths.home] = workspace
             return auto.Stack.create_or_select(self.name, workspace)
+
+    def exists(self) -> bool:
+        """Whether the stack is there: removing a stack leaves its `.json.bak` behind, which does not count."""
+        return (self.paths.backend_dir / ".pulumi" / "stacks" / PROJECT / f"{self.name}.json").is_file()
 
     def recorded_outputs(self) -> dict[str, Any]:
         """The tenant stack's outputs from its latest checkpoint (no engine); secrets stay encrypted."""
