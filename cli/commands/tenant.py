@@ -109,7 +109,8 @@ def delete(
     from helixflow.stacks.tenants.driver import TenantStack
 
     stack = TenantStack(platform, name)
-    _confirm([name], yes)
+    if stack.exists():  # an unknown tenant is named as such by destroy, with nothing to confirm
+        _confirm([name], yes)
     with EngineProgress(f"helixflow tenant delete {name} [{platform}]") as progress:
         run = stack.destroy(on_event=progress)
     if json_output:
