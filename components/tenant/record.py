@@ -3,8 +3,9 @@ and its first API key (an output, secret, handed back once).
 
 Deleting the record revokes the tenant's keys and deactivates it (the gateway refuses them within a
 second, through the runtime's Redis epoch); its usage rows stay, so its usage can still be reported.
-Creating a tenant whose name the runtime already has adopts it when it was deleted before (or a run was
-cut short before it had keys), and refuses otherwise: a tenant made outside tenant stacks stays untouched.
+Creating a tenant whose name the runtime already has adopts it when it was deleted before, or when a run was
+cut short after creating it (its only keys are tenant-stack keys, whose plaintext was lost: they are revoked);
+it refuses otherwise, so a tenant made outside tenant stacks stays untouched.
 
 The provider is pickled by reference: this module's path and class names must not change.
 """
@@ -48,11 +49,14 @@ def _create_or_adopt(api: AdminClient, name: str, limits: dict[str, Any]) -> dic
     if existing is None:  # deleted between the two calls: a rerun creates it
         raise AdminApiError(f"tenant {name!r} vanished while it was being created; run again")
     live_keys = [k for k in api.keys(existing["id"]) if k.get("revoked_at") is None]
-    if existing["is_active"] and live_keys:
+    foreign = [k for k in live_keys if k.get("name") != KEY_NAME]
+    if existing["is_active"] and foreign:
         raise AdminApiError(
-            f"tenant {name!r} already exists in the runtime with {len(live_keys)} active key(s), made outside "
+            f"tenant {name!r} already exists in the runtime with {len(foreign)} active key(s), made outside "
             "tenant stacks: left untouched; choose another name"
         )
+    for key in live_keys:  # keys of a run cut short before its state was saved: their plaintext is lost
+        api.call("DELETE", f"/admin/keys/{key['id']}")
     adopted: dict[str, Any] = api.call("PATCH", f"/admin/tenants/{existing['id']}", json={**limits, "is_active": True})
     return adopted
 
