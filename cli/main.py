@@ -18,6 +18,7 @@ from helixflow.cli import __version__
 from helixflow.cli.commands import config as config_commands
 from helixflow.cli.commands import sim as sim_commands
 from helixflow.cli.commands import stack as stack_commands
+from helixflow.cli.commands import tenant as tenant_commands
 from helixflow.cli.commands.doctor import doctor
 from helixflow.cli.commands.plan import plan
 from helixflow.cli.commands.validate import validate
@@ -38,6 +39,7 @@ app.command()(plan)
 app.command()(validate)
 app.add_typer(config_commands.app, name="config")
 app.add_typer(sim_commands.app, name="sim")
+app.add_typer(tenant_commands.app, name="tenant")
 
 
 def _version_callback(value: bool) -> None:

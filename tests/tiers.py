@@ -29,6 +29,7 @@ FOLDER_TIERS = {
     "plan": "unit",  # `helixflow plan` under mocks, and the example's reviewed snapshot
     "cost": "unit",  # price rules over hand-built plans
     "policy": "unit",  # policy rules over hand-built plans, and the pulumi-policy pack
+    "tenants": "unit",  # naming, the YAML model, planning, manifests; the local-stack module marks itself e2e
 }
 
 
