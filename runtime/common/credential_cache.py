@@ -43,8 +43,10 @@ NEGATIVE_TTL = 2.0
 MAX_ENTRIES = 100_000
 SHARED_PREFIX = "hf:auth:cache:"
 # What a directory that cannot answer raises (a closed port, a timeout, a server shutting down, a dropped
-# connection): PostgresError covers every server-side error, InterfaceError the client's connection state.
-DIRECTORY_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+# connection): PostgresError covers every server-side error, InterfaceError and InternalClientError the
+# client's connection state (asyncpg raises the latter when a pooled connection broke mid-reset).
+DIRECTORY_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError,
+                    asyncpg.InternalClientError)
 log = logging.getLogger("helixflow.credential_cache")
 
 

@@ -109,9 +109,8 @@ class RemoteJwks:
             keys = _keys_by_kid(data.get("keys")) if isinstance(data, dict) else None
         except (RedisError, OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             return False
-        if keys is None or fetched_at is None or kid not in keys:
-            return False
-        if time.time() >= fetched_at + self.stale_seconds or fetched_at <= self._fetched_at:
-            return False
-        self._keys, self._fetched_at = keys, fetched_at
-        return True
+        # Newer than what this process holds (a concurrent request may have taken the same set meanwhile).
+        if keys is not None and fetched_at is not None and fetched_at > self._fetched_at \
+                and time.time() < fetched_at + self.stale_seconds:
+            self._keys, self._fetched_at = keys, fetched_at
+        return kid in self._keys

@@ -90,3 +90,24 @@ def test_a_gateway_started_during_an_auth_outage_takes_the_key_set_from_redis(cl
             await _jwks(service, redis).jwk("k1")
 
     asyncio.run(scenario())
+
+
+def test_concurrent_first_requests_during_an_auth_outage_all_get_the_shared_key_set(clock: FakeClock) -> None:
+    service = AuthService()
+    redis = FakeRedis()
+
+    class SlowRedis(FakeRedis):
+        async def get(self, name: str) -> bytes | None:
+            await asyncio.sleep(0)  # lets the other request overtake this one
+            return await super().get(name)
+
+    async def scenario() -> None:
+        assert await _jwks(service, redis).jwk("k1") == JWK
+        service.down = True
+        slow = SlowRedis()
+        slow.data = redis.data
+        restarted = _jwks(service, slow)
+        found = await asyncio.gather(*(restarted.jwk("k1") for _ in range(4)))
+        assert found == [JWK] * 4
+
+    asyncio.run(scenario())
