@@ -18,6 +18,7 @@ from helixflow.cli import __version__
 from helixflow.cli.commands import config as config_commands
 from helixflow.cli.commands import sim as sim_commands
 from helixflow.cli.commands import stack as stack_commands
+from helixflow.cli.commands import usage as usage_commands
 from helixflow.cli.commands.doctor import doctor
 from helixflow.cli.commands.validate import validate
 
@@ -36,6 +37,7 @@ app.command()(doctor)
 app.command()(validate)
 app.add_typer(config_commands.app, name="config")
 app.add_typer(sim_commands.app, name="sim")
+app.add_typer(usage_commands.app, name="usage")
 
 
 def _version_callback(value: bool) -> None:

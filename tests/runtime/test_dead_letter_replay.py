@@ -8,6 +8,7 @@ import uuid
 import httpx
 import orjson
 import psycopg
+import pytest
 from redis import Redis
 
 from helixflow.runtime.gateway.usage import DEAD_LETTERS
@@ -53,3 +54,25 @@ def test_dead_letters_replay_once_fixed_and_never_bill_twice(postgres: PostgresS
     finally:
         redis.delete(DEAD_LETTERS)
         redis.close()
+
+
+def test_helixflow_usage_replay_calls_the_stack_admin_api(auth_service: Service, admin_key: str,
+                                                          redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from helixflow.cli.main import run
+    from helixflow.stacks import validate
+    from helixflow.stacks.validate import Deployment
+
+    monkeypatch.setattr(validate, "deployment_from_stack",
+                        lambda name: Deployment(endpoint=auth_service.url, api_key=admin_key, stack=name))
+    redis = Redis.from_url(redis_server.url)
+    redis.delete(DEAD_LETTERS)
+    redis.close()
+    assert run(["usage", "replay", "-s", "local", "--json"]) == 0
+    assert orjson.loads(capsys.readouterr().out) == {"replayed": 0, "still_rejected": 0, "remaining": 0,
+                                                     "errors": []}
+    monkeypatch.setattr(validate, "deployment_from_stack",
+                        lambda name: Deployment(endpoint="http://127.0.0.1:9", api_key=admin_key, stack=name))
+    assert run(["usage", "replay"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot reach the admin API") and "Traceback" not in err
