@@ -27,6 +27,8 @@ Variables (all optional in development; see runtime/README.md):
 - ``HELIXFLOW_USAGE_BATCH_SIZE`` (64), ``HELIXFLOW_USAGE_CLAIM_IDLE_MS`` (15000): usage drain tuning.
 - ``HELIXFLOW_USAGE_CHECKPOINT_SECONDS`` (1): how often a stream's pending usage record is rewritten with the
   tokens so far (what a gateway killed mid-stream leaves).
+- ``HELIXFLOW_USAGE_WAITAOF_MS`` (0: off): each settled usage record waits for its AOF fsync, at most this long
+  (``WAITAOF 1 0``; Redis 7.2+). What an acknowledged record can lose otherwise: ``gateway/aof_sync.py``.
 - ``HELIXFLOW_DEFAULT_CONTEXT_TOKENS`` (32768): a model's context length when the pool's model card does not say
   (``max_tokens`` is capped at it, and reserved at it when a request does not set one).
 - ``HELIXFLOW_DEFAULT_REQUESTS_PER_MINUTE``, ``HELIXFLOW_DEFAULT_TOKENS_PER_MINUTE``,
@@ -107,6 +109,8 @@ class RuntimeSettings(BaseSettings):
     usage_batch_size: int = 64
     usage_claim_idle_ms: int = 15000
     usage_checkpoint_seconds: float = Field(default=1.0, gt=0)
+    # > 0: each settled usage record waits for its AOF fsync (WAITAOF, Redis 7.2+), at most this long.
+    usage_waitaof_ms: int = Field(default=0, ge=0, le=10_000)
     default_context_tokens: int = Field(default=32768, ge=1)
 
     log_requests: bool = True

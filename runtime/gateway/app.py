@@ -38,6 +38,7 @@ from helixflow.runtime.common.invalidation import EpochWatcher
 from helixflow.runtime.common.metrics_registry import metrics_route
 from helixflow.runtime.common.request_log import request_log_writer
 from helixflow.runtime.common.tracing import setup_tracing
+from helixflow.runtime.gateway.aof_sync import AofSync
 from helixflow.runtime.gateway.batcher import RedisBatcher
 from helixflow.runtime.gateway.cache import ResponseCache
 from helixflow.runtime.gateway.catalog import ModelCatalog
@@ -117,7 +118,7 @@ def _lifespan(settings: RuntimeSettings, registry: CollectorRegistry, health: He
         state = GatewayState(settings, db, redis, batcher, upstream, http, authenticator, quotas, cache,
                              ModelCatalog(upstream), GatewayMetrics(registry),
                              request_log_writer() if settings.log_requests else None,
-                             setup_tracing(settings, "gateway"))
+                             setup_tracing(settings, "gateway"), AofSync(settings.usage_waitaof_ms))
         app.state.gateway = state
         # The drainer's reads block (up to 1 s, inside its 5 s timeout), so it gets a connection of its own.
         drain_resp = RespClient(settings.redis_url, timeout=5.0) if resp is not None else None
