@@ -27,7 +27,7 @@ def test_invalid_settings_are_one_clear_line(base_env: dict[str, str]) -> None:
 
 def test_upgrade_is_idempotent_and_reports_the_revision(base_env: dict[str, str]) -> None:
     result = run_module("helixflow.runtime.db", ["upgrade"], base_env)
-    assert result.returncode == 0 and result.stdout.strip() == "0001"
+    assert result.returncode == 0 and result.stdout.strip() == "0002"
     down = run_module("helixflow.runtime.db", ["upgrade"], {**base_env, "HELIXFLOW_DATABASE_URL":
                                                              "postgresql://x:y@127.0.0.1:1/none"})
     assert down.returncode == 1 and down.stderr.startswith("error:") and "Traceback" not in down.stderr
