@@ -211,6 +211,7 @@ class StackDriver:
     def down(self, purge_data: bool = False, on_event: EventHandler | None = None) -> RunSummary:
         self._require_exists()
         config = self.load_config()
+        target_for(config).check_down(config, self.paths, self._checkpoint_outputs())
         self._guard_lock()
         started = time.monotonic()
         stack = self._stack()
