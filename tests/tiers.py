@@ -25,6 +25,7 @@ FOLDER_TIERS = {
     "e2e": "e2e",
     "k8s": "unit",  # the Kubernetes layer under mocks; the simulated-cluster module marks itself e2e
     "pulumi_cli": "e2e",
+    "gcp": "unit",  # the GCP components and target under mocks, the gcp: configuration, the preflight
 }
 
 
