@@ -67,7 +67,7 @@ class RecordingMonitor(MockMonitor):  # type: ignore[misc]
         super().__init__(mocks)
         self.recording = mocks
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method's name)
+    def RegisterResource(self, request: Any) -> Any:
         if request.type != "pulumi:pulumi:Stack":
             key = (request.type, request.name)
             record = self.recording.resources.setdefault(key, Recorded(request.type, request.name, {}))
