@@ -197,7 +197,8 @@ def test_every_child_has_its_component_as_parent(plan: PlanOf) -> None:
     p = plan()
     expected = {
         "helixflow:gcp:Network": ("hf-unit-network", {"gcp:compute/network:Network",
-                                                      "gcp:compute/subnetwork:Subnetwork", "gcp:compute/router:Router", "gcp:compute/routerNat:RouterNat",
+                                                      "gcp:compute/subnetwork:Subnetwork", "gcp:compute/router:Router",
+                                                      "gcp:compute/routerNat:RouterNat",
                                                       "gcp:compute/globalAddress:GlobalAddress",
                                                       "gcp:servicenetworking/connection:Connection"}),
         "helixflow:gcp:GpuCluster": ("hf-unit-cluster", {"gcp:container/cluster:Cluster",
