@@ -52,7 +52,7 @@ def _reservation(spec: NodePoolSpec) -> gcp.container.NodePoolNodeConfigReservat
     if spec.capacity == "reservation":
         return gcp.container.NodePoolNodeConfigReservationAffinityArgs(
             consume_reservation_type="SPECIFIC_RESERVATION", key="compute.googleapis.com/reservation-name",
-            values=[spec.reservation])  # fmt: skip
+            values=[spec.reservation or ""])  # fmt: skip
     if spec.capacity in ("spot", "queued"):  # neither may take a reservation's capacity
         return gcp.container.NodePoolNodeConfigReservationAffinityArgs(consume_reservation_type="NO_RESERVATION")
     return None
@@ -66,7 +66,7 @@ def node_config(spec: NodePoolSpec, service_account: pulumi.Input[str]) -> gcp.c
         image_type="COS_CONTAINERD", service_account=service_account, oauth_scopes=SCOPES,
         spot=spec.capacity == "spot", labels=labels,
         guest_accelerators=[gcp.container.NodePoolNodeConfigGuestAcceleratorArgs(
-            type=spec.accelerator, count=spec.gpus_per_node,
+            type=spec.accelerator or "", count=spec.gpus_per_node,
             gpu_driver_installation_config=gcp.container.NodePoolNodeConfigGuestAcceleratorGpuDriverInstallationConfigArgs(
                 gpu_driver_version="LATEST"),
         )] if gpu else None,
