@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 
 from helixflow.stacks.config import GcpStack, parse_config
 from helixflow.stacks.config.gcp_catalog import gcp_catalog
@@ -95,3 +96,14 @@ def test_a_deployable_stack_needs_a_project_and_no_unsupported_feature() -> None
         target.require_deployable(public)
     target.require_deployable(parse_config({"target": "gcp", "gpu": True, "high_availability": True,
                                             "gcp": {"project": "acme-inference"}}))  # fmt: skip
+
+
+def test_the_checked_in_example_is_a_valid_deployable_gcp_stack() -> None:
+    from pathlib import Path
+
+    document = yaml.safe_load((Path(__file__).parents[2] / "examples/gcp-gpu/Pulumi.gpu-prod.yaml").read_text())
+    settings = {key.partition(":")[2]: value for key, value in document["config"].items()}
+    config = parse_config(settings)
+    assert isinstance(config, GcpStack)
+    get_target("gcp").require_deployable(config)
+    assert [p.gpus_per_node() for p in config.gcp.gpu_pools] == [8, 4]

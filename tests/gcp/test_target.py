@@ -149,3 +149,18 @@ def test_the_program_exports_what_status_reads() -> None:
     run_program(recording)
     assert {"kubeconfig_yaml", "workloads", "protected_data_stores", "database_ip", "bucket"} <= set(exported)
     assert exported["target"] == "gcp" and exported["project"] == "acme-inference"
+
+
+def test_the_example_plans_under_mocks() -> None:
+    from helixflow.stacks.targets.gcp_program import GcpAccess, build_gcp_program
+    from tests.gcp.conftest import SECRETS
+    from tests.gcp.mocks import run_program
+
+    document = yaml.safe_load((Path(__file__).parents[2] / "examples/gcp-gpu/Pulumi.gpu-prod.yaml").read_text())
+    config = parse_config({key.partition(":")[2]: value for key, value in document["config"].items()})
+    resources = run_program(build_gcp_program(config, lambda: SECRETS, GcpAccess(credentials="adc"))).resources  # type: ignore[arg-type]
+    pools = {name: r.inputs for (type_, name), r in resources.items() if type_ == "gcp:container/nodePool:NodePool"}
+    assert set(pools) == {"hf-unit-cluster-system", "hf-unit-cluster-h100", "hf-unit-cluster-l4-spot"}
+    assert pools["hf-unit-cluster-l4-spot"]["nodeConfig"]["guestAccelerators"][0]["count"] == 4
+    cluster = next(r.inputs for (type_, _), r in resources.items() if type_ == "gcp:container/cluster:Cluster")
+    assert cluster["masterAuthorizedNetworksConfig"]["cidrBlocks"][0]["cidrBlock"] == "203.0.113.0/24"
