@@ -88,7 +88,8 @@ def node_pool(name: str, cluster: pulumi.Input[str], location: str, spec: NodePo
     queued = spec.capacity == "queued"
     return gcp.container.NodePool(
         name, cluster=cluster, location=location, node_locations=list(spec.zones) or None,
-        initial_node_count=spec.min_nodes if spec.accelerator is None else 0,
+        # per zone, at creation only: the autoscaler then keeps the pool's totals (GPU pools start empty)
+        initial_node_count=1 if spec.accelerator is None and spec.min_nodes else 0,
         node_config=node_config(spec, service_account),
         autoscaling=gcp.container.NodePoolAutoscalingArgs(
             total_min_node_count=spec.min_nodes, total_max_node_count=spec.max_nodes,

@@ -115,8 +115,9 @@ class GcpPlatform(pulumi.ComponentResource):
             project=args.project, namespace=layer_args.namespace, bucket=bucket.bucket_name,
             model_prefix=args.bucket.model_prefix, backup_prefix=args.bucket.backup_prefix,
         ), opts=child)  # fmt: skip
-        self.kubeconfig = pulumi.Output.secret(kubeconfig(cluster.cluster_name, cluster.endpoint,
-                                                          cluster.ca_certificate, args.project, args.region))
+        # No credential in it (the exec plugin fetches a token at each use): `status` reads it from the outputs.
+        self.kubeconfig = kubeconfig(cluster.cluster_name, cluster.endpoint, cluster.ca_certificate, args.project,
+                                     args.region)  # fmt: skip
         provider = k8s.Provider(f"{name}-gke", kubeconfig=self.kubeconfig, delete_unreachable=False,
                                 opts=pulumi.ResourceOptions(parent=self, depends_on=cluster.node_pools))  # fmt: skip
         on_cluster = pulumi.ResourceOptions(parent=self, providers=[provider])

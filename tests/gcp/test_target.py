@@ -164,3 +164,20 @@ def test_the_example_plans_under_mocks() -> None:
     assert pools["hf-unit-cluster-l4-spot"]["nodeConfig"]["guestAccelerators"][0]["count"] == 4
     cluster = next(r.inputs for (type_, _), r in resources.items() if type_ == "gcp:container/cluster:Cluster")
     assert cluster["masterAuthorizedNetworksConfig"]["cidrBlocks"][0]["cidrBlock"] == "203.0.113.0/24"
+
+
+def test_status_reads_the_clusters_workloads_through_the_exported_kubeconfig(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kubeconfig output carries no credential, so `status` gets it unmasked and hands it on."""
+    from helixflow.stacks.targets import kubernetes_status
+
+    seen: dict[str, object] = {}
+
+    def fake_statuses(outputs: dict[str, object]) -> list[object]:
+        seen.update(outputs)
+        seen["text"] = Path(str(outputs["kubeconfig"])).read_text()
+        return []
+
+    monkeypatch.setattr(kubernetes_status, "cluster_statuses", fake_statuses)
+    assert get_target("gcp").status({"kubeconfig_yaml": '{"apiVersion": "v1"}', "workloads": []}) == []
+    assert seen["text"] == '{"apiVersion": "v1"}' and seen["context"] == ""
+    assert get_target("gcp").status({}) == []
