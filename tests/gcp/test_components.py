@@ -259,3 +259,17 @@ def test_components_refuse_bad_arguments_before_creating_anything(build: Callabl
 def test_service_account_ids_keep_their_role_within_30_characters() -> None:
     long_id = account_id("hf-a-very-long-stack-name-indeed", "worker")
     assert len(long_id) <= 30 and long_id.endswith("-worker")
+
+
+def test_every_gcp_type_the_program_creates_has_deterministic_mock_outputs(plan: PlanOf) -> None:
+    from helixflow.stacks.plan.outputs_gcp import OUTPUTS
+
+    p = plan(gpu_pools=[H100_POOL])
+    created = {r.type for r in p.resources if r.type.startswith("gcp:")}
+    assert created <= set(OUTPUTS), created - set(OUTPUTS)
+    for record in p.resources:
+        if record.type in OUTPUTS:
+            first = OUTPUTS[record.type](record.name, record.inputs)
+            assert first == OUTPUTS[record.type](record.name, record.inputs) and first.get("id"), record.type
+    sql = OUTPUTS["gcp:sql/databaseInstance:DatabaseInstance"]("db", {})
+    assert sql["publicIpAddress"] == "" and sql["serverCaCerts"][0]["cert"].startswith("-----BEGIN CERTIFICATE")
