@@ -19,13 +19,13 @@ FOLDER_TIERS = {
     "cli": "unit",
     "components": "services",
     "stacks": "unit",
+    "gcp": "unit",  # the GCP components and target under mocks, the gcp: configuration, the preflight
     "validate": "unit",
     "pool": "services",
     "runtime": "services",
     "e2e": "e2e",
     "k8s": "unit",  # the Kubernetes layer under mocks; the simulated-cluster module marks itself e2e
     "pulumi_cli": "e2e",
-    "gcp": "unit",  # the GCP components and target under mocks, the gcp: configuration, the preflight
 }
 
 
