@@ -19,6 +19,7 @@ FOLDER_TIERS = {
     "cli": "unit",
     "components": "services",
     "stacks": "unit",
+    "gcp": "unit",  # the GCP components and target under mocks, the gcp: configuration, the preflight
     "validate": "unit",
     "pool": "services",
     "runtime": "services",

@@ -32,8 +32,16 @@ def _aws(config: StackBase) -> Any:
     return AwsAccess(credentials="none (a plan calls no AWS API)")
 
 
+def _gcp(config: StackBase) -> Any:
+    from helixflow.stacks.targets.gcp_program import GcpAccess
+
+    return GcpAccess(credentials="none (a plan calls no GCP API)")
+
+
 # target name -> the stand-in of its preflight's result (a new target adds one line)
-PLAN_HOSTS: Mapping[str, Callable[[StackBase], Any]] = {"local": _local, "kubernetes": _kubernetes, "aws": _aws}
+PLAN_HOSTS: Mapping[str, Callable[[StackBase], Any]] = {
+    "local": _local, "kubernetes": _kubernetes, "aws": _aws, "gcp": _gcp,
+}  # fmt: skip
 
 
 def plan_host(target: str, config: StackBase) -> Any:

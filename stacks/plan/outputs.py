@@ -8,13 +8,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from helixflow.stacks.plan import outputs_aws
+from helixflow.stacks.plan import outputs_aws, outputs_gcp
 
 PROVIDER_OUTPUTS: Mapping[str, Mapping[str, Callable[[str, Mapping[str, Any]], dict[str, Any]]]] = {
     "aws": outputs_aws.OUTPUTS,
+    "gcp": outputs_gcp.OUTPUTS,
 }
 PROVIDER_CALLS: Mapping[str, Mapping[str, Callable[[Mapping[str, Any]], dict[str, Any]]]] = {
     "aws": outputs_aws.CALLS,
+    "gcp": outputs_gcp.CALLS,
 }
 
 

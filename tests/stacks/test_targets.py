@@ -55,10 +55,9 @@ def test_targets_json_lists_availability_reasons_and_unsupported_features(tmp_pa
     assert set(listed) == {"local", "kubernetes", "aws", "gcp"}
     assert listed["local"]["available"] and not listed["local"]["unavailable_reason"]
     assert set(listed["local"]["unsupported"]) == {"gpu", "high availability", "public DNS / ACME"}
-    for name in ("kubernetes", "aws"):  # ingress-nginx and cert-manager on the cluster
-        assert listed[name]["available"] and "public DNS / ACME" not in listed[name]["unsupported"]
-    for name in ("gcp",):
-        assert not listed[name]["available"] and "not part of this release" in listed[name]["unavailable_reason"]
+    for name in ("kubernetes", "aws", "gcp"):  # ingress-nginx and cert-manager on the cluster
+        assert listed[name]["available"] and not listed[name]["unavailable_reason"]
+        assert "public DNS / ACME" not in listed[name]["unsupported"]
     assert [info.to_dict() for info in all_targets()] == list(listed.values())
 
 
@@ -105,15 +104,15 @@ def test_a_feature_the_target_does_not_support_is_refused_with_its_reason(
 
 
 def test_up_refuses_before_the_engine_starts(tmp_path: Path) -> None:
-    """An unsupported feature, an unavailable target and a missing kubeconfig are refused with the reason;
-    no state is written."""
+    """An unsupported feature, a cloud without its credentials and a missing kubeconfig are refused with the
+    reason; no state is written."""
     write_stack(tmp_path, "gpus", {"target": "local", "gpu": True})
-    write_stack(tmp_path, "cloud", {"target": "gcp"})
+    write_stack(tmp_path, "cloud", {"target": "gcp", "gcp": {"project": "helixflow-test"}})
     write_stack(tmp_path, "cluster", {"target": "kubernetes", "kubernetes": {"kubeconfig": str(tmp_path / "none")}})
     write_stack(tmp_path, "mixed", {"target": "local", "gcp": {"region": "europe-west4"}})
     for stack, says in (
         ("gpus", "CPU engine workers (llama.cpp) stand in for SGLang GPU workers"),
-        ("cloud", "target 'gcp' cannot be deployed"),
+        ("cloud", "gcloud auth application-default login"),
         ("cluster", f"cannot read the kubeconfig {tmp_path / 'none'}"),
         ("mixed", "helixflow:gcp: this is the section of target 'gcp'"),
     ):

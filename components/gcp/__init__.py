@@ -1,0 +1,1 @@
+"""GCP components: Network, GpuCluster, Database, Cache, Bucket, Identities, and GcpPlatform composing them."""
