@@ -6,6 +6,7 @@ resource of their package, so it reads the provider resources of the plan too.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -46,10 +47,22 @@ def _defaults(resources: Sequence[PlannedResource]) -> dict[str, dict[str, Any]]
     found: dict[str, dict[str, Any]] = {"aws": {}, "gcp": {}}
     for resource in resources:
         if resource.type == "pulumi:providers:aws":
-            found["aws"] |= dig(resource.properties, "defaultTags", "tags") or {}
+            found["aws"] |= _mapping(resource.properties.get("defaultTags"), "tags")
         elif resource.type == "pulumi:providers:gcp":
-            found["gcp"] |= resource.properties.get("defaultLabels") or {}
+            found["gcp"] |= _mapping(resource.properties.get("defaultLabels"))
     return found
+
+
+def _mapping(value: Any, *path: str) -> dict[str, Any]:
+    """A provider's object input: the engine hands provider inputs over JSON-encoded, as strings."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if isinstance(value, dict) else {}
 
 
 def _own_tags(resource: PlannedResource) -> dict[str, Any] | None:
