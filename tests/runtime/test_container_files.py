@@ -35,7 +35,7 @@ def test_dockerfile_is_clean_under_hadolint() -> None:
 def test_dockerfile_runs_as_non_root_with_a_healthcheck() -> None:
     text = (TEMPLATES / "Dockerfile").read_text()
     final_stage = text.rsplit("\nFROM ", 1)[1]
-    assert final_stage.startswith("python:3.11-slim")
+    assert final_stage.startswith("python:3.11.")  # a full version: tests/k8s/test_runtime_image.py
     user = re.findall(r"^USER (\S+)", final_stage, re.M)
     assert user and not user[-1].startswith(("0", "root"))
     assert "HEALTHCHECK" in final_stage and "/health/live" in final_stage
