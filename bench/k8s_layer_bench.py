@@ -1,5 +1,7 @@
 """Wall time of `helixflow up` of the whole Kubernetes layer onto the simulated cluster, of a no-op `up`,
-and of `down`; with --scale, the rehearsal: 100 GPU nodes (8 GPUs each) and 200 workers (4 GPUs each).
+and of `down`; with --scale, the rehearsal: 100 GPU nodes (8 GPUs each), 200 workers (4 GPUs each) and 20
+tenants' worth of objects (a namespace each with a ResourceQuota, LimitRange, NetworkPolicy and Secret, as a
+tenant has; made through the API before `up`, since the tenant component is not part of the layer yet).
 
     .venv/bin/python bench/k8s_layer_bench.py [--scale]
 
@@ -44,11 +46,36 @@ def wait_workers(env: dict[str, str], stack: str, want: int, timeout: float) -> 
     raise SystemExit(f"the workers were not all ready after {timeout:.0f}s")
 
 
+def add_addon_crds_and_tenants(kubeconfig: str, tenants: int) -> None:
+    """What the present add-ons would have registered (tests/k8s/test_kubernetes_stack.py), and the tenants."""
+    from kubernetes import client, config
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests.k8s
+    from tests.k8s import crds
+
+    api = config.new_client_from_config(config_file=kubeconfig)
+    crds.register(api)
+    core, net = client.CoreV1Api(api), client.NetworkingV1Api(api)
+    for i in range(tenants):
+        ns = f"tenant-{i:02d}"
+        core.create_namespace({"metadata": {"name": ns, "labels": {"helixflow.io/tenant": ns}}})
+        core.create_namespaced_resource_quota(ns, {"metadata": {"name": "quota"}, "spec": {"hard": {
+            "requests.cpu": "64", "requests.memory": "256Gi", "requests.nvidia.com/gpu": "16", "pods": "200"}}})
+        core.create_namespaced_limit_range(ns, {"metadata": {"name": "limits"}, "spec": {"limits": [{
+            "type": "Container", "default": {"cpu": "1", "memory": "1Gi"},
+            "defaultRequest": {"cpu": "100m", "memory": "128Mi"}}]}})
+        net.create_namespaced_network_policy(ns, {"metadata": {"name": "default-deny"}, "spec": {
+            "podSelector": {}, "policyTypes": ["Ingress", "Egress"]}})
+        core.create_namespaced_secret(ns, {"metadata": {"name": "tenant-api-key"},
+                                           "stringData": {"key": f"hf_tenant{i:02d}_bench"}})
+    api.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", action="store_true", help="100 GPU nodes and 200 workers")
     args = parser.parse_args()
-    gpu_nodes, workers, gpus_per_worker = (100, 200, 4) if args.scale else (2, 2, 4)
+    gpu_nodes, workers, gpus_per_worker, tenants = (100, 200, 4, 20) if args.scale else (2, 2, 4, 0)
     target_up = 300.0 if args.scale else 60.0
 
     home = Path(tempfile.mkdtemp(prefix="helixflow-k8s-bench-"))
@@ -57,8 +84,11 @@ def main() -> int:
     try:
         sim_s, proc = cli(env, "sim", "up", "--cpu-nodes", "4", "--gpu-nodes", str(gpu_nodes), "--gpus-per-node", "8")
         results[f"sim up ({gpu_nodes} GPU nodes)"] = sim_s
-        settings = {"kubeconfig": proc.stdout.strip().splitlines()[-1], "workers": workers,
-                    "gpus_per_worker": gpus_per_worker}  # fmt: skip
+        kubeconfig = proc.stdout.strip().splitlines()[-1]
+        started = time.perf_counter()
+        add_addon_crds_and_tenants(kubeconfig, tenants)
+        results[f"add-on CRDs + {tenants} tenants' objects"] = time.perf_counter() - started
+        settings = {"kubeconfig": kubeconfig, "workers": workers, "gpus_per_worker": gpus_per_worker}
         config = home / "project" / "Pulumi.bench.yaml"
         config.parent.mkdir(parents=True)
         config.write_text(yaml.safe_dump({"config": {"helixflow:target": "kubernetes",
