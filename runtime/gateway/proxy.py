@@ -13,7 +13,6 @@ from redis.exceptions import RedisError
 from starlette.types import Message, Receive, Scope, Send
 
 from helixflow.runtime.common.errors import ApiError, error_body
-from helixflow.runtime.common.http_server import CANCEL_ON_DISCONNECT
 from helixflow.runtime.common.tracing import traceparent
 from helixflow.runtime.gateway.accounting import Exchange, checkpoint, record_usage, settle_unrecorded
 from helixflow.runtime.gateway.cache import cache_key
@@ -89,11 +88,7 @@ async def handle_inference(state: GatewayState, scope: Scope, receive: Receive, 
                 # Fail open: an unreachable Redis must not take inference down with it.
                 log.warning("quota check skipped, Redis unavailable: %s", type(err).__name__)
         bypass = cache_control in ("no-cache", "no-store", "bypass")
-        disconnect = scope.get("extensions", {}).get(CANCEL_ON_DISCONNECT)
-        if disconnect is not None:
-            await _cancelled_by_server(state, ex, disconnect, body, bypass, headers, send)
-        else:
-            await _with_disconnect_watch(state, ex, receive, send, body, bypass, headers)
+        await _with_disconnect_watch(state, ex, receive, send, body, bypass, headers)
     except ApiError as err:
         ex.status = err.status
         if err.status == 429:
@@ -118,23 +113,6 @@ async def handle_inference(state: GatewayState, scope: Scope, receive: Receive, 
         _observe(state, ex, scope["method"])
 
 
-async def _cancelled_by_server(state: GatewayState, ex: Exchange, disconnect: dict[str, object], body: bytes,
-                               bypass: bool, headers: list[tuple[bytes, bytes]], send: Send) -> None:
-    """Serves the request under HelixFlow's server, which cancels this task itself when the client leaves (and
-    says so in ``disconnect``): no watcher task per request."""
-    try:
-        await _serve(state, ex, body, bypass, headers, send)
-    except asyncio.CancelledError:
-        task = asyncio.current_task()
-        if not disconnect.get("disconnected") or task is None:
-            await _record_interrupted(state, ex)
-            raise
-        task.uncancel()
-        ex.disconnected = True
-        ex.status = 499
-        await record_usage(state, ex, status="cancelled", status_code=499)
-
-
 async def _record_interrupted(state: GatewayState, ex: Exchange) -> None:
     """The server is stopping and cancelled the request: what was sent is recorded before it goes."""
     if not ex.settled and ex.tally is not None:
@@ -144,8 +122,8 @@ async def _record_interrupted(state: GatewayState, ex: Exchange) -> None:
 
 async def _with_disconnect_watch(state: GatewayState, ex: Exchange, receive: Receive, send: Send, body: bytes,
                                  bypass: bool, headers: list[tuple[bytes, bytes]]) -> None:
-    """Serves the request under any ASGI server; if the client disconnects meanwhile, cancels it (and with it the
-    upstream call)."""
+    """Serves the request; if the client disconnects meanwhile (uvicorn says so through ``receive``), cancels it
+    and with it the upstream call."""
     task = asyncio.current_task()
     assert task is not None
     complete = False
