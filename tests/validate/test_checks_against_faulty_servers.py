@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import ssl
 from pathlib import Path
+
+import pytest
 
 from helixflow.stacks.validate import Options, Report, Status, deployment_from_url, validate
 from helixflow.stacks.validate.checks import tls
@@ -69,3 +72,19 @@ def test_missing_headers_an_echoed_key_and_no_redirect_fail() -> None:
     assert results["no-secret-echo"][0] == Status.failed and "GET /v1/models" in results["no-secret-echo"][1]
     assert results["tls-chain"] == (Status.failed, "the endpoint is not https")
     assert redirect.status == Status.failed and "answered 200" in redirect.explanation
+
+
+def test_an_old_version_handshake_that_times_out_is_not_counted_as_refused(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    pki = make_pki(tmp_path, days_from=-1, days_to=60)
+    modern = tls.handshake
+
+    def only_modern(host: str, port: int, context: ssl.SSLContext, timeout: float) -> tuple[str, bytes]:
+        if context.maximum_version in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1):
+            raise TimeoutError("timed out")  # the server stalls: that is no answer about the version
+        return modern(host, port, context, timeout)
+
+    monkeypatch.setattr(tls, "handshake", only_modern)
+    with serve(pki) as port:
+        status, why = run(f"https://localhost:{port}", ["tls-versions"], pki.ca_file)["tls-versions"]
+    assert status == Status.failed and "could not try a TLSv1 handshake: TimeoutError" in why
