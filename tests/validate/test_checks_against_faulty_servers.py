@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import http.server
+import json
 import ssl
+import threading
 from pathlib import Path
 
 import pytest
@@ -88,3 +91,36 @@ def test_an_old_version_handshake_that_times_out_is_not_counted_as_refused(tmp_p
     with serve(pki) as port:
         status, why = run(f"https://localhost:{port}", ["tls-versions"], pki.ca_file)["tls-versions"]
     assert status == Status.failed and "could not try a TLSv1 handshake: TimeoutError" in why
+
+
+class _PrometheusNames(http.server.BaseHTTPRequestHandler):
+    """A Prometheus that has scraped the gateway: the series names of the seed metrics."""
+
+    def do_GET(self) -> None:
+        names = ["api_requests_total", "api_request_duration_seconds_bucket", "model_inference_seconds_count",
+                 "active_connections", "up"]
+        body = json.dumps({"status": "success", "data": names}).encode() if self.path.startswith(
+            "/api/v1/label/__name__/values") else b"{}"
+        self.send_response(200)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_the_metrics_check_reads_prometheus_not_a_public_metrics_endpoint() -> None:
+    prometheus = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _PrometheusNames)
+    thread = threading.Thread(target=prometheus.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        with serve() as port:  # the public endpoint: its /metrics is no metrics exposition
+            report = validate(deployment_from_url(f"http://127.0.0.1:{port}", KEY,
+                                                  prometheus_url=f"http://127.0.0.1:{prometheus.server_port}",
+                                                  model="tiny-test-model"),
+                              Options(timeout=30), names=["metrics"])
+    finally:
+        prometheus.shutdown()
+        prometheus.server_close()
+    assert [(r.status, r.outcome.value) for r in report.results] == [(Status.passed, "4/4 seed metrics")]
