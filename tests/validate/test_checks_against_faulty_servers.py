@@ -124,3 +124,48 @@ def test_the_metrics_check_reads_prometheus_not_a_public_metrics_endpoint() -> N
         prometheus.shutdown()
         prometheus.server_close()
     assert [(r.status, r.outcome.value) for r in report.results] == [(Status.passed, "4/4 seed metrics")]
+
+
+class _BusyUsageApi(http.server.BaseHTTPRequestHandler):
+    """A deployment whose usage report grows with others' traffic but never records this run's request."""
+
+    calls = 0
+
+    def _answer(self, status: int, data: object) -> None:
+        body = json.dumps(data).encode()
+        self.send_response(status)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/admin/usage/requests/"):
+            self._answer(404, {"error": {"message": "not found"}})
+        else:
+            type(self).calls += 1
+            self._answer(200, {"total_requests": 1000 + type(self).calls})
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self._answer(200, {"choices": []})
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_usage_recorded_looks_for_its_own_request_not_a_growing_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    from helixflow.stacks.validate.checks import data
+
+    monkeypatch.setattr(data, "RECORD_WAIT", 1.0)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _BusyUsageApi)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        report = validate(deployment_from_url(url, KEY, admin_url=url, model="tiny-test-model"), Options(timeout=30),
+                          names=["usage-recorded"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    [result] = report.results
+    assert result.status == Status.failed and "not in the usage records" in result.outcome.explanation
