@@ -45,7 +45,9 @@ from helixflow.runtime.gateway.proxy import ROUTES, handle_inference
 from helixflow.runtime.gateway.quotas import Quotas
 from helixflow.runtime.gateway.resp import RespClient
 from helixflow.runtime.gateway.state import GatewayState
-from helixflow.runtime.gateway.upstream import UpstreamConnections
+from helixflow.runtime.gateway.upstream import PoolClient, UpstreamConnections
+from helixflow.runtime.gateway.upstream_aiohttp import AiohttpUpstream
+from helixflow.runtime.gateway.upstream_httpx import HttpxUpstream
 from helixflow.runtime.gateway.usage import UsageDrainer
 from helixflow.runtime.settings import RuntimeSettings, get_settings
 
@@ -90,6 +92,17 @@ class GatewayApp:
             await self.api(scope, receive, send)
 
 
+def pool_client(settings: RuntimeSettings) -> PoolClient:
+    url, key = settings.pool_url, settings.pool_api_key.get_secret_value()
+    connect, read = settings.upstream_connect_timeout, settings.upstream_read_timeout
+    cap = settings.upstream_max_connections
+    if settings.upstream_client == "aiohttp":
+        return AiohttpUpstream(url, api_key=key, connect_timeout=connect, read_timeout=read, max_connections=cap)
+    if settings.upstream_client == "httpx":
+        return HttpxUpstream(url, api_key=key, connect_timeout=connect, read_timeout=read, max_connections=cap)
+    return UpstreamConnections(url, api_key=key, connect_timeout=connect, read_timeout=read, max_idle=cap)
+
+
 def _lifespan(settings: RuntimeSettings, registry: CollectorRegistry, health: HealthChecks):  # type: ignore[no-untyped-def]
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -97,11 +110,9 @@ def _lifespan(settings: RuntimeSettings, registry: CollectorRegistry, health: He
         redis = Redis.from_url(settings.redis_url, socket_timeout=3, socket_connect_timeout=2,
                                max_connections=64)
         http = httpx.AsyncClient(timeout=5.0)
-        upstream = UpstreamConnections(settings.pool_url, api_key=settings.pool_api_key.get_secret_value(),
-                                connect_timeout=settings.upstream_connect_timeout,
-                                read_timeout=settings.upstream_read_timeout,
-                                max_idle=settings.upstream_max_connections)
-        resp = RespClient(settings.redis_url) if settings.redis_url.startswith("redis://") else None
+        upstream = pool_client(settings)
+        lean_redis = settings.redis_client == "builtin" and settings.redis_url.startswith("redis://")
+        resp = RespClient(settings.redis_url) if lean_redis else None
         batcher = RedisBatcher(redis, resp)
         authenticator = Authenticator(Directory(db, settings),
                                       RemoteJwks(http, settings.auth_url.rstrip("/") + "/.well-known/jwks.json",

@@ -28,7 +28,7 @@ import collections
 import contextlib
 import socket
 from collections.abc import AsyncIterator
-from typing import cast
+from typing import Protocol, cast
 from urllib.parse import urlsplit
 
 import httptools
@@ -47,6 +47,25 @@ class UpstreamError(Exception):
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         self.kind = kind
+
+
+class PoolResponse(Protocol):
+    """What the proxy reads of a pool answer, whichever client got it."""
+
+    status: int
+
+    def header(self, name: bytes) -> bytes | None: ...
+    def chunks(self) -> AsyncIterator[bytes]: ...
+    async def read(self) -> bytes: ...
+    def release(self) -> None: ...
+
+
+class PoolClient(Protocol):
+    """A client of the pool: ``request`` raises UpstreamError."""
+
+    async def request(self, method: str, path: str, body: bytes = b"",
+                      headers: list[tuple[str, str]] | None = None) -> PoolResponse: ...
+    async def aclose(self) -> None: ...
 
 
 class _Connection(asyncio.Protocol):
