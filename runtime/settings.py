@@ -83,9 +83,6 @@ class RuntimeSettings(BaseSettings):
     upstream_connect_timeout: float = 2.0
     upstream_read_timeout: float = 300.0
     upstream_max_connections: int = 512
-    # Which client the gateway talks to the pool and to Redis with (bench/gateway_bench.py compares them).
-    upstream_client: Literal["builtin", "aiohttp", "httpx"] = "builtin"
-    redis_client: Literal["builtin", "redis-py"] = "builtin"
 
     monitoring_refresh_seconds: float = 10.0
 

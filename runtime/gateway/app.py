@@ -43,11 +43,9 @@ from helixflow.runtime.gateway.catalog import ModelCatalog, RemoteJwks
 from helixflow.runtime.gateway.metrics import GatewayMetrics
 from helixflow.runtime.gateway.proxy import ROUTES, handle_inference
 from helixflow.runtime.gateway.quotas import Quotas
-from helixflow.runtime.gateway.resp import RespClient
 from helixflow.runtime.gateway.state import GatewayState
-from helixflow.runtime.gateway.upstream import PoolClient, UpstreamConnections
+from helixflow.runtime.gateway.upstream import PoolClient
 from helixflow.runtime.gateway.upstream_aiohttp import AiohttpUpstream
-from helixflow.runtime.gateway.upstream_httpx import HttpxUpstream
 from helixflow.runtime.gateway.usage import UsageDrainer
 from helixflow.runtime.settings import RuntimeSettings, get_settings
 
@@ -93,14 +91,10 @@ class GatewayApp:
 
 
 def pool_client(settings: RuntimeSettings) -> PoolClient:
-    url, key = settings.pool_url, settings.pool_api_key.get_secret_value()
-    connect, read = settings.upstream_connect_timeout, settings.upstream_read_timeout
-    cap = settings.upstream_max_connections
-    if settings.upstream_client == "aiohttp":
-        return AiohttpUpstream(url, api_key=key, connect_timeout=connect, read_timeout=read, max_connections=cap)
-    if settings.upstream_client == "httpx":
-        return HttpxUpstream(url, api_key=key, connect_timeout=connect, read_timeout=read, max_connections=cap)
-    return UpstreamConnections(url, api_key=key, connect_timeout=connect, read_timeout=read, max_idle=cap)
+    return AiohttpUpstream(settings.pool_url, api_key=settings.pool_api_key.get_secret_value(),
+                           connect_timeout=settings.upstream_connect_timeout,
+                           read_timeout=settings.upstream_read_timeout,
+                           max_connections=settings.upstream_max_connections)
 
 
 def _lifespan(settings: RuntimeSettings, registry: CollectorRegistry, health: HealthChecks):  # type: ignore[no-untyped-def]
@@ -111,9 +105,7 @@ def _lifespan(settings: RuntimeSettings, registry: CollectorRegistry, health: He
                                max_connections=64)
         http = httpx.AsyncClient(timeout=5.0)
         upstream = pool_client(settings)
-        lean_redis = settings.redis_client == "builtin" and settings.redis_url.startswith("redis://")
-        resp = RespClient(settings.redis_url) if lean_redis else None
-        batcher = RedisBatcher(redis, resp)
+        batcher = RedisBatcher(redis)
         authenticator = Authenticator(Directory(db, settings),
                                       RemoteJwks(http, settings.auth_url.rstrip("/") + "/.well-known/jwks.json",
                                                  settings.jwks_cache_seconds), settings)
@@ -126,10 +118,8 @@ def _lifespan(settings: RuntimeSettings, registry: CollectorRegistry, health: He
                              setup_tracing(settings, "gateway"))
         app.state.gateway = state
         watcher = EpochWatcher(redis, authenticator.clear)
-        # The drainer's reads block (up to 1 s, inside its 5 s timeout), so it gets a connection of its own.
-        drain_resp = RespClient(settings.redis_url, timeout=5.0) if resp is not None else None
         drainer = UsageDrainer(redis, db, f"{socket.gethostname()}-{os.getpid()}", settings.usage_batch_size,
-                               settings.usage_claim_idle_ms, drain_resp)
+                               settings.usage_claim_idle_ms)
         health.checks.update({
             "database": database_check(db), "redis": redis_check(redis),
             "model_loading": pool_check(http, settings.pool_url.rstrip("/") + settings.pool_readiness_path),
@@ -153,9 +143,6 @@ def _lifespan(settings: RuntimeSettings, registry: CollectorRegistry, health: He
             await watcher.stop()
             await upstream.aclose()
             await http.aclose()
-            for client in (resp, drain_resp):
-                if client is not None:
-                    client.close()
             await redis.aclose()
             await db.close()
 

@@ -1,20 +1,46 @@
 """The pool client on aiohttp: keep-alive connections, connect and read timeouts, a connection cap.
 
-Same interface as ``upstream.UpstreamConnections`` (``request`` -> a response with ``status``, ``header``,
+Implements ``upstream.PoolClient`` (``request`` -> a response with ``status``, ``header``,
 ``read``, ``chunks``, ``release``); errors are ``UpstreamError`` with the same kinds, so the proxy does not
 know which client it has. A response released before its end drops its connection (aiohttp does not
 reuse a connection with unread body).
+
+Delayed ACKs: sglang-router leaves Nagle on and holds a stream's first event until the response headers are
+ACKed, which this side's kernel delays (~40 ms) on a kept-alive connection. So whenever part of a response has
+been read and more is due, ``TCP_QUICKACK`` is re-armed on the socket (Linux; the kernel clears it itself),
+which sends the pending ACK at once. A response that arrived whole costs no extra system call.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import aiohttp
 
 from helixflow.runtime.gateway.upstream import UpstreamError
+
+_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)  # Linux only: elsewhere nothing is set
+
+
+def _ack_now(response: aiohttp.ClientResponse) -> None:
+    """ACK what was read if more of the response is due (see the module's docstring)."""
+    if _QUICKACK is None or response.content.at_eof() or response.connection is None:
+        return
+    transport = response.connection.transport
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+
+
+def _received_before(content: aiohttp.StreamReader) -> bytes:
+    """The bytes buffered when the stream failed (``read_nowait`` would raise the stored error instead)."""
+    read = getattr(content, "_read_nowait", None)  # private in aiohttp 3.x; without it nothing is salvaged
+    return bytes(read(-1)) if read is not None else b""
 
 
 def _error(err: BaseException) -> UpstreamError:
@@ -39,8 +65,13 @@ class AiohttpResponse:
     async def chunks(self) -> AsyncIterator[bytes]:
         try:
             async for chunk in self._response.content.iter_any():
+                _ack_now(self._response)
                 yield chunk
         except (aiohttp.ClientError, TimeoutError) as err:
+            # aiohttp raises a broken stream's error before handing out what it had already received: those
+            # events were sent by the pool, so they are relayed (and billed) first.
+            if rest := _received_before(self._response.content):
+                yield rest
             raise _error(err) from err
 
     async def read(self) -> bytes:
@@ -84,6 +115,7 @@ class AiohttpUpstream:
             response = await self._open().request(method, self.base_url + path, data=body or None, headers=sent)
         except (aiohttp.ClientError, TimeoutError) as err:
             raise _error(err) from err
+        _ack_now(response)
         return AiohttpResponse(response)
 
     async def aclose(self) -> None:
