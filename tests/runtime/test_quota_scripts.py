@@ -1,4 +1,5 @@
-"""The quota check script and the token counting against a real Redis through redis-py: which counters a request and its tokens touch, their TTLs, and the per-key token limit (the
+"""The quota check script and the token counting against a real Redis through redis-py: which counters a
+request and its tokens touch, their TTLs, and the per-key token limit (the
 service-level tests cover the other limits through the gateway)."""
 
 from __future__ import annotations
