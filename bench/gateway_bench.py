@@ -124,6 +124,25 @@ def spawn(args: list[str], env: dict[str, str], cpu: str, port: int) -> subproce
     return process
 
 
+def redis_has_waitaof(url: str) -> bool:
+    from redis import Redis
+    from redis.exceptions import ResponseError
+
+    with Redis.from_url(url) as client:
+        try:
+            client.execute_command("WAITAOF", 0, 0, 0)  # asks for nothing: returns at once where it exists
+        except ResponseError:  # unknown command (Redis before 7.2)
+            return False
+        return True
+
+
+def set_appendfsync(url: str, mode: str) -> None:
+    from redis import Redis
+
+    with Redis.from_url(url) as client:
+        client.config_set("appendfsync", mode)
+
+
 def prepare_stores(pg: PostgresServer, rd: RedisServer) -> tuple[dict[str, str], str]:
     """Schema, a tenant with quotas on (limits no run reaches: every request runs the Lua check and counts
     tokens), its API key; returns the services' environment and the key."""
@@ -141,14 +160,14 @@ def prepare_stores(pg: PostgresServer, rd: RedisServer) -> tuple[dict[str, str],
     return env, json.loads(boot.stdout)["api_key"]
 
 
-def gateway_row(env: dict[str, str], pg_url: str, stub_url: str, script: str, args: argparse.Namespace
-                ) -> dict[str, float]:
-    """The gateway (uvicorn, one worker); its usage rows are counted after the run."""
+def gateway_row(env: dict[str, str], pg_url: str, stub_url: str, script: str, args: argparse.Namespace,
+                extra: dict[str, str] | None = None) -> dict[str, float]:
+    """The gateway (uvicorn, one worker) with ``extra`` settings; its usage rows are counted after the run."""
     with psycopg.connect(pg_url) as db:
         before = (db.execute("SELECT count(*) FROM requests").fetchone() or (0,))[0]
     gw_port = free_port()
     gw_env = {**env, "HELIXFLOW_POOL_URL": stub_url, "HELIXFLOW_GATEWAY_PORT": str(gw_port),
-              "HELIXFLOW_GATEWAY_WORKERS": "1"}
+              "HELIXFLOW_GATEWAY_WORKERS": "1", **(extra or {})}
     gateway = spawn([sys.executable, "-m", "helixflow.runtime.gateway"], gw_env, "0", gw_port)
     try:
         row = run_wrk(f"http://127.0.0.1:{gw_port}/v1/chat/completions", script, args.seconds, args.connections,
@@ -202,6 +221,15 @@ def main() -> None:
                     gateway_row(tls_env, tls_pg.url, stub_url, tls_script, args))
             for name, runs in rounds.items():
                 results[name] = sorted(runs, key=lambda row: row["rps"])[len(runs) // 2]
+            # The gateway as deployed (AOF everysec: an acknowledged record can be lost with the last second),
+            # then the two ways of acknowledging a record only once it is on disk (runtime/gateway/aof_sync.py).
+            durability = [("c2_gateway_fsync_always", "always", {})]  # everysec: the rows above
+            if redis_has_waitaof(rd.url):
+                durability.append(("c3_gateway_waitaof", "everysec", {"HELIXFLOW_USAGE_WAITAOF_MS": "1000"}))
+            for name, fsync, extra in durability:
+                set_appendfsync(rd.url, fsync)
+                results[name] = gateway_row(env, pg.url, stub_url, script, args, extra)
+            set_appendfsync(rd.url, "everysec")
         finally:
             stop(stub)
     if args.json:
@@ -218,6 +246,12 @@ def print_ratios(results: dict[str, dict[str, float]]) -> None:
     for baseline in ("b_naive_fastapi_httpx", "b2_naive_no_fastapi_otel"):
         if baseline in results:
             print(f"gateway / {baseline} throughput: {plain['rps'] / max(results[baseline]['rps'], 1):.2f}x")
+    for durable in ("c2_gateway_fsync_always", "c3_gateway_waitaof"):
+        if durable in results:
+            ratio = results[durable]["rps"] / max(plain["rps"], 1)
+            print(f"{durable} / c_helixflow_gateway (everysec) throughput: {ratio:.2f}x")
+    if "c3_gateway_waitaof" not in results:
+        print("c3_gateway_waitaof: skipped, this Redis has no WAITAOF (7.2+)")
     print(f"load average {os.getloadavg()[0]:.2f}")
 
 

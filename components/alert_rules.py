@@ -57,11 +57,70 @@ ALERT_GROUPS: list[dict[str, Any]] = [
                 "annotations": {"summary": "{{ $labels.job }} at {{ $labels.instance }} is down"},
             },
             {
+                "alert": "InferenceWorkerDown",
+                "expr": 'up{job=~".*sglang-worker.*|.*engine.*"} == 0',
+                "for": "2m",
+                "labels": {"severity": "critical"},
+                "annotations": {"summary": "Inference worker {{ $labels.instance }} is not answering"},
+            },
+            {
+                "alert": "InferenceQueueGrowing",
+                "expr": "sum(deriv(sglang:num_queue_reqs[10m])) > 0.1 and sum(sglang:num_queue_reqs) > 8",
+                "for": "10m",
+                "labels": {"severity": "warning"},
+                "annotations": {"summary": "The inference queue has grown for 10 minutes: add workers"},
+            },
+            {
+                "alert": "TimeToFirstTokenHigh",
+                "expr": (
+                    "histogram_quantile(0.95, sum by (le) (rate(sglang:time_to_first_token_seconds_bucket[5m]))) > 2"
+                ),
+                "for": "10m",
+                "labels": {"severity": "warning"},
+                "annotations": {"summary": "Time to first token p95 above 2 s"},
+            },
+            {
+                "alert": "GpuMemoryHigh",
+                "expr": "DCGM_FI_DEV_FB_USED / clamp_min(DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE, 1) > 0.95",
+                "for": "15m",
+                "labels": {"severity": "warning"},
+                "annotations": {"summary": "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} above 95% memory"},
+            },
+            {
                 "alert": "InferencePoolSaturated",
                 "expr": "sum(sglang:num_queue_reqs) > 32",
                 "for": "5m",
                 "labels": {"severity": "warning"},
                 "annotations": {"summary": "Requests are queueing in the inference workers"},
+            },
+        ],
+    },
+    {
+        "name": "helixflow.accounting",
+        "rules": [
+            {
+                # The monitoring exporter's XLEN of hf:usage:dead: records PostgreSQL refused even without
+                # their content. Each is a request not billed until it is replayed.
+                "alert": "UsageDeadLetters",
+                "expr": "max(helixflow_usage_dead_letters) > 0",
+                "for": "1m",
+                "labels": {"severity": "critical"},
+                "annotations": {
+                    "summary": "{{ $value }} usage records are dead-lettered and not billed",
+                    "description": "Fix the cause (the auth service's /admin/usage/dead-letters says why), "
+                    "then run `helixflow usage replay`.",
+                },
+            },
+            {
+                # 1 in a gateway process while its quota checks fail open (Redis unreachable).
+                "alert": "QuotaFailOpen",
+                "expr": "max(helixflow_quota_fail_open) > 0",
+                "for": "1m",
+                "labels": {"severity": "warning"},
+                "annotations": {
+                    "summary": "Quotas are not enforced: the gateway cannot reach Redis",
+                    "description": "Requests are served without rate limits or token budgets until Redis is back.",
+                },
             },
         ],
     },

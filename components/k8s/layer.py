@@ -1,8 +1,9 @@
 """The Kubernetes layer: everything HelixFlow puts on a cluster, whichever target made the cluster.
 
-    KubernetesLayer -> DataStores (development clusters only) -> Runtime (namespace, secrets,
-    migrations, gateway / auth / monitoring) -> InferencePool (sglang-router, SGLang workers)
-    -> NetworkPolicies
+    KubernetesLayer -> ClusterAddons (Helm releases marked install) -> DataStores (development clusters
+    only) -> Runtime (namespace, secrets, migrations, gateway / auth / monitoring) -> InferencePool
+    (sglang-router, SGLang workers) -> NetworkPolicies, Edge (Ingress, certificates), Monitoring
+    (ServiceMonitors, PrometheusRule, dashboards, Alertmanager)
 
 The `kubernetes` target builds it on a cluster from a kubeconfig; the cloud targets on the cluster
 they create, through a provider made from its credentials (pass it in `opts.providers`).
@@ -11,14 +12,26 @@ they create, through a provider made from its credentials (pass it in `opts.prov
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pulumi
 
+from helixflow.components.k8s.addons import AddonsArgs, ClusterAddons
 from helixflow.components.k8s.data import DataArgs, DataStores, InClusterData
+from helixflow.components.k8s.edge import Edge, EdgeArgs
+from helixflow.components.k8s.monitoring import Monitoring, MonitoringArgs, SlackReceiver
 from helixflow.components.k8s.network import NetworkArgs, NetworkPolicies
 from helixflow.components.k8s.pool import GpuPlacement, InferencePool, PoolArgs
-from helixflow.components.k8s.runtime import SECRET_NAME, Runtime, RuntimeArgs, RuntimeSecrets, Scaling
+from helixflow.components.k8s.runtime import (
+    SECRET_NAME,
+    AdminAccount,
+    Runtime,
+    RuntimeArgs,
+    RuntimeSecrets,
+    Scaling,
+)
 from helixflow.runtime.pool.sglang_worker import SGLangWorkerSpec
+from helixflow.runtime.security.api_keys import derive_api_key
 
 TYPE = "helixflow:k8s:Layer"
 
@@ -42,6 +55,12 @@ class LayerArgs:
     router_replicas: int = 2
     placement: GpuPlacement = field(default_factory=GpuPlacement)
     scaling: Scaling = field(default_factory=Scaling)
+    addons: AddonsArgs = field(default_factory=AddonsArgs)
+    domain: str | None = None  # None: a self-signed CA signs the endpoint's certificate
+    acme_email: str | None = None
+    acme_server: Literal["production", "staging"] = "production"
+    slack: SlackReceiver | None = None  # Alertmanager's Slack receiver
+    admin_tenant: str = "default"  # the first tenant, whose admin's API key is the layer's `admin_api_key`
 
     @property
     def namespace(self) -> str:
@@ -58,12 +77,14 @@ class KubernetesLayer(pulumi.ComponentResource):
     namespace: pulumi.Output[str]
     gateway_service: pulumi.Output[str]
     pool_url: pulumi.Output[str]
+    admin_api_key: pulumi.Output[str]
 
     def __init__(self, name: str, args: LayerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         if args.worker.api_key is not None:
             raise ValueError("the worker spec's api_key comes from the layer's pool_api_key; leave it unset")
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        addons = ClusterAddons(f"{name}-addons", args.addons, opts=child)
         if isinstance(args.data, InClusterData):
             assert args.data_namespace is not None
             stores = DataStores(f"{name}-data", DataArgs(namespace=args.data_namespace, stores=args.data), opts=child)
@@ -74,8 +95,12 @@ class KubernetesLayer(pulumi.ComponentResource):
             database_url, redis_url = args.data.database_url, args.data.redis_url
             runtime_opts = child
         pool_url = f"http://sglang-router.{args.namespace}.svc.cluster.local:8082"
+        # secret_key is secret, and so is what is derived from it
+        admin_key: pulumi.Output[str] = pulumi.Output.secret(args.secret_key).apply(
+            lambda secret: derive_api_key(secret, "admin"))  # fmt: skip
         runtime = Runtime(f"{name}-runtime", RuntimeArgs(
             namespace=args.namespace, image=args.runtime_image, pool_url=pool_url, scaling=args.scaling,
+            admin=AdminAccount(api_key=admin_key, tenant=args.admin_tenant),
             secrets=RuntimeSecrets(database_url=database_url, redis_url=redis_url, secret_key=args.secret_key,
                                    pool_api_key=args.pool_api_key),
         ), opts=runtime_opts)  # fmt: skip
@@ -87,10 +112,18 @@ class KubernetesLayer(pulumi.ComponentResource):
         ), opts=in_runtime)  # fmt: skip
         NetworkPolicies(f"{name}-network", NetworkArgs(namespace=args.namespace,
                                                        data_namespace=args.data_namespace), opts=in_runtime)
+        Edge(f"{name}-edge", EdgeArgs(
+            namespace=args.namespace, domain=args.domain, acme_email=args.acme_email, acme_server=args.acme_server,
+            wait_for=tuple(addons.dependencies("cert_manager", "ingress_nginx")),
+        ), opts=in_runtime)  # fmt: skip
+        Monitoring(f"{name}-monitoring", MonitoringArgs(
+            namespace=args.namespace, slack=args.slack,
+            wait_for=tuple(addons.dependencies("kube_prometheus_stack")),
+        ), opts=pulumi.ResourceOptions(parent=self, depends_on=[pool]))  # fmt: skip
         self.namespace = runtime.namespace
         self.gateway_service = runtime.gateway_service
         self.pool_url = pool.url
-        self.register_outputs(
-            {"namespace": self.namespace, "gateway_service": self.gateway_service, "pool_url": self.pool_url}
-        )
+        self.admin_api_key = admin_key
+        self.register_outputs({"namespace": self.namespace, "gateway_service": self.gateway_service,
+                               "pool_url": self.pool_url, "admin_api_key": self.admin_api_key})  # fmt: skip
 
