@@ -1,5 +1,16 @@
 """Gateway benchmark: (a) the stub upstream directly, (b) a naive FastAPI + httpx pass-through with a bearer
-check, (c) the HelixFlow gateway with API-key auth, quotas, usage accounting, metrics and request logs on.
+check, (c) the HelixFlow gateway (uvicorn) with API-key auth, quotas, usage accounting, metrics and request logs
+on, (d) the same over TLS to Redis (ACL user) and PostgreSQL (verify-full), as in the cloud.
+
+The 2x rule (shared/DESIGN.md), measured here side by side on 2026-12-01 (CPU ms a request; req/s were
+latency-bound on a machine at load 5-8, so they moved more than the code did):
+  gateway on the home-made HTTP server vs uvicorn: 1.15x and 1.5x req/s (issue 12)      -> server retired
+  pool client, home-made (httptools) vs aiohttp, TLS on: 0.54x / 1.21x req/s, 1.13x / 1.28x CPU -> retired
+  Redis client, home-made RESP vs redis-py (hiredis), pool via aiohttp, plain: 1.06x / 1.33x req/s,
+  1.28x / 1.46x CPU; it spoke no TLS, so it could not run on the cloud path         -> retired
+  httpx as the pool client: 3.3-5.6 ms CPU a request, 6-8x aiohttp's                -> not used
+Then, with the libraries (uvicorn, aiohttp, redis-py), 2 rounds of 8 s, load 6.4: plain 377 req/s, p99 213 ms,
+0.68 ms CPU a request; TLS to both stores 442 req/s, p99 126 ms, 0.73 ms CPU (TLS costs ~7% CPU a request).
 
 The server under test is pinned to CPU 0; wrk, the stub (``bench/stub_upstream.py``), Redis and PostgreSQL
 share CPU 1.
@@ -29,6 +40,7 @@ from tests.support.postgres import PostgresServer  # noqa: E402
 from tests.support.processes import free_port, stop, wait_for_port  # noqa: E402
 from tests.support.redis import RedisServer  # noqa: E402
 from tests.support.services import run_module, runtime_env  # noqa: E402
+from tests.support.tls_stores import TestCertificates, TlsPostgresServer, TlsRedisServer  # noqa: E402
 
 BODY = json.dumps({"model": "tiny-test-model", "messages": [{"role": "user", "content": "hi"}]})
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -131,22 +143,40 @@ def set_appendfsync(url: str, mode: str) -> None:
         client.config_set("appendfsync", mode)
 
 
-def run_gateway(py: str, env: dict[str, str], stub_url: str, script: str, args: argparse.Namespace, pg_url: str,
-                extra: dict[str, str]) -> dict[str, float]:
+def prepare_stores(pg: PostgresServer, rd: RedisServer) -> tuple[dict[str, str], str]:
+    """Schema, a tenant with quotas on (limits no run reaches: every request runs the Lua check and counts
+    tokens), its API key; returns the services' environment and the key."""
+    for server in (pg.process, rd.process):  # off the gateway's CPU
+        assert server is not None
+        pin_to_cpu(server.pid, "1")
+    env = runtime_env(pg.url, rd.url)
+    migrated = run_module("helixflow.runtime.db", ["upgrade"], env)
+    assert migrated.returncode == 0, migrated.stderr
+    boot = run_module("helixflow.runtime.bootstrap", ["bootstrap", "--tenant", "bench", "--username", "bench",
+                                                  "--email", "bench@x.test", "--json"], env)
+    with psycopg.connect(pg.url) as db:
+        db.execute("UPDATE tenants SET requests_per_minute = 100000000, tokens_per_minute = 1000000000, "
+                   "monthly_token_budget = 100000000000")
+    return env, json.loads(boot.stdout)["api_key"]
+
+
+def gateway_row(env: dict[str, str], pg_url: str, stub_url: str, script: str, args: argparse.Namespace,
+                extra: dict[str, str] | None = None) -> dict[str, float]:
+    """The gateway (uvicorn, one worker) with ``extra`` settings; its usage rows are counted after the run."""
+    with psycopg.connect(pg_url) as db:
+        before = (db.execute("SELECT count(*) FROM requests").fetchone() or (0,))[0]
     gw_port = free_port()
     gw_env = {**env, "HELIXFLOW_POOL_URL": stub_url, "HELIXFLOW_GATEWAY_PORT": str(gw_port),
-              "HELIXFLOW_GATEWAY_WORKERS": "1", **extra}
-    gateway = spawn([py, "-m", "helixflow.runtime.gateway"], gw_env, "0", gw_port)
+              "HELIXFLOW_GATEWAY_WORKERS": "1", **(extra or {})}
+    gateway = spawn([sys.executable, "-m", "helixflow.runtime.gateway"], gw_env, "0", gw_port)
     try:
-        with psycopg.connect(pg_url) as db:
-            before = db.execute("SELECT count(*) FROM requests").fetchone()
-        result = run_wrk(f"http://127.0.0.1:{gw_port}/v1/chat/completions", script, args.seconds, args.connections,
-                         process_tree(gateway.pid))
+        row = run_wrk(f"http://127.0.0.1:{gw_port}/v1/chat/completions", script, args.seconds, args.connections,
+                      process_tree(gateway.pid))
         time.sleep(2)
         with psycopg.connect(pg_url) as db:
-            row = db.execute("SELECT count(*) FROM requests").fetchone()
-        result["usage_rows"] = (row[0] if row else 0) - (before[0] if before else 0)
-        return result
+            after = (db.execute("SELECT count(*) FROM requests").fetchone() or (0,))[0]
+        row["usage_rows"] = after - before
+        return row
     finally:
         stop(gateway)
 
@@ -155,47 +185,50 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--skip-naive", action="store_true", help="only the stub and the gateway rows")
+    parser.add_argument("--rounds", type=int, default=1, help="gateway rows run this many times, interleaved; "
+                        "each row shows its median round by req/s")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     py = sys.executable
     results: dict[str, dict[str, float]] = {}
-    with PostgresServer() as pg, RedisServer() as rd:
-        for server in (pg.process, rd.process):  # off the gateway's CPU
-            assert server is not None
-            pin_to_cpu(server.pid, "1")
-        env = runtime_env(pg.url, rd.url)
-        assert run_module("helixflow.runtime.db", ["upgrade"], env).returncode == 0
-        boot = run_module("helixflow.runtime.bootstrap", ["bootstrap", "--tenant", "bench", "--username", "bench",
-                                                      "--email", "bench@x.test", "--json"], env)
-        key = json.loads(boot.stdout)["api_key"]
-        # Quotas on: a limit no benchmark reaches, so every request runs the Lua check and counts tokens.
-        with psycopg.connect(pg.url) as db:
-            db.execute("UPDATE tenants SET requests_per_minute = 100000000, tokens_per_minute = 1000000000, "
-                       "monthly_token_budget = 100000000000")
+    with (PostgresServer() as pg, RedisServer() as rd, TestCertificates() as certs,
+          TlsPostgresServer(certs) as tls_pg, TlsRedisServer(certs) as tls_rd):
+        env, key = prepare_stores(pg, rd)
+        tls_env, tls_key = prepare_stores(tls_pg, tls_rd)
         stub_port = free_port()
         stub = spawn([py, "bench/stub_upstream.py", str(stub_port)], env, "1", stub_port)
         stub_url = f"http://127.0.0.1:{stub_port}"
         try:
-            script = wrk_script(key)
+            script, tls_script = wrk_script(key), wrk_script(tls_key)
             results["a_stub"] = run_wrk(stub_url + "/v1/chat/completions", script, args.seconds, args.connections,
                                         [stub.pid])
-            for name, telemetry in (("b_naive_fastapi_httpx", "default"), ("b2_naive_no_fastapi_otel", "off")):
+            naive = () if args.skip_naive else (("b_naive_fastapi_httpx", "default"),
+                                                ("b2_naive_no_fastapi_otel", "off"))
+            for name, telemetry in naive:
                 naive_port = free_port()
-                naive = spawn([py, "bench/gateway_naive.py", str(naive_port), stub_url, key],
-                              {**env, "NAIVE_TELEMETRY": telemetry}, "0", naive_port)
+                server = spawn([py, "bench/gateway_naive.py", str(naive_port), stub_url, key],
+                               {**env, "NAIVE_TELEMETRY": telemetry}, "0", naive_port)
                 try:
                     results[name] = run_wrk(f"http://127.0.0.1:{naive_port}/v1/chat/completions", script,
-                                            args.seconds, args.connections, [naive.pid])
+                                            args.seconds, args.connections, [server.pid])
                 finally:
-                    stop(naive)
+                    stop(server)
+            rounds: dict[str, list[dict[str, float]]] = {}
+            for _ in range(args.rounds):
+                rounds.setdefault("c_helixflow_gateway", []).append(gateway_row(env, pg.url, stub_url, script, args))
+                rounds.setdefault("d_gateway_tls_redis_pg", []).append(
+                    gateway_row(tls_env, tls_pg.url, stub_url, tls_script, args))
+            for name, runs in rounds.items():
+                results[name] = sorted(runs, key=lambda row: row["rps"])[len(runs) // 2]
             # The gateway as deployed (AOF everysec: an acknowledged record can be lost with the last second),
             # then the two ways of acknowledging a record only once it is on disk (runtime/gateway/aof_sync.py).
-            durability = [("c_helixflow_gateway", "everysec", {}), ("c2_gateway_fsync_always", "always", {})]
+            durability = [("c2_gateway_fsync_always", "always", {})]  # everysec: the rows above
             if redis_has_waitaof(rd.url):
                 durability.append(("c3_gateway_waitaof", "everysec", {"HELIXFLOW_USAGE_WAITAOF_MS": "1000"}))
             for name, fsync, extra in durability:
                 set_appendfsync(rd.url, fsync)
-                results[name] = run_gateway(py, env, stub_url, script, args, pg.url, extra)
+                results[name] = gateway_row(env, pg.url, stub_url, script, args, extra)
             set_appendfsync(rd.url, "everysec")
         finally:
             stop(stub)
@@ -203,21 +236,23 @@ def main() -> None:
         print(json.dumps(results, indent=2))
         return
     print_table(results, 28)
+    print_ratios(results)
+
+
+def print_ratios(results: dict[str, dict[str, float]]) -> None:
+    plain, tls = results["c_helixflow_gateway"], results["d_gateway_tls_redis_pg"]
+    print(f"TLS to Redis and PostgreSQL: {tls['rps'] / max(plain['rps'], 1):.2f}x the plain row's req/s, "
+          f"{tls['cpu_ms_per_request'] / max(plain['cpu_ms_per_request'], 1e-9):.2f}x its CPU a request")
     for baseline in ("b_naive_fastapi_httpx", "b2_naive_no_fastapi_otel"):
-        ratio = results["c_helixflow_gateway"]["rps"] / max(results[baseline]["rps"], 1)
-        print(f"gateway / {baseline} throughput: {ratio:.2f}x")
+        if baseline in results:
+            print(f"gateway / {baseline} throughput: {plain['rps'] / max(results[baseline]['rps'], 1):.2f}x")
     for durable in ("c2_gateway_fsync_always", "c3_gateway_waitaof"):
         if durable in results:
-            ratio = results[durable]["rps"] / max(results["c_helixflow_gateway"]["rps"], 1)
+            ratio = results[durable]["rps"] / max(plain["rps"], 1)
             print(f"{durable} / c_helixflow_gateway (everysec) throughput: {ratio:.2f}x")
     if "c3_gateway_waitaof" not in results:
         print("c3_gateway_waitaof: skipped, this Redis has no WAITAOF (7.2+)")
-    measured = results["c_helixflow_gateway"]
-    ratio = measured["rps"] / max(results["b_naive_fastapi_httpx"]["rps"], 1)
-    print(f"issue 3 targets at {args.connections} connections: throughput >= 2.5x naive "
-          f"{'met' if ratio >= 2.5 else 'NOT met'}; CPU <= 0.5 ms/request "
-          f"{'met' if measured['cpu_ms_per_request'] <= 0.5 else 'NOT met'}; p99 < 20 ms "
-          f"{'met' if measured['p99_ms'] < 20 else 'NOT met'}; load average {os.getloadavg()[0]:.2f}")
+    print(f"load average {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

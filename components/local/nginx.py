@@ -29,6 +29,10 @@ class NginxProps(ProcessProps):
     worker_processes: int = 1
 
 
+# What the public endpoint answers for a path it does not serve, in the OpenAI error shape.
+NOT_FOUND = '{"error": {"message": "not found", "type": "invalid_request_error", "param": null, "code": "not_found"}}'
+
+
 def render_nginx_conf(props: NginxProps) -> str:
     prefix = Path(props.prefix)
     headers = "\n".join(f'        add_header {k} "{v}" always;' for k, v in SECURITY_HEADERS.items())
@@ -86,7 +90,13 @@ http {{
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto https;
         }}
+        # The public API only: /metrics, /docs and /openapi.json of the services stay internal (Prometheus
+        # scrapes each service on its own port); anything else is a 404 here.
         location / {{
+            default_type application/json;
+            return 404 '{NOT_FOUND}';
+        }}
+        location ~ ^/(v1/|health(/live|/ready)?$) {{
             proxy_pass http://helixflow_gateway;
             proxy_http_version 1.1;
             proxy_set_header Connection "";

@@ -57,6 +57,24 @@ async def usage(caller: Caller, state: State, tenant_id: str | None = None, sinc
             "total_cost": round(sum(m["cost"] for m in models), 6)}
 
 
+_REQUEST_QUERY = """
+SELECT tenant_id::text, model, endpoint, status, status_code, prompt_tokens, completion_tokens, tokens_used,
+       cost::float8 AS cost, created_at, completed_at
+FROM requests WHERE client_request_id = $1 ORDER BY created_at LIMIT 100
+"""
+
+
+@router.get("/usage/requests/{request_id}",
+            summary="The usage records of one request, by the X-Request-ID it was sent with (its tenant's viewers)")
+async def usage_of_request(request_id: str, caller: Caller, state: State) -> dict[str, Any]:
+    caller.require(Permission.read_usage)
+    rows = [jsonable(r) for r in await state.db.fetch(_REQUEST_QUERY, request_id[:128])]
+    visible = [r for r in rows if caller.role == "admin" or r["tenant_id"] == caller.tenant_id]
+    if not visible:  # another tenant's request reads as unknown, like every other resource
+        raise ApiError(404, "no usage recorded for this request id", code="not_found")
+    return {"request_id": request_id, "records": visible}
+
+
 @router.put("/prices/{model}", summary="Set a model's price per million tokens (admin)")
 async def set_price(model: str, body: PriceSet, caller: Caller, state: State) -> dict[str, Any]:
     caller.require(Permission.manage_prices)

@@ -1,10 +1,9 @@
-"""Running a service's app factory, as each ``__main__`` does: the gateway on HelixFlow's own lean server
-(``http_server.py``: a third of uvicorn's CPU per request, and it cancels a request whose client left), the
-other services under uvicorn (uvloop + httptools)."""
+"""Running a service's app factory, as each ``__main__`` does: every service under uvicorn (uvloop +
+httptools). The gateway ran on a home-made server until it failed the 2x rule (1.15x-1.5x of uvicorn's
+throughput, bench/gateway_bench.py); uvicorn brings the limits a public server needs."""
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 import tempfile
@@ -12,7 +11,6 @@ import tempfile
 import uvicorn
 from pydantic import ValidationError
 
-from helixflow.runtime.common.http_server import serve_asgi
 from helixflow.runtime.settings import RuntimeSettings, get_settings
 
 
@@ -26,14 +24,10 @@ def load_settings_or_exit() -> RuntimeSettings:
         raise SystemExit(2) from None
 
 
-def serve(factory: str, host: str, port: int, workers: int = 1, *, lean_server: bool = False) -> None:
+def serve(factory: str, host: str, port: int, workers: int = 1) -> None:
     """``factory`` is ``module:function``."""
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Workers share their metric samples through files in this folder.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="helixflow-metrics-")
-    if lean_server:
-        module, _, name = factory.partition(":")
-        serve_asgi(getattr(importlib.import_module(module), name), host, port, workers=workers, graceful_timeout=10)
-        return
     uvicorn.run(factory, factory=True, host=host, port=port, workers=workers, loop="uvloop", http="httptools",
                 access_log=False, log_level="warning", proxy_headers=False, timeout_graceful_shutdown=10)

@@ -6,4 +6,4 @@ from helixflow.runtime.common.serve import load_settings_or_exit, serve
 if __name__ == "__main__":
     settings = load_settings_or_exit()
     serve("helixflow.runtime.gateway.app:create_app", settings.gateway_host, settings.gateway_port,
-          workers=settings.gateway_workers, lean_server=True)
+          workers=settings.gateway_workers)

@@ -46,9 +46,9 @@ from helixflow.runtime.gateway.jwks import RemoteJwks
 from helixflow.runtime.gateway.metrics import GatewayMetrics
 from helixflow.runtime.gateway.proxy import ROUTES, handle_inference
 from helixflow.runtime.gateway.quotas import Quotas
-from helixflow.runtime.gateway.resp import RespClient
 from helixflow.runtime.gateway.state import GatewayState
-from helixflow.runtime.gateway.upstream import UpstreamConnections
+from helixflow.runtime.gateway.upstream import PoolClient
+from helixflow.runtime.gateway.upstream_aiohttp import AiohttpUpstream
 from helixflow.runtime.gateway.usage import UsageDrainer
 from helixflow.runtime.settings import RuntimeSettings, get_settings
 
@@ -93,6 +93,13 @@ class GatewayApp:
             await self.api(scope, receive, send)
 
 
+def pool_client(settings: RuntimeSettings) -> PoolClient:
+    return AiohttpUpstream(settings.pool_url, api_key=settings.pool_api_key.get_secret_value(),
+                           connect_timeout=settings.upstream_connect_timeout,
+                           read_timeout=settings.upstream_read_timeout,
+                           max_connections=settings.upstream_max_connections)
+
+
 def _lifespan(settings: RuntimeSettings, registry: CollectorRegistry, health: HealthChecks):  # type: ignore[no-untyped-def]
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -100,12 +107,8 @@ def _lifespan(settings: RuntimeSettings, registry: CollectorRegistry, health: He
         redis = Redis.from_url(settings.redis_url, socket_timeout=3, socket_connect_timeout=2,
                                max_connections=64)
         http = httpx.AsyncClient(timeout=5.0)
-        upstream = UpstreamConnections(settings.pool_url, api_key=settings.pool_api_key.get_secret_value(),
-                                connect_timeout=settings.upstream_connect_timeout,
-                                read_timeout=settings.upstream_read_timeout,
-                                max_idle=settings.upstream_max_connections)
-        resp = RespClient(settings.redis_url) if settings.redis_url.startswith("redis://") else None
-        batcher = RedisBatcher(redis, resp)
+        upstream = pool_client(settings)
+        batcher = RedisBatcher(redis)
         watcher = EpochWatcher(redis, lambda: authenticator.clear())
         jwks = RemoteJwks(http, settings.auth_url.rstrip("/") + "/.well-known/jwks.json", settings.jwks_cache_seconds,
                           settings.auth_cache_stale_seconds, redis)
@@ -120,10 +123,8 @@ def _lifespan(settings: RuntimeSettings, registry: CollectorRegistry, health: He
                              request_log_writer() if settings.log_requests else None,
                              setup_tracing(settings, "gateway"), AofSync(settings.usage_waitaof_ms))
         app.state.gateway = state
-        # The drainer's reads block (up to 1 s, inside its 5 s timeout), so it gets a connection of its own.
-        drain_resp = RespClient(settings.redis_url, timeout=5.0) if resp is not None else None
         drainer = UsageDrainer(redis, db, f"{socket.gethostname()}-{os.getpid()}", settings.usage_batch_size,
-                               settings.usage_claim_idle_ms, drain_resp)
+                               settings.usage_claim_idle_ms)
         health.checks.update({
             "database": database_check(db), "redis": redis_check(redis),
             "model_loading": pool_check(http, settings.pool_url.rstrip("/") + settings.pool_readiness_path),
@@ -147,9 +148,6 @@ def _lifespan(settings: RuntimeSettings, registry: CollectorRegistry, health: He
             await watcher.stop()
             await upstream.aclose()
             await http.aclose()
-            for client in (resp, drain_resp):
-                if client is not None:
-                    client.close()
             await redis.aclose()
             await db.close()
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from helixflow.runtime.gateway.upstream import UpstreamConnections, UpstreamError
+from helixflow.runtime.gateway.upstream import PoolClient, UpstreamError
 
 MODELS_TTL = 10.0
 
@@ -16,11 +16,12 @@ MODELS_TTL = 10.0
 class ModelCatalog:
     """The pool's ``/v1/models``; ``known`` is None when the list cannot be had (the pool then answers itself)."""
 
-    def __init__(self, upstream: UpstreamConnections) -> None:
+    def __init__(self, upstream: PoolClient) -> None:
         self.upstream = upstream
         self.raw: bytes | None = None
         self._ids: frozenset[str] | None = None
         self._context: dict[str, int] = {}
+        self._first_seen: dict[str, int] = {}
         self._expires = 0.0
         self._lock = asyncio.Lock()
 
@@ -38,14 +39,28 @@ class ModelCatalog:
             except (UpstreamError, orjson.JSONDecodeError):
                 data = None
             if isinstance(data, dict) and isinstance(data.get("data"), list):
-                self.raw = body
                 cards = [m for m in data["data"] if isinstance(m, dict) and isinstance(m.get("id"), str)]
+                self.raw = orjson.dumps({"object": "list", "data": [self._openai_card(m) for m in cards]})
                 self._ids = frozenset(m["id"] for m in cards)
                 self._context = {m["id"]: length for m in cards if (length := _context_length(m))}
                 self._expires = time.monotonic() + MODELS_TTL
             else:
                 self._ids, self.raw = None, None
                 self._expires = time.monotonic() + 1.0
+
+    def _openai_card(self, card: dict[str, Any]) -> dict[str, Any]:
+        """The card with what the OpenAI SDK's Model schema requires (``created``, ``owned_by``, ``object``);
+        a pool that leaves ``created`` out gets the time this process first saw the model, so it stays put."""
+        created = card.get("created")
+        if not isinstance(created, int) or isinstance(created, bool):
+            created = self._first_seen.setdefault(card["id"], int(time.time()))
+        owner = card.get("owned_by")
+        return {**card, "object": "model", "created": created,
+                "owned_by": owner if isinstance(owner, str) and owner else "helixflow"}
+
+    def label(self, model: str) -> str:
+        """``model`` as a metric label: a model the pool lists, else ``other`` (never a client's free text)."""
+        return model if self._ids is not None and model in self._ids else "other"
 
     def context_length(self, model: str) -> int | None:
         """The model's context length as its card says (``max_model_len``: SGLang, vLLM), if the pool said."""

@@ -20,6 +20,18 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from helixflow.runtime.common.http_metrics import LATENCY_BUCKETS, HttpMetrics
 from helixflow.runtime.common.metrics_registry import multiprocess_enabled
 
+# Label values come from a fixed set, never from what a client sent (each new value is a new series, kept forever).
+BATCH_BUCKETS = ((1, "1"), (4, "2-4"), (16, "5-16"))
+
+
+def batch_label(size: int) -> str:
+    """The ``batch_size`` label: how many prompts the request carried, bucketed."""
+    return next((label for top, label in BATCH_BUCKETS if size <= top), "17+")
+
+
+def method_label(method: str) -> str:
+    return method if method in ("GET", "POST") else "other"
+
 
 class GatewayMetrics(HttpMetrics):
     def __init__(self, registry: CollectorRegistry) -> None:

@@ -13,12 +13,12 @@ from redis.exceptions import RedisError
 from starlette.types import Message, Receive, Scope, Send
 
 from helixflow.runtime.common.errors import ApiError, error_body
-from helixflow.runtime.common.http_server import CANCEL_ON_DISCONNECT
 from helixflow.runtime.common.tracing import traceparent
 from helixflow.runtime.gateway.accounting import Exchange, checkpoint, record_usage, settle_unrecorded
 from helixflow.runtime.gateway.cache import cache_key
 from helixflow.runtime.gateway.http_io import clean_request_id, read_body, send_response
 from helixflow.runtime.gateway.ids import uuid4_hex
+from helixflow.runtime.gateway.metrics import batch_label, method_label
 from helixflow.runtime.gateway.protocol import (
     MAX_BODY_BYTES,
     InferenceRequest,
@@ -32,7 +32,7 @@ from helixflow.runtime.gateway.quota_guard import may_fail_open, quota_unavailab
 from helixflow.runtime.gateway.quotas import has_limits, has_token_limits
 from helixflow.runtime.gateway.relay import StreamOutcome, relay_events
 from helixflow.runtime.gateway.state import GatewayState
-from helixflow.runtime.gateway.upstream import UpstreamError, UpstreamResponse
+from helixflow.runtime.gateway.upstream import PoolResponse, UpstreamError
 from helixflow.runtime.gateway.usage_extract import usage_from
 from helixflow.runtime.security.roles import Permission
 
@@ -95,11 +95,7 @@ async def handle_inference(state: GatewayState, scope: Scope, receive: Receive, 
                 state.metrics.set_quota_fail_open(True)
                 log.warning("quota check skipped, Redis unavailable: %s", type(err).__name__)
         bypass = cache_control in ("no-cache", "no-store", "bypass")
-        disconnect = scope.get("extensions", {}).get(CANCEL_ON_DISCONNECT)
-        if disconnect is not None:
-            await _cancelled_by_server(state, ex, disconnect, body, bypass, headers, send)
-        else:
-            await _with_disconnect_watch(state, ex, receive, send, body, bypass, headers)
+        await _with_disconnect_watch(state, ex, receive, send, body, bypass, headers)
     except ApiError as err:
         ex.status = err.status
         if err.status == 429:
@@ -124,23 +120,6 @@ async def handle_inference(state: GatewayState, scope: Scope, receive: Receive, 
         _observe(state, ex, scope["method"])
 
 
-async def _cancelled_by_server(state: GatewayState, ex: Exchange, disconnect: dict[str, object], body: bytes,
-                               bypass: bool, headers: list[tuple[bytes, bytes]], send: Send) -> None:
-    """Serves the request under HelixFlow's server, which cancels this task itself when the client leaves (and
-    says so in ``disconnect``): no watcher task per request."""
-    try:
-        await _serve(state, ex, body, bypass, headers, send)
-    except asyncio.CancelledError:
-        task = asyncio.current_task()
-        if not disconnect.get("disconnected") or task is None:
-            await _record_interrupted(state, ex)
-            raise
-        task.uncancel()
-        ex.disconnected = True
-        ex.status = 499
-        await record_usage(state, ex, status="cancelled", status_code=499)
-
-
 async def _record_interrupted(state: GatewayState, ex: Exchange) -> None:
     """The server is stopping and cancelled the request: what was sent is recorded before it goes."""
     if not ex.settled and ex.tally is not None:
@@ -150,8 +129,8 @@ async def _record_interrupted(state: GatewayState, ex: Exchange) -> None:
 
 async def _with_disconnect_watch(state: GatewayState, ex: Exchange, receive: Receive, send: Send, body: bytes,
                                  bypass: bool, headers: list[tuple[bytes, bytes]]) -> None:
-    """Serves the request under any ASGI server; if the client disconnects meanwhile, cancels it (and with it the
-    upstream call)."""
+    """Serves the request; if the client disconnects meanwhile (uvicorn says so through ``receive``), cancels it
+    and with it the upstream call."""
     task = asyncio.current_task()
     assert task is not None
     complete = False
@@ -211,7 +190,7 @@ async def _serve(state: GatewayState, ex: Exchange, body: bytes, bypass: bool, h
         await _unary(state, ex, body, key, headers, send)
 
 
-async def _call_pool(state: GatewayState, ex: Exchange, body: bytes) -> UpstreamResponse:
+async def _call_pool(state: GatewayState, ex: Exchange, body: bytes) -> PoolResponse:
     headers = [("X-Request-ID", ex.request_id)]
     if state.tracer is not None:
         with state.tracer.start_as_current_span(
@@ -227,7 +206,7 @@ async def _call_pool(state: GatewayState, ex: Exchange, body: bytes) -> Upstream
 
 
 async def _send_to_pool(state: GatewayState, ex: Exchange, body: bytes,
-                        headers: list[tuple[str, str]]) -> UpstreamResponse:
+                        headers: list[tuple[str, str]]) -> PoolResponse:
     try:
         return await state.upstream.request("POST", ex.path, body, headers=headers)
     except UpstreamError as err:
@@ -235,7 +214,7 @@ async def _send_to_pool(state: GatewayState, ex: Exchange, body: bytes,
         raise pool_unavailable() from err
 
 
-async def _refuse_upstream_error(state: GatewayState, ex: Exchange, response: UpstreamResponse, data: bytes) -> None:
+async def _refuse_upstream_error(state: GatewayState, ex: Exchange, response: PoolResponse, data: bytes) -> None:
     """A non-200 answer from the pool: 5xx becomes a quick 503; 4xx passes through in OpenAI's shape."""
     if response.status >= 500:
         state.metrics.upstream_errors.labels(f"status_{response.status}").inc()
@@ -271,7 +250,8 @@ async def _unary(state: GatewayState, ex: Exchange, body: bytes, key: str | None
     except orjson.JSONDecodeError as err:
         raise ApiError(502, "the pool sent an invalid response", code="bad_gateway") from err
     metrics = state.metrics
-    metrics.child(metrics.inference, request.model, str(request.batch_size)).observe(time.perf_counter() - sent_at)
+    metrics.child(metrics.inference, state.catalog.label(request.model), batch_label(request.batch_size)).observe(
+        time.perf_counter() - sent_at)
     ex.usage = usage_from(parsed) if isinstance(parsed, dict) else ex.usage
     await record_usage(state, ex, status="completed", status_code=200, response=parsed)
     if key is not None and state.cache is not None:
@@ -317,8 +297,10 @@ async def _stream(state: GatewayState, ex: Exchange, headers: list[tuple[bytes, 
             await send_body(b"data: " + error_body(503, "the inference pool failed mid-stream") + b"\n\n")
         else:
             if outcome.first_token_at is not None:
-                state.metrics.child(state.metrics.ttft, request.model).observe(outcome.first_token_at - sent_at)
-            state.metrics.child(state.metrics.inference, request.model, str(request.batch_size)).observe(
+                state.metrics.child(state.metrics.ttft, state.catalog.label(request.model)).observe(
+                    outcome.first_token_at - sent_at)
+            state.metrics.child(state.metrics.inference, state.catalog.label(request.model),
+                               batch_label(request.batch_size)).observe(
                 time.perf_counter() - sent_at)
             if not outcome.finished:
                 error = "the stream ended without [DONE]"
@@ -333,11 +315,12 @@ async def _stream(state: GatewayState, ex: Exchange, headers: list[tuple[bytes, 
 def _observe(state: GatewayState, ex: Exchange, method: str) -> None:
     elapsed = time.perf_counter() - ex.started
     metrics = state.metrics
-    metrics.child(metrics.requests, method, ex.path, str(ex.status)).inc(1)
-    metrics.child(metrics.duration, method, ex.path).observe(elapsed)
+    metrics.child(metrics.requests, method_label(method), ex.path, str(ex.status)).inc(1)
+    metrics.child(metrics.duration, method_label(method), ex.path).observe(elapsed)
     if ex.usage.total and ex.request is not None:
-        metrics.child(metrics.tokens, ex.request.model, "prompt").inc(ex.usage.prompt_tokens)
-        metrics.child(metrics.tokens, ex.request.model, "completion").inc(ex.usage.completion_tokens)
+        model = state.catalog.label(ex.request.model)
+        metrics.child(metrics.tokens, model, "prompt").inc(ex.usage.prompt_tokens)
+        metrics.child(metrics.tokens, model, "completion").inc(ex.usage.completion_tokens)
     if state.log_line is not None:
         fields = {"ts": round(time.time(), 3), "request_id": ex.request_id, "method": method, "route": ex.path,
                   "status": ex.status, "latency_ms": round(elapsed * 1000, 2),

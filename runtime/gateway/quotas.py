@@ -23,7 +23,6 @@ from typing import Any, NamedTuple
 from helixflow.runtime.common.errors import ApiError
 from helixflow.runtime.common.principal import Principal, TenantLimits
 from helixflow.runtime.gateway.batcher import RedisBatcher
-from helixflow.runtime.gateway.resp import pack
 
 # KEYS: tenant requests/minute, tenant tokens/minute, tenant tokens/month, key requests/minute, key
 # tokens/minute. ARGV: their limits (0: none) in the same order, the minute keys' TTL, the month key's TTL, then
@@ -85,37 +84,15 @@ def _key_names(tenant_id: str, holder: str, minute: int) -> tuple[str, str, str,
     return f"{base}:r:{minute}", f"{base}:t:{minute}", f"{base}:m:{month}", f"{key}:r:{minute}", f"{key}:t:{minute}"
 
 
-@functools.lru_cache(maxsize=4096)
-def _check_command(names: tuple[str, ...], tenant: TenantLimits, key: TenantLimits, month_ttl: str) -> bytes:
-    # The EVALSHA of a key's check is the same for every request in a minute but for the tokens it reserves:
-    # packed once, announcing that last argument (appended per request by ``_amount``).
-    args = (*_check_args(tenant, key), month_ttl)
-    return _one_more(pack(("EVALSHA", CHECK_SHA, len(names), *names, *args)), 3 + len(names) + len(args))
-
-
 def _check_args(t: TenantLimits, k: TenantLimits) -> list[int]:
     return [t.requests_per_minute, t.tokens_per_minute, t.monthly_token_budget, k.requests_per_minute,
             k.tokens_per_minute, WINDOW_TTL]
 
 
-def _one_more(packed: bytes, parts: int) -> bytes:
-    """A packed command announcing one more argument than it holds."""
-    head = b"*%d\r\n" % parts
-    assert packed.startswith(head)
-    return b"*%d\r\n" % (parts + 1) + packed[len(head):]
-
-
-def _amount(value: int) -> bytes:
-    digits = b"%d" % value
-    return b"$%d\r\n%b\r\n" % (len(digits), digits)
-
-
 class _Prepared(NamedTuple):
     names: tuple[str, ...]  # the five counters (see CHECK_SCRIPT)
-    check: bytes  # the EVALSHA of the check, packed but for the tokens to reserve
     month_ttl: str
     token_counters: tuple[tuple[str, str], ...]  # what a response's tokens are added to, with their TTLs
-    token_commands: tuple[tuple[bytes, bytes], ...]  # per counter: INCRBY packed but for the amount, EXPIRE NX
 
 
 class Reservation(NamedTuple):
@@ -123,11 +100,6 @@ class Reservation(NamedTuple):
 
     prepared: _Prepared
     tokens: int
-
-
-def _incrby_head(name: str) -> bytes:
-    """``INCRBY name`` in RESP, announcing the amount that follows it."""
-    return _one_more(pack(("INCRBY", name)), 2)
 
 
 def has_limits(principal: Principal) -> bool:
@@ -145,8 +117,8 @@ def has_token_limits(principal: Principal) -> bool:
 class Quotas:
     def __init__(self, batcher: RedisBatcher) -> None:
         self.batcher = batcher
-        # Per principal (a key's cached Principal is one object) and minute: its key names, its packed check
-        # and its token counters with their TTLs.
+        # Per principal (a key's cached Principal is one object) and minute: its key names and its token
+        # counters with their TTLs.
         self._prepared: dict[int, tuple[int, Principal, _Prepared]] = {}
 
     def _prepare(self, principal: Principal, minute: int) -> _Prepared:
@@ -158,9 +130,7 @@ class Quotas:
         counters = [(names[1], str(WINDOW_TTL)), (names[2], month_ttl)]
         if principal.key_limits.tokens_per_minute:
             counters.append((names[4], str(WINDOW_TTL)))
-        prepared = _Prepared(names, _check_command(names, principal.tenant_limits, principal.key_limits, month_ttl),
-                             month_ttl, tuple(counters),
-                             tuple((_incrby_head(name), pack(("EXPIRE", name, ttl, "NX"))) for name, ttl in counters))
+        prepared = _Prepared(names, month_ttl, tuple(counters))
         if len(self._prepared) >= 4096:
             self._prepared.clear()
         self._prepared[id(principal)] = (minute, principal, prepared)  # holding it keeps its id unique
@@ -180,8 +150,7 @@ class Quotas:
         tokens = max(0, tokens)
         result = await self.batcher.script(CHECK_SHA, CHECK_SCRIPT, list(prepared.names),
                                            [*_check_args(principal.tenant_limits, principal.key_limits),
-                                            prepared.month_ttl, tokens],
-                                           packed=prepared.check + _amount(tokens))
+                                            prepared.month_ttl, tokens])
         allowed, reason, requests, used = (int(v) for v in result)
         minute_reset = 60 - int(now % 60)
         headers = self._headers(principal, minute_reset, requests, used)
@@ -218,11 +187,6 @@ class Quotas:
         return self._add(reservation.prepared, used - reservation.tokens)
 
     def _add(self, prepared: _Prepared, tokens: int) -> asyncio.Future[Any]:
-        resp = self.batcher.resp
-        if resp is not None:
-            amount = _amount(tokens)
-            return resp.submit_packed(b"".join(head + amount + expire for head, expire in prepared.token_commands),
-                                      2 * len(prepared.token_commands))
         return self.batcher.submit_all([command for name, ttl in prepared.token_counters
                                         for command in (("INCRBY", name, tokens), ("EXPIRE", name, ttl, "NX"))])
 

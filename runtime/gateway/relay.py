@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from helixflow.runtime.gateway.upstream import UpstreamResponse
+from helixflow.runtime.gateway.upstream import PoolResponse
 from helixflow.runtime.gateway.usage_extract import Usage, usage_from
 
 SendBody = Callable[[bytes], Awaitable[None]]
@@ -56,7 +56,7 @@ def _has_content(event: bytes) -> bool:
     return b'"choices":[{' in event and _CONTENT.search(event) is not None
 
 
-async def relay_events(response: UpstreamResponse, send: SendBody, keep_usage_chunk: bool,
+async def relay_events(response: PoolResponse, send: SendBody, keep_usage_chunk: bool,
                        outcome: StreamOutcome | None = None,
                        progress: Callable[[StreamOutcome], None] | None = None,
                        keep_continuous_usage: bool = False) -> StreamOutcome:

@@ -17,7 +17,7 @@ from helixflow.runtime.gateway.cache import ResponseCache
 from helixflow.runtime.gateway.catalog import ModelCatalog
 from helixflow.runtime.gateway.metrics import GatewayMetrics
 from helixflow.runtime.gateway.quotas import Quotas
-from helixflow.runtime.gateway.upstream import UpstreamConnections
+from helixflow.runtime.gateway.upstream import PoolClient
 from helixflow.runtime.settings import RuntimeSettings
 
 
@@ -27,7 +27,7 @@ class GatewayState:
     db: asyncpg.Pool
     redis: Redis
     batcher: RedisBatcher
-    upstream: UpstreamConnections
+    upstream: PoolClient
     http: httpx.AsyncClient
     authenticator: Authenticator
     quotas: Quotas

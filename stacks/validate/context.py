@@ -4,7 +4,6 @@ that are cleaned up at the end."""
 
 from __future__ import annotations
 
-import contextlib
 import secrets as random_secrets
 import time
 from collections.abc import Callable
@@ -156,7 +155,7 @@ class Context:
         )
         self.on_cleanup(
             f"deactivate tenant {tenant['name']}",
-            lambda: self._quiet("PATCH", f"/admin/tenants/{tenant['id']}", json={"is_active": False}),
+            lambda: self._undo("PATCH", f"/admin/tenants/{tenant['id']}", json={"is_active": False}),
         )
         password = random_secrets.token_urlsafe(18)
         self.extra_secrets.append(password)
@@ -179,12 +178,14 @@ class Context:
         """A new API key (revoked at the end). The plaintext is in ["api_key"] and counts as a secret."""
         key: dict[str, Any] = self.admin_json("POST", "/admin/keys", expect=201, json=body)
         self.extra_secrets.append(str(key.get("api_key", "")))
-        self.on_cleanup(f"revoke key {key.get('id')}", lambda: self._quiet("DELETE", f"/admin/keys/{key['id']}"))
+        self.on_cleanup(f"revoke key {key.get('id')}", lambda: self._undo("DELETE", f"/admin/keys/{key['id']}"))
         return key
 
-    def _quiet(self, method: str, path: str, **kwargs: Any) -> None:
-        with contextlib.suppress(CheckFailed, CheckSkipped):
-            self.admin(method, path, **kwargs)
+    def _undo(self, method: str, path: str, **kwargs: Any) -> None:
+        """A cleanup call; one the admin API refuses raises, so ``close`` reports it (a key left unrevoked)."""
+        response = self.admin(method, path, **kwargs)
+        if not 200 <= response.status_code < 300:
+            raise CheckFailed(f"{method} {path} answered {response.status_code}")
 
     def close(self) -> list[str]:
         """Undo what the run created (newest first); returns what could not be undone."""

@@ -1,5 +1,5 @@
-"""The quota check script and the token counting against a real Redis, through the lean RESP client and through
-redis-py: which counters a request and its tokens touch, their TTLs, and the per-key token limit (the
+"""The quota check script and the token counting against a real Redis through redis-py: which counters a
+request and its tokens touch, their TTLs, and the per-key token limit (the
 service-level tests cover the other limits through the gateway)."""
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from helixflow.runtime.common.errors import ApiError
 from helixflow.runtime.common.principal import Principal, TenantLimits
 from helixflow.runtime.gateway.batcher import RedisBatcher
 from helixflow.runtime.gateway.quotas import WINDOW_TTL, Quotas, _too_old
-from helixflow.runtime.gateway.resp import RespClient
 from tests.support.redis import RedisServer
 
 pytestmark = pytest.mark.services
@@ -26,16 +25,14 @@ def _principal(tenant: TenantLimits, key: TenantLimits = TenantLimits()) -> Prin
                      api_key_id=str(uuid.uuid4()), tenant_limits=tenant, key_limits=key)
 
 
-async def _with_quotas(redis_server: RedisServer, check: object, lean: bool) -> None:
+async def _with_quotas(redis_server: RedisServer, check: object) -> None:
     url = redis_server.url.rsplit("/", 1)[0] + "/8"
-    redis, resp = Redis.from_url(url), RespClient(url) if lean else None
+    redis = Redis.from_url(url)
     try:
-        quotas = Quotas(RedisBatcher(redis, resp))
+        quotas = Quotas(RedisBatcher(redis))
         await quotas.load_scripts()
         await check(quotas, redis)  # type: ignore[operator]
     finally:
-        if resp is not None:
-            resp.close()
         await redis.aclose()
 
 
@@ -48,8 +45,7 @@ def _minute_safe() -> None:
         time.sleep(60 - time.time() % 60 + 0.1)
 
 
-@pytest.mark.parametrize("lean", [True, False], ids=["resp", "redis-py"])
-def test_tokens_go_to_the_tenant_counters_with_their_ttls(redis_server: RedisServer, lean: bool) -> None:
+def test_tokens_go_to_the_tenant_counters_with_their_ttls(redis_server: RedisServer) -> None:
     _minute_safe()
 
     async def check(quotas: Quotas, redis: Redis) -> None:
@@ -67,11 +63,10 @@ def test_tokens_go_to_the_tenant_counters_with_their_ttls(redis_server: RedisSer
         headers = dict(await quotas.check(principal))
         assert headers[b"x-ratelimit-remaining-tokens"] == b"988"
 
-    asyncio.run(_with_quotas(redis_server, check, lean))
+    asyncio.run(_with_quotas(redis_server, check))
 
 
-@pytest.mark.parametrize("lean", [True, False], ids=["resp", "redis-py"])
-def test_a_key_token_limit_counts_and_refuses_per_key(redis_server: RedisServer, lean: bool) -> None:
+def test_a_key_token_limit_counts_and_refuses_per_key(redis_server: RedisServer) -> None:
     _minute_safe()
 
     async def check(quotas: Quotas, redis: Redis) -> None:
@@ -88,15 +83,14 @@ def test_a_key_token_limit_counts_and_refuses_per_key(redis_server: RedisServer,
         assert refused.value.status == 429 and "key_tokens_per_minute" in refused.value.message
         assert await redis.get(names[0]) == b"2"  # the refused request was not counted
 
-    asyncio.run(_with_quotas(redis_server, check, lean))
+    asyncio.run(_with_quotas(redis_server, check))
 
 
 def test_a_redis_older_than_7_is_reported() -> None:
     assert [_too_old(v) for v in ("6.2.14", "7.0.15", "7.4.1", "8.0.0", "")] == [True, False, False, False, False]
 
 
-@pytest.mark.parametrize("lean", [True, False], ids=["resp", "redis-py"])
-def test_a_reservation_must_fit_and_is_settled_to_what_was_used(redis_server: RedisServer, lean: bool) -> None:
+def test_a_reservation_must_fit_and_is_settled_to_what_was_used(redis_server: RedisServer) -> None:
     _minute_safe()
 
     async def check(quotas: Quotas, redis: Redis) -> None:
@@ -116,4 +110,4 @@ def test_a_reservation_must_fit_and_is_settled_to_what_was_used(redis_server: Re
         assert quotas.settle(second, 50) is None  # used what it reserved: nothing to send
         assert 0 < await redis.ttl(names[1]) <= WINDOW_TTL and await redis.ttl(names[2]) > 86400
 
-    asyncio.run(_with_quotas(redis_server, check, lean))
+    asyncio.run(_with_quotas(redis_server, check))

@@ -16,7 +16,6 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 
-from helixflow.runtime.gateway.resp import RespClient
 from helixflow.runtime.gateway.usage import DEAD_LETTERS, STREAM, UsageDrainer, UsageRecord
 from tests.support.postgres import PostgresServer
 from tests.support.redis import RedisServer
@@ -54,19 +53,13 @@ def _url(redis_server: RedisServer) -> str:
     return redis_server.url.rsplit("/", 1)[0] + "/7"
 
 
-async def _drain(redis: Redis, db: asyncpg.Pool, records: list[bytes | dict[str, bytes]],
-                 resp_url: str | None) -> dict[str, Any]:
-    """One drain; with ``resp_url`` reads and acks go through the gateway's RESP client (else redis-py)."""
-    resp = RespClient(resp_url) if resp_url else None
-    drainer = UsageDrainer(redis, db, "test-consumer", batch_size=100, resp=resp)
-    try:
-        await drainer.ensure_group()
-        for data in records:
-            await redis.xadd(STREAM, data if isinstance(data, dict) else {"d": data})  # type: ignore[arg-type]
-        moved = await drainer.drain_once(block_ms=100)
-    finally:
-        if resp is not None:
-            resp.close()
+async def _drain(redis: Redis, db: asyncpg.Pool, records: list[bytes | dict[str, bytes]]) -> dict[str, Any]:
+    """One drain."""
+    drainer = UsageDrainer(redis, db, "test-consumer", batch_size=100)
+    await drainer.ensure_group()
+    for data in records:
+        await redis.xadd(STREAM, data if isinstance(data, dict) else {"d": data})  # type: ignore[arg-type]
+    moved = await drainer.drain_once(block_ms=100)
     return {"moved": moved, "left": await redis.xlen(STREAM),
             "dead": [fields[b"d"] for _, fields in await redis.xrange(DEAD_LETTERS)]}
 
@@ -76,17 +69,15 @@ async def _rows(db: asyncpg.Pool, ids: list[str]) -> list[asyncpg.Record]:
                                  ids))
 
 
-@pytest.mark.parametrize("lean", [False, True], ids=["redis-py", "resp"])
 def test_records_become_rows_with_cost_and_utc_times(postgres: PostgresServer, redis_server: RedisServer,
-                                                     bootstrap: dict[str, str], lean: bool) -> None:
+                                                     bootstrap: dict[str, str]) -> None:
     cached = _record(bootstrap, prompt_tokens=5, cached=True)
     priced = _record(bootstrap)
 
     async def scenario() -> list[asyncpg.Record]:
         # The same record twice (a retry after a crash) still makes one row.
         async with _stores(postgres, redis_server) as (redis, db):
-            result = await _drain(redis, db, [priced.encode(), cached.encode(), priced.encode()],
-                                  _url(redis_server) if lean else None)
+            result = await _drain(redis, db, [priced.encode(), cached.encode(), priced.encode()])
             assert result == {"moved": 3, "left": 0, "dead": []}
             return await _rows(db, [priced.id, cached.id])
 
@@ -103,9 +94,8 @@ def test_records_become_rows_with_cost_and_utc_times(postgres: PostgresServer, r
     assert priced_row["parameters"] == '{"temperature": 0}'
 
 
-@pytest.mark.parametrize("lean", [False, True], ids=["redis-py", "resp"])
 def test_a_record_postgres_rejects_goes_to_dead_letters_and_the_rest_land(
-        postgres: PostgresServer, redis_server: RedisServer, bootstrap: dict[str, str], lean: bool) -> None:
+        postgres: PostgresServer, redis_server: RedisServer, bootstrap: dict[str, str]) -> None:
     good = _record(bootstrap)
     unknown_tenant = _record(bootstrap, tenant_id=str(uuid.uuid4()))  # a foreign key PostgreSQL refuses
     not_json = b"{broken"
@@ -113,7 +103,7 @@ def test_a_record_postgres_rejects_goes_to_dead_letters_and_the_rest_land(
     async def scenario() -> tuple[dict[str, Any], list[asyncpg.Record]]:
         async with _stores(postgres, redis_server) as (redis, db):
             result = await _drain(redis, db, [good.encode(), unknown_tenant.encode(), not_json,
-                                                {"other": b"field"}], _url(redis_server) if lean else None)
+                                                {"other": b"field"}])
             return result, await _rows(db, [good.id, unknown_tenant.id])
 
     result, rows = asyncio.run(scenario())

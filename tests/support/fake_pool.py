@@ -164,14 +164,13 @@ class FakePool:
 
 
 def main() -> None:
-    # HelixFlow's lean server, not uvicorn: in benchmarks the stub shares a core with the load generator,
-    # Redis and PostgreSQL, and must cost as little of it as it can.
-    from helixflow.runtime.common.http_server import serve_asgi
+    import uvicorn
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    serve_asgi(FakePool, "127.0.0.1", args.port)
+    uvicorn.run(FakePool(), host="127.0.0.1", port=args.port, loop="uvloop", http="httptools", access_log=False,
+                log_level="warning")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import http.server
+import json
+import ssl
+import threading
 from pathlib import Path
+
+import pytest
 
 from helixflow.stacks.validate import Options, Report, Status, deployment_from_url, validate
 from helixflow.stacks.validate.checks import tls
@@ -69,3 +75,97 @@ def test_missing_headers_an_echoed_key_and_no_redirect_fail() -> None:
     assert results["no-secret-echo"][0] == Status.failed and "GET /v1/models" in results["no-secret-echo"][1]
     assert results["tls-chain"] == (Status.failed, "the endpoint is not https")
     assert redirect.status == Status.failed and "answered 200" in redirect.explanation
+
+
+def test_an_old_version_handshake_that_times_out_is_not_counted_as_refused(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    pki = make_pki(tmp_path, days_from=-1, days_to=60)
+    modern = tls.handshake
+
+    def only_modern(host: str, port: int, context: ssl.SSLContext, timeout: float) -> tuple[str, bytes]:
+        if context.maximum_version in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1):
+            raise TimeoutError("timed out")  # the server stalls: that is no answer about the version
+        return modern(host, port, context, timeout)
+
+    monkeypatch.setattr(tls, "handshake", only_modern)
+    with serve(pki) as port:
+        status, why = run(f"https://localhost:{port}", ["tls-versions"], pki.ca_file)["tls-versions"]
+    assert status == Status.failed and "could not try a TLSv1 handshake: TimeoutError" in why
+
+
+class _PrometheusNames(http.server.BaseHTTPRequestHandler):
+    """A Prometheus that has scraped the gateway: the series names of the seed metrics."""
+
+    def do_GET(self) -> None:
+        names = ["api_requests_total", "api_request_duration_seconds_bucket", "model_inference_seconds_count",
+                 "active_connections", "up"]
+        body = json.dumps({"status": "success", "data": names}).encode() if self.path.startswith(
+            "/api/v1/label/__name__/values") else b"{}"
+        self.send_response(200)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_the_metrics_check_reads_prometheus_not_a_public_metrics_endpoint() -> None:
+    prometheus = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _PrometheusNames)
+    thread = threading.Thread(target=prometheus.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        with serve() as port:  # the public endpoint: its /metrics is no metrics exposition
+            report = validate(deployment_from_url(f"http://127.0.0.1:{port}", KEY,
+                                                  prometheus_url=f"http://127.0.0.1:{prometheus.server_port}",
+                                                  model="tiny-test-model"),
+                              Options(timeout=30), names=["metrics"])
+    finally:
+        prometheus.shutdown()
+        prometheus.server_close()
+    assert [(r.status, r.outcome.value) for r in report.results] == [(Status.passed, "4/4 seed metrics")]
+
+
+class _BusyUsageApi(http.server.BaseHTTPRequestHandler):
+    """A deployment whose usage report grows with others' traffic but never records this run's request."""
+
+    calls = 0
+
+    def _answer(self, status: int, data: object) -> None:
+        body = json.dumps(data).encode()
+        self.send_response(status)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/admin/usage/requests/"):
+            self._answer(404, {"error": {"message": "not found"}})
+        else:
+            type(self).calls += 1
+            self._answer(200, {"total_requests": 1000 + type(self).calls})
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self._answer(200, {"choices": []})
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_usage_recorded_looks_for_its_own_request_not_a_growing_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    from helixflow.stacks.validate.checks import data
+
+    monkeypatch.setattr(data, "RECORD_WAIT", 1.0)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _BusyUsageApi)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        report = validate(deployment_from_url(url, KEY, admin_url=url, model="tiny-test-model"), Options(timeout=30),
+                          names=["usage-recorded"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    [result] = report.results
+    assert result.status == Status.failed and "not in the usage records" in result.outcome.explanation

@@ -9,6 +9,7 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 
+import httpx
 import pytest
 
 from helixflow.stacks.errors import HelixFlowError
@@ -199,3 +200,13 @@ def test_cli_json_and_junit_against_an_unreachable_endpoint(tmp_path: object) ->
     assert "ConnectError" in document["checks"][0]["explanation"]
     assert document["summary"]["exit_code"] == EXIT_CRITICAL_FAILED and document["summary"]["success_rate"] == 0
     assert ET.parse(junit).getroot().get("failures") == "2"
+
+
+def test_a_revoke_the_admin_api_refuses_is_reported_by_the_cleanup(monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx = Context(Deployment(endpoint="https://127.0.0.1:9", api_key="hf_abcdefgh_x", admin_url="https://127.0.0.1:9"),
+                  Options())
+    monkeypatch.setattr(ctx, "admin_json", lambda *args, **kwargs: {"id": "k1", "api_key": "hf_k1_secret"})
+    monkeypatch.setattr(ctx, "admin", lambda method, path, **kwargs: httpx.Response(500))
+    ctx.new_key(name="throwaway")
+    problems = ctx.close()
+    assert problems == ["revoke key k1: DELETE /admin/keys/k1 answered 500"]

@@ -17,15 +17,12 @@ RECORD_WAIT = 15.0  # records are drained from a Redis stream into PostgreSQL in
     "usage-recorded",
     "data",
     critical=True,
-    description="A request made by the run appears in the usage records (the `requests` table by its "
-    "X-Request-ID on a local stack; else the admin usage report)",
+    description="A request made by the run appears in the usage records, looked up by its X-Request-ID (in the "
+    "`requests` table on a local stack; else through the admin API)",
 )
 def usage_recorded(ctx: Context) -> Outcome:
     if not ctx.deployment.database_url and not ctx.deployment.admin_url:
         return skipped("needs the stack's database or the admin API (--admin-url)")
-    before = None
-    if not ctx.deployment.database_url:
-        before = ctx.admin_json("GET", "/admin/usage")["total_requests"]
     request_id = f"helixflow-validate-{uuid.uuid4().hex}"
     response = ctx.call(
         "POST",
@@ -47,8 +44,12 @@ def usage_recorded(ctx: Context) -> Outcome:
             if row is not None:
                 return passed(f"recorded after {time.monotonic() - started:.1f}s ({row[0]}, {row[1]} tokens)")
         else:
-            after = ctx.admin_json("GET", "/admin/usage")["total_requests"]
-            if after > before:
-                return passed(f"usage report counts it after {time.monotonic() - started:.1f}s")
+            found = ctx.admin("GET", f"/admin/usage/requests/{request_id}")
+            if found.status_code == 200:
+                record = found.json()["records"][0]
+                return passed(f"recorded after {time.monotonic() - started:.1f}s ({record['status']}, "
+                              f"{record['tokens_used']} tokens)")
+            if found.status_code != 404:
+                return failed(f"the admin API's usage lookup answered {found.status_code}")
         time.sleep(0.5)
     return failed(f"request {request_id} not in the usage records after {RECORD_WAIT:g}s")

@@ -8,7 +8,7 @@ import ssl
 import warnings
 
 from helixflow.stacks.validate.context import Context
-from helixflow.stacks.validate.model import Outcome, failed, passed, skipped
+from helixflow.stacks.validate.model import CheckFailed, Outcome, failed, passed, skipped
 from helixflow.stacks.validate.registry import check
 
 
@@ -80,6 +80,8 @@ def tls_expiry(ctx: Context) -> Outcome:
 
 
 def _version_refused(ctx: Context, version: ssl.TLSVersion) -> bool:
+    """Whether a handshake at only ``version`` is refused. A TLS alert, or a reset in the handshake, is a refusal;
+    any other error (nothing listens, a timeout) says nothing about the version: CheckFailed."""
     context = _unverified()
     with warnings.catch_warnings():  # asking for an old version is the point
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -88,8 +90,10 @@ def _version_refused(ctx: Context, version: ssl.TLSVersion) -> bool:
     context.set_ciphers("ALL:@SECLEVEL=0")  # so that our side can offer it at all
     try:
         handshake(ctx.deployment.host, ctx.deployment.port, context, ctx.request_timeout())
-    except (ssl.SSLError, OSError):
+    except (ssl.SSLError, ConnectionResetError):
         return True
+    except OSError as err:
+        raise CheckFailed(f"could not try a {version.name} handshake: {type(err).__name__}: {err}") from err
     return False
 
 
