@@ -15,6 +15,7 @@ import typer
 from typer._click import exceptions as click_exc
 
 from helixflow.cli import __version__
+from helixflow.cli.commands import backup as backup_commands
 from helixflow.cli.commands import config as config_commands
 from helixflow.cli.commands import sim as sim_commands
 from helixflow.cli.commands import stack as stack_commands
@@ -36,6 +37,8 @@ app.command()(doctor)
 app.command()(validate)
 app.add_typer(config_commands.app, name="config")
 app.add_typer(sim_commands.app, name="sim")
+app.add_typer(backup_commands.app, name="backup")
+app.command()(backup_commands.restore)
 
 
 def _version_callback(value: bool) -> None:

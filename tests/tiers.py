@@ -25,6 +25,9 @@ FOLDER_TIERS = {
     "e2e": "e2e",
     "k8s": "unit",  # the Kubernetes layer under mocks; the simulated-cluster module marks itself e2e
     "pulumi_cli": "e2e",
+    "backup": "unit",  # the archive's rules; the modules against PostgreSQL and a stack mark themselves
+    "init": "unit",
+    "docs": "unit",
 }
 
 
