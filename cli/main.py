@@ -20,6 +20,7 @@ from helixflow.cli.commands import config as config_commands
 from helixflow.cli.commands import sim as sim_commands
 from helixflow.cli.commands import stack as stack_commands
 from helixflow.cli.commands.doctor import doctor
+from helixflow.cli.commands.init import init
 from helixflow.cli.commands.validate import validate
 
 app = typer.Typer(
@@ -39,6 +40,7 @@ app.add_typer(config_commands.app, name="config")
 app.add_typer(sim_commands.app, name="sim")
 app.add_typer(backup_commands.app, name="backup")
 app.command()(backup_commands.restore)
+app.command()(init)
 
 
 def _version_callback(value: bool) -> None:

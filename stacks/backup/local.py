@@ -30,12 +30,16 @@ def backup_folder(paths: LocalPaths) -> BackupFolder:
 
 
 def _bin_dir() -> Path:
+    """Where the server's own pg_dump and pg_restore are: the same major version as the server they serve
+    (/usr/local/bin may hold a link to the server binary only, so links are followed)."""
     from helixflow.stacks.targets.local.prereqs import postgres_bin_dir
 
     found = postgres_bin_dir()
-    if found is None:
-        raise HelixFlowError("PostgreSQL's pg_dump and pg_restore are not installed", hint="run ./scripts/setup.sh")
-    return found
+    server_dir = (found / "postgres").resolve().parent if found else None
+    if server_dir is None or not (server_dir / "pg_dump").exists() or not (server_dir / "pg_restore").exists():
+        raise HelixFlowError("PostgreSQL's pg_dump and pg_restore are not installed beside its server",
+                             hint="run ./scripts/setup.sh (it installs PostgreSQL)")  # fmt: skip
+    return server_dir
 
 
 def _components(outputs: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:

@@ -91,7 +91,8 @@ def verify_archive(archive: Path, bin_dir: Path) -> None:
     into /dev/null): a truncated or corrupt archive is refused here, before anything is touched."""
     listing = _run([str(bin_dir / "pg_restore"), "--list", str(archive)])
     if listing.returncode != 0:
-        raise HelixFlowError(f"{archive.name} is not a readable pg_dump archive: {_last_lines(listing.stderr, 2)}",
+        reason = _last_lines(listing.stderr, 2)
+        raise HelixFlowError(f"{archive.name} is truncated, corrupt or not a pg_dump archive: {reason}",
                              hint="choose another backup (`helixflow backup list`); nothing was changed")  # fmt: skip
     decoded = _run([str(bin_dir / "pg_restore"), "--file", os.devnull, str(archive)])
     if decoded.returncode != 0:

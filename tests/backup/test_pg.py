@@ -79,7 +79,7 @@ def test_a_damaged_archive_is_refused_by_the_full_read(db: pg.Database, tmp_path
         middle = len(data) // 2
         data[middle : middle + 64] = os.urandom(64)
     archive.write_bytes(bytes(data))
-    with pytest.raises(HelixFlowError, match=r"truncated or corrupt|not a readable pg_dump archive") as err:
+    with pytest.raises(HelixFlowError, match=r"is truncated(,| or) corrupt") as err:
         pg.verify_archive(archive, PG_BIN)
     assert err.value.hint and "nothing was changed" in err.value.hint
 
