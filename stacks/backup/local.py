@@ -115,7 +115,7 @@ def _stop_writers(components: Mapping[str, Mapping[str, Any]]) -> tuple[str, ...
 
 def restore(
     paths: LocalPaths,
-    outputs: Mapping[str, Any],
+    read_outputs: Callable[[], Mapping[str, Any]],
     reference: str,
     *,
     confirmed: bool,
@@ -133,9 +133,10 @@ def restore(
         seconds[step] = time.monotonic() - clock
         clock = time.monotonic()
 
-    components = _components(outputs)
-    archive = verify(paths, reference)
+    archive = verify(paths, reference)  # before the engine is asked anything
     lap("verify")
+    outputs = read_outputs()
+    components = _components(outputs)
     db = _require_database(outputs)
     if _states(components).get("gateway") == "healthy" and not confirmed:
         raise HelixFlowError(

@@ -36,8 +36,8 @@ def backup(
     config = driver.load_config()
     target = driver.target()
     _check_retention(retention_days)
-    outputs = driver.deployed().outputs
-    return target.backup(config, driver.paths, outputs, retention_days=retention_days, destination=destination)
+    return target.backup(config, driver.paths, lambda: driver.deployed().outputs, retention_days=retention_days,
+                         destination=destination)  # fmt: skip
 
 
 def list_backups(driver: StackDriver) -> list[BackupInfo]:
@@ -57,10 +57,9 @@ def restore(
     target = driver.target()
     _check_retention(retention_days)
     _require_idle(driver)
-    outputs = driver.deployed().outputs
 
     def restart() -> None:
         driver.up(on_event=on_event)
 
-    return target.restore(config, driver.paths, outputs, backup_name, confirmed=confirmed,
+    return target.restore(config, driver.paths, lambda: driver.deployed().outputs, backup_name, confirmed=confirmed,
                           retention_days=retention_days, restart=restart)  # fmt: skip

@@ -151,11 +151,12 @@ class Target(ABC, Generic[ConfigT]):
                               hint=self.backup_hint)  # fmt: skip
 
     def backup(
-        self, config: ConfigT, paths: StackPaths, outputs: Mapping[str, Any], *, retention_days: int,
+        self, config: ConfigT, paths: StackPaths, outputs: Callable[[], Mapping[str, Any]], *, retention_days: int,
         destination: str | None = None,
     ) -> BackupInfo:  # fmt: skip
         """Back up the runtime database (to `destination`, or where the target keeps backups), then delete
-        backups older than retention_days. `outputs` are the stack's, secrets included."""
+        backups older than retention_days. `outputs()` reads the stack's outputs, secrets included (an engine
+        start: called only once the target knows it can back up)."""
         raise self._no_backups("backup")
 
     def backups(self, config: ConfigT, paths: StackPaths) -> list[BackupInfo]:
@@ -163,8 +164,8 @@ class Target(ABC, Generic[ConfigT]):
         raise self._no_backups("backup list")
 
     def restore(
-        self, config: ConfigT, paths: StackPaths, outputs: Mapping[str, Any], backup: str, *, confirmed: bool,
-        retention_days: int, restart: Callable[[], None],
+        self, config: ConfigT, paths: StackPaths, outputs: Callable[[], Mapping[str, Any]], backup: str, *,
+        confirmed: bool, retention_days: int, restart: Callable[[], None],
     ) -> RestoreSummary:  # fmt: skip
         """Replace the runtime database with a backup's: refused, with nothing changed, for a backup that fails
         its checks, or while the gateway serves unless `confirmed`. Stops the writers, restores, and calls

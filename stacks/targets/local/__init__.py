@@ -89,7 +89,7 @@ class LocalTarget(Target[LocalStack]):
         return sorted(p.stem for p in logs.glob("*.log")) if logs.exists() else []
 
     def backup(
-        self, config: LocalStack, paths: StackPaths, outputs: Mapping[str, Any], *, retention_days: int,
+        self, config: LocalStack, paths: StackPaths, outputs: Callable[[], Mapping[str, Any]], *, retention_days: int,
         destination: str | None = None,
     ) -> BackupInfo:  # fmt: skip
         from helixflow.stacks.backup import local
@@ -100,7 +100,7 @@ class LocalTarget(Target[LocalStack]):
                 hint=f"drop --to; backups go to {local.backup_folder(LocalPaths(paths)).directory} "
                 "(copy them to a bucket from there)",
             )
-        return local.take_backup(LocalPaths(paths), outputs, retention_days)
+        return local.take_backup(LocalPaths(paths), outputs(), retention_days)
 
     def backups(self, config: LocalStack, paths: StackPaths) -> list[BackupInfo]:
         from helixflow.stacks.backup import local
@@ -108,8 +108,8 @@ class LocalTarget(Target[LocalStack]):
         return local.backup_folder(LocalPaths(paths)).list()
 
     def restore(
-        self, config: LocalStack, paths: StackPaths, outputs: Mapping[str, Any], backup: str, *, confirmed: bool,
-        retention_days: int, restart: Callable[[], None],
+        self, config: LocalStack, paths: StackPaths, outputs: Callable[[], Mapping[str, Any]], backup: str, *,
+        confirmed: bool, retention_days: int, restart: Callable[[], None],
     ) -> RestoreSummary:  # fmt: skip
         from helixflow.stacks.backup import local
 
