@@ -58,7 +58,9 @@ def _states(components: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
 def _require_database(outputs: Mapping[str, Any]) -> pg.Database:
     if _states(_components(outputs)).get("postgres") != "healthy":
         raise HelixFlowError("the stack's PostgreSQL is not running", hint="start it with `helixflow up`")
-    return pg.Database.from_url(str(outputs["database_url"]))
+    db = pg.Database.from_url(str(outputs["database_url"]))
+    pg.recover_interrupted_swap(db)
+    return db
 
 
 def take_backup(paths: LocalPaths, outputs: Mapping[str, Any], retention_days: int, kind: str = "manual") -> BackupInfo:

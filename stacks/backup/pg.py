@@ -135,6 +135,23 @@ def _drop(conn: object, name: str) -> None:
     conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+def recover_interrupted_swap(db: Database) -> bool:
+    """A restore killed between the swap's two renames leaves the live data under `<name>_replaced` and no
+    `<name>`: give it its name back (before anything could take that name, or drop the replaced one)."""
+    import psycopg
+    from psycopg import sql
+
+    replaced = db.name + REPLACED_SUFFIX
+    with psycopg.connect(db.named("postgres").conninfo(), password=db.password, autocommit=True) as conn:
+        names = {row[0] for row in conn.execute("SELECT datname FROM pg_database").fetchall()}
+        if db.name in names or replaced not in names:
+            return False
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(replaced), sql.Identifier(db.name))
+        )
+        return True
+
+
 def swap_in(db: Database, fresh: Database, attempts: int = 5) -> None:
     """Gives fresh the live database's name; the replaced one is dropped once the swap is done.
     Sessions still open on either database (none should be: the writers are stopped) are ended first."""

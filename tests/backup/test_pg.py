@@ -68,6 +68,17 @@ def test_a_dump_restores_into_a_fresh_database_and_takes_the_live_name(
     assert {db.name + pg.RESTORING_SUFFIX, db.name + pg.REPLACED_SUFFIX}.isdisjoint(names)
 
 
+def test_a_swap_cut_between_its_renames_is_recovered_before_anything_else(
+    server: PostgresServer, db: pg.Database
+) -> None:
+    before = rows(server)
+    with psycopg.connect(db.named("postgres").conninfo(), password=db.password, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{db.name}" RENAME TO "{db.name}{pg.REPLACED_SUFFIX}"')  # the first rename only
+    assert pg.recover_interrupted_swap(db) is True
+    assert rows(server) == before
+    assert pg.recover_interrupted_swap(db) is False  # nothing to recover: nothing touched
+
+
 @pytest.mark.parametrize("damage", ["truncated", "corrupt"])
 def test_a_damaged_archive_is_refused_by_the_full_read(db: pg.Database, tmp_path: Path, damage: str) -> None:
     archive = tmp_path / "b.dump"
