@@ -100,6 +100,26 @@ def _migrate(db: pg.Database) -> None:
                              hint="the live database was not changed")  # fmt: skip
 
 
+def _restore_and_swap(db: pg.Database, archive: Path) -> None:
+    import psycopg
+
+    try:
+        fresh = pg.restore_into_fresh(db, archive, _bin_dir())
+        _migrate(fresh)
+        pg.swap_in(db, fresh)
+    except psycopg.Error as err:
+        raise HelixFlowError(f"the restore failed: {err}", hint="the live database was not changed") from None
+
+
+def _restart_after_failure(restart: Callable[[], None], failure: BaseException) -> None:
+    try:
+        restart()
+    except HelixFlowError as err:
+        if isinstance(failure, HelixFlowError):  # both failures are the user's to know
+            failure.message += f"; and the stopped services did not come back ({err.message})"
+            failure.hint = f"{failure.hint}; run `helixflow up` to start them"
+
+
 def _stop_writers(components: Mapping[str, Mapping[str, Any]]) -> tuple[str, ...]:
     from helixflow.components.processes import is_running, stop_process
 
@@ -140,6 +160,7 @@ def restore(
     outputs = read_outputs()
     components = _components(outputs)
     db = _require_database(outputs)
+    lap("read_outputs")
     if _states(components).get("gateway") == "healthy" and not confirmed:
         raise HelixFlowError(
             "the gateway is serving: a restore stops it and replaces every user, key and usage record "
@@ -151,11 +172,9 @@ def restore(
     stopped = _stop_writers(components)
     lap("stop_writers")
     try:
-        fresh = pg.restore_into_fresh(db, archive, _bin_dir())
-        _migrate(fresh)
-        pg.swap_in(db, fresh)
-    except BaseException:
-        restart()  # the writers come back on the database they left, which was not changed
+        _restore_and_swap(db, archive)
+    except BaseException as failure:
+        _restart_after_failure(restart, failure)  # the writers come back on the database they left, unchanged
         raise
     lap("restore")
     try:

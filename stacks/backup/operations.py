@@ -36,7 +36,7 @@ def backup(
     config = driver.load_config()
     target = driver.target()
     _check_retention(retention_days)
-    return target.backup(config, driver.paths, lambda: driver.deployed().outputs, retention_days=retention_days,
+    return target.backup(config, driver.paths, lambda: driver.outputs(show_secrets=True), retention_days=retention_days,
                          destination=destination)  # fmt: skip
 
 
@@ -61,5 +61,8 @@ def restore(
     def restart() -> None:
         driver.up(on_event=on_event)
 
-    return target.restore(config, driver.paths, lambda: driver.deployed().outputs, backup_name, confirmed=confirmed,
+    def outputs() -> dict[str, Any]:
+        return driver.outputs(show_secrets=True)
+
+    return target.restore(config, driver.paths, outputs, backup_name, confirmed=confirmed,
                           retention_days=retention_days, restart=restart)  # fmt: skip

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import shutil
 import ssl
+import subprocess
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import psycopg
 import pytest
 
 from tests.e2e.conftest import LocalStack
+from tests.support.postgres import PG_BIN
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 TABLES = ("tenants", "users", "api_keys", "requests")
@@ -175,3 +178,37 @@ class TestBackupAndRestore:
         assert kinds[restored["safety_backup"]] == "pre-restore"
         steps = ", ".join(f"{k} {v:.2f}s" for k, v in restored["seconds"].items())
         print(f"\nrestore: {seconds:.2f}s (CLI wall time; {steps})")
+
+
+def foreign_dump(stack: LocalStack, destination: Path) -> None:
+    """A well-formed dump that cannot go live: its schema is at a migration this release does not know."""
+    url = urlsplit(outputs_with_secrets(stack)["database_url"])
+    admin = f"postgresql://{url.username}:{url.password}@{url.hostname}:{url.port}"
+    with psycopg.connect(f"{admin}/postgres", autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS scratch")
+        conn.execute("CREATE DATABASE scratch")
+    try:
+        with psycopg.connect(f"{admin}/scratch", autocommit=True) as conn:
+            conn.execute("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)")
+            conn.execute("INSERT INTO alembic_version VALUES ('9999_from_the_future')")
+        env = {**stack.env, "PGPASSWORD": str(url.password)}
+        subprocess.run([str(PG_BIN / "pg_dump"), "--format=custom", f"--dbname={admin}/scratch", "--file",
+                        str(destination)], check=True, env=env, capture_output=True)  # fmt: skip
+    finally:
+        with psycopg.connect(f"{admin}/postgres", autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS scratch")
+
+
+def test_a_restore_that_fails_after_the_writers_stopped_changes_nothing_and_brings_them_back(
+    backed_up: BackedUp, tmp_path: Path
+) -> None:
+    stack = backed_up.stack
+    ensure_restored(backed_up)
+    archive = tmp_path / "future.dump"
+    foreign_dump(stack, archive)
+    proc = stack.cli("restore", str(archive), "--yes", "-s", stack.name)
+    assert proc.returncode == 1, proc.stderr
+    assert "migrations failed" in proc.stderr and "the live database was not changed" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert stack.cli("status").returncode == 0  # gateway, auth and monitoring are back
+    assert snapshot(stack) == backed_up.before
