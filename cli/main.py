@@ -19,8 +19,10 @@ from helixflow.cli.commands import backup as backup_commands
 from helixflow.cli.commands import config as config_commands
 from helixflow.cli.commands import sim as sim_commands
 from helixflow.cli.commands import stack as stack_commands
+from helixflow.cli.commands import tenant as tenant_commands
 from helixflow.cli.commands.doctor import doctor
 from helixflow.cli.commands.init import init
+from helixflow.cli.commands.plan import plan
 from helixflow.cli.commands.validate import validate
 
 app = typer.Typer(
@@ -35,9 +37,11 @@ app = typer.Typer(
 for verb in stack_commands.COMMANDS:
     app.command()(verb)
 app.command()(doctor)
+app.command()(plan)
 app.command()(validate)
 app.add_typer(config_commands.app, name="config")
 app.add_typer(sim_commands.app, name="sim")
+app.add_typer(tenant_commands.app, name="tenant")
 app.add_typer(backup_commands.app, name="backup")
 app.command()(backup_commands.restore)
 app.command()(init)

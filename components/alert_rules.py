@@ -57,6 +57,36 @@ ALERT_GROUPS: list[dict[str, Any]] = [
                 "annotations": {"summary": "{{ $labels.job }} at {{ $labels.instance }} is down"},
             },
             {
+                "alert": "InferenceWorkerDown",
+                "expr": 'up{job=~".*sglang-worker.*|.*engine.*"} == 0',
+                "for": "2m",
+                "labels": {"severity": "critical"},
+                "annotations": {"summary": "Inference worker {{ $labels.instance }} is not answering"},
+            },
+            {
+                "alert": "InferenceQueueGrowing",
+                "expr": "sum(deriv(sglang:num_queue_reqs[10m])) > 0.1 and sum(sglang:num_queue_reqs) > 8",
+                "for": "10m",
+                "labels": {"severity": "warning"},
+                "annotations": {"summary": "The inference queue has grown for 10 minutes: add workers"},
+            },
+            {
+                "alert": "TimeToFirstTokenHigh",
+                "expr": (
+                    "histogram_quantile(0.95, sum by (le) (rate(sglang:time_to_first_token_seconds_bucket[5m]))) > 2"
+                ),
+                "for": "10m",
+                "labels": {"severity": "warning"},
+                "annotations": {"summary": "Time to first token p95 above 2 s"},
+            },
+            {
+                "alert": "GpuMemoryHigh",
+                "expr": "DCGM_FI_DEV_FB_USED / clamp_min(DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE, 1) > 0.95",
+                "for": "15m",
+                "labels": {"severity": "warning"},
+                "annotations": {"summary": "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} above 95% memory"},
+            },
+            {
                 "alert": "InferencePoolSaturated",
                 "expr": "sum(sglang:num_queue_reqs) > 32",
                 "for": "5m",

@@ -64,30 +64,72 @@ def validate_stack_name(name: str) -> str:
     return name
 
 
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The `config:` map of a Pulumi.<stack>.yaml ({} when the file does not exist)."""
+    if not path.exists():
+        return {}
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except (yaml.YAMLError, OSError) as err:
+        raise HelixFlowError(f"{path} is not readable YAML: {err}", hint="fix the file or remove it") from None
+    config = document.get("config") if isinstance(document, dict) else None
+    return config if isinstance(config, dict) else {}
+
+
+def stack_of_config_file(path: Path) -> str:
+    """The stack a checked-in `Pulumi.<stack>.yaml` is for."""
+    name = path.name
+    if not (name.startswith("Pulumi.") and name.endswith((".yaml", ".yml"))) or name.count(".") < 2:
+        raise HelixFlowError(f"{path} is not named Pulumi.<stack>.yaml", hint="name the stack with -s STACK")
+    return validate_stack_name(name.removeprefix("Pulumi.").rsplit(".", 1)[0])
+
+
+def load_config_file(path: Path) -> StackConfig:
+    """A stack configuration from any Pulumi.<stack>.yaml (a checked-in one): no workspace needed."""
+    if not path.is_file():
+        raise HelixFlowError(f"no stack configuration file {path}", hint="give the path of a Pulumi.<stack>.yaml")
+    settings, _ = split_namespace(read_config_file(path))
+    return parse_config(settings, source=str(path))
+
+
 class StackDriver:
     """One stack's lifecycle, for any target: what differs between targets is asked of its Target.
-    Raises HelixFlowError for every failure a user can act on."""
+    Raises HelixFlowError for every failure a user can act on.
 
-    def __init__(self, stack: str) -> None:
+    With `config_file` (a checked-in Pulumi.<stack>.yaml), the settings come from that file; the stack's
+    generated secrets stay in its workspace file, which each engine run brings in line with the settings."""
+
+    def __init__(self, stack: str, config_file: Path | None = None) -> None:
         self.name = validate_stack_name(stack)
         self.paths = StackPaths.for_stack(stack)
+        self.config_file = config_file
+        if config_file is not None and not config_file.is_file():
+            raise HelixFlowError(f"no stack configuration file {config_file}",
+                                 hint="give the path of a Pulumi.<stack>.yaml")  # fmt: skip
 
     # --- configuration (no engine needed) -------------------------------------------
     def raw_config(self) -> dict[str, Any]:
-        if not self.paths.config_file.exists():
-            return {}
-        try:
-            document = yaml.safe_load(self.paths.config_file.read_text()) or {}
-        except yaml.YAMLError as err:
-            raise HelixFlowError(
-                f"{self.paths.config_file} is not valid YAML: {err}", hint="fix the file or remove it"
-            ) from None
-        config = document.get("config") if isinstance(document, dict) else None
-        return config if isinstance(config, dict) else {}
+        workspace = read_config_file(self.paths.config_file)
+        if self.config_file is None:
+            return workspace
+        _, kept_secrets = split_namespace(workspace)
+        checked_in = {k: v for k, v in read_config_file(self.config_file).items()
+                      if k.partition(":")[2] not in CONFIG_KEYS.values()}  # fmt: skip
+        return {**checked_in, **{f"{NAMESPACE}:{k}": v for k, v in kept_secrets.items()}}
 
     def load_config(self) -> StackConfig:
         settings, _ = split_namespace(self.raw_config())
-        return parse_config(settings, source=str(self.paths.config_file))
+        return parse_config(settings, source=str(self.config_file or self.paths.config_file))
+
+    def _sync_checked_in_config(self) -> None:
+        """Write the checked-in settings into the workspace file, keeping its secrets and encryption salt."""
+        if self.config_file is None:
+            return
+        path = self.paths.config_file
+        document: Any = yaml.safe_load(path.read_text()) if path.exists() else {}
+        document = document if isinstance(document, dict) else {}
+        document["config"] = self.raw_config()
+        path.write_text(yaml.safe_dump(document, sort_keys=True))
 
     def target(self) -> Target[Any]:
         return target_for(self.load_config())
@@ -123,6 +165,7 @@ class StackDriver:
         from pulumi import automation as auto
 
         self._ensure_home()
+        self._sync_checked_in_config()
         pulumi_cli = find_pulumi(verify=False)
         try:
             command = auto.PulumiCommand(root=str(pulumi_cli.root))
@@ -170,9 +213,27 @@ class StackDriver:
         clear_stale_lock(self.paths.backend_dir, self.name)
         stop_orphaned_providers(self._env()["PULUMI_BACKEND_URL"])
 
+    def check_policies(self, config: StackConfig) -> None:
+        """The policy pack over the stack's plan, before anything is created: a mandatory violation stops `up`.
+
+        The plan runs under Pulumi's mocks, which set the SDK's process-wide state, so it runs in a child
+        process (`helixflow plan`), not beside the engine run. `local` stacks are processes on this machine,
+        which no rule is about: they skip it and its seconds.
+        """
+        if config.target == "local":
+            return
+        source = ["--config", str(self.config_file)] if self.config_file else []
+        command = [sys.executable, "-m", "helixflow.cli.main", "plan", "-s", self.name, *source, "--json"]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            said = done.stderr.strip().splitlines()
+            raise HelixFlowError(f"stack '{self.name}' fails its policy check: {' '.join(said[-4:])}",
+                                 hint=f"see `helixflow plan -s {self.name}`; nothing was created")  # fmt: skip
+
     def up(self, on_event: EventHandler | None = None) -> RunSummary:
         config = self.load_config()
         target, host = self._prepare(config)
+        self.check_policies(config)
         self._guard_lock()
         started = time.monotonic()
         stack = self._stack()
@@ -211,6 +272,7 @@ class StackDriver:
     def down(self, purge_data: bool = False, on_event: EventHandler | None = None) -> RunSummary:
         self._require_exists()
         config = self.load_config()
+        target_for(config).check_down(config, self.paths, self._checkpoint_outputs())
         self._guard_lock()
         started = time.monotonic()
         stack = self._stack()

@@ -25,6 +25,11 @@ FOLDER_TIERS = {
     "e2e": "e2e",
     "k8s": "unit",  # the Kubernetes layer under mocks; the simulated-cluster module marks itself e2e
     "pulumi_cli": "e2e",
+    "aws": "unit",  # the AWS components and target under mocks, the aws: configuration, the preflight
+    "plan": "unit",  # `helixflow plan` under mocks, and the example's reviewed snapshot
+    "cost": "unit",  # price rules over hand-built plans
+    "policy": "unit",  # policy rules over hand-built plans, and the pulumi-policy pack
+    "tenants": "unit",  # naming, the YAML model, planning, manifests; the local-stack module marks itself e2e
     "backup": "unit",  # the archive's rules; the modules against PostgreSQL and a stack mark themselves
     "init": "unit",
     "docs": "unit",

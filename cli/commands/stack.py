@@ -16,14 +16,22 @@ from helixflow.cli.output import err_console, out_console, print_json
 if TYPE_CHECKING:
     from helixflow.stacks.driver import RunSummary, StackDriver
 
-STACK_OPTION = typer.Option("local", "--stack", "-s", help="The stack's name (default: local).")
+STACK_OPTION = typer.Option(
+    None, "--stack", "-s", help="The stack's name (default: local, or the <stack> of --config's Pulumi.<stack>.yaml)."
+)
+CONFIG_OPTION = typer.Option(
+    None, "--config", exists=True, dir_okay=False, readable=True,
+    help="Take the settings from this Pulumi.<stack>.yaml (e.g. a checked-in one) instead of the stack's own.",
+)
 JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON on stdout.")
 
 
-def _driver(stack: str) -> StackDriver:
-    from helixflow.stacks.driver import StackDriver
+def _driver(stack: str | None, config_file: Path | None = None) -> StackDriver:
+    from helixflow.stacks.driver import StackDriver, stack_of_config_file
 
-    return StackDriver(stack)
+    if stack is None:
+        stack = stack_of_config_file(config_file) if config_file is not None else "local"
+    return StackDriver(stack, config_file=config_file)
 
 
 def _changes(summary: RunSummary) -> str:
@@ -56,7 +64,8 @@ def curl_example(outputs: dict[str, Any], stack: str) -> str:
 
 
 def up(
-    stack: str = STACK_OPTION,
+    stack: str | None = STACK_OPTION,
+    config_file: Path | None = CONFIG_OPTION,
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     no_validate: bool = typer.Option(False, "--no-validate", help="Skip `helixflow validate` after the stack is up."),
     json_output: bool = JSON_OPTION,
@@ -66,7 +75,8 @@ def up(
     from helixflow.cli.commands.validate import validate_after_up
     from helixflow.cli.progress import EngineProgress
 
-    driver = _driver(stack)
+    driver = _driver(stack, config_file)
+    stack = driver.name
     config = driver.load_config()  # a bad value fails here, before anything starts
     if not yes and sys.stdin.isatty() and not driver.exists():
         typer.confirm(f"Create stack '{stack}' (target {config.target}) on this machine?", abort=True)
@@ -95,9 +105,13 @@ def _print_up(stack: str, summary: RunSummary) -> None:
     out_console().print(curl_example(outputs, stack), soft_wrap=True, highlight=False, markup=False)
 
 
-def preview(stack: str = STACK_OPTION, json_output: bool = JSON_OPTION) -> None:
+def preview(
+    stack: str | None = STACK_OPTION, config_file: Path | None = CONFIG_OPTION, json_output: bool = JSON_OPTION
+) -> None:
     """Show what `up` would change, without changing anything."""
-    summary = _driver(stack).preview()
+    driver = _driver(stack, config_file)
+    stack = driver.name
+    summary = driver.preview()
     if json_output:
         print_json({"stack": stack, "changes": summary.changes})
     else:
@@ -105,7 +119,8 @@ def preview(stack: str = STACK_OPTION, json_output: bool = JSON_OPTION) -> None:
 
 
 def down(
-    stack: str = STACK_OPTION,
+    stack: str | None = STACK_OPTION,
+    config_file: Path | None = CONFIG_OPTION,
     purge_data: bool = typer.Option(False, "--purge-data", help="Also delete the databases' data (asks first)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     json_output: bool = JSON_OPTION,
@@ -113,7 +128,8 @@ def down(
     """Stop and remove the stack's components. Data is kept unless --purge-data."""
     from helixflow.cli.progress import EngineProgress
 
-    driver = _driver(stack)
+    driver = _driver(stack, config_file)
+    stack = driver.name
     if purge_data and not yes:
         if not sys.stdin.isatty():
             from helixflow.stacks.errors import HelixFlowError
@@ -129,18 +145,25 @@ def down(
         err_console().print(f"Stack '{stack}' is down ({_changes(summary)}; {summary.seconds:.1f}s; {kept})")
 
 
-def refresh(stack: str = STACK_OPTION, json_output: bool = JSON_OPTION) -> None:
+def refresh(
+    stack: str | None = STACK_OPTION, config_file: Path | None = CONFIG_OPTION, json_output: bool = JSON_OPTION
+) -> None:
     """Bring the stack's state in line with what actually runs."""
-    summary = _driver(stack).refresh()
+    driver = _driver(stack, config_file)
+    stack = driver.name
+    summary = driver.refresh()
     if json_output:
         print_json(_summary_json(stack, summary))
     else:
         err_console().print(f"Stack '{stack}' refreshed ({_changes(summary)}; {summary.seconds:.1f}s)")
 
 
-def status(stack: str = STACK_OPTION, json_output: bool = JSON_OPTION) -> None:
+def status(
+    stack: str | None = STACK_OPTION, config_file: Path | None = CONFIG_OPTION, json_output: bool = JSON_OPTION
+) -> None:
     """Each component's health. Exits 1 when any component is not healthy."""
-    driver = _driver(stack)
+    driver = _driver(stack, config_file)
+    stack = driver.name
     statuses = driver.status()
     healthy = bool(statuses) and all(s.state == "healthy" for s in statuses)
     if json_output:
@@ -163,14 +186,17 @@ def status(stack: str = STACK_OPTION, json_output: bool = JSON_OPTION) -> None:
 
 def outputs(
     name: str = typer.Argument(None, help="Print only this output's value."),
-    stack: str = STACK_OPTION,
+    stack: str | None = STACK_OPTION,
+    config_file: Path | None = CONFIG_OPTION,
     show_secrets: bool = typer.Option(False, "--show-secrets", help="Show secret values (the admin API key)."),
     json_output: bool = JSON_OPTION,
 ) -> None:
     """The stack's outputs: endpoint, CA file, admin API key (with --show-secrets)."""
     from helixflow.stacks.errors import HelixFlowError
 
-    values = _driver(stack).outputs(show_secrets=show_secrets)
+    driver = _driver(stack, config_file)
+    stack = driver.name
+    values = driver.outputs(show_secrets=show_secrets)
     if name is not None:
         if name not in values:
             raise HelixFlowError(f"stack '{stack}' has no output {name!r}", hint=f"one of: {', '.join(sorted(values))}")
@@ -197,14 +223,16 @@ def outputs(
 
 def logs(
     component: str = typer.Argument(..., help="A component, e.g. gateway, router, worker-0, postgres."),
-    stack: str = STACK_OPTION,
+    stack: str | None = STACK_OPTION,
+    config_file: Path | None = CONFIG_OPTION,
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines."),
     lines: int = typer.Option(50, "--lines", "-n", min=0, help="How many lines from the end."),
 ) -> None:
     """Print a component's log."""
     from helixflow.stacks.errors import HelixFlowError
 
-    driver = _driver(stack)
+    driver = _driver(stack, config_file)
+    stack = driver.name
     target = driver.target()
     log_file = target.log_file(driver.paths, component)
     if not log_file.exists():

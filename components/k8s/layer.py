@@ -1,8 +1,9 @@
 """The Kubernetes layer: everything HelixFlow puts on a cluster, whichever target made the cluster.
 
-    KubernetesLayer -> DataStores (development clusters only) -> Runtime (namespace, secrets,
-    migrations, gateway / auth / monitoring) -> InferencePool (sglang-router, SGLang workers)
-    -> NetworkPolicies
+    KubernetesLayer -> ClusterAddons (Helm releases marked install) -> DataStores (development clusters
+    only) -> Runtime (namespace, secrets, migrations, gateway / auth / monitoring) -> InferencePool
+    (sglang-router, SGLang workers) -> NetworkPolicies, Edge (Ingress, certificates), Monitoring
+    (ServiceMonitors, PrometheusRule, dashboards, Alertmanager)
 
 The `kubernetes` target builds it on a cluster from a kubeconfig; the cloud targets on the cluster
 they create, through a provider made from its credentials (pass it in `opts.providers`).
@@ -11,10 +12,14 @@ they create, through a provider made from its credentials (pass it in `opts.prov
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pulumi
 
+from helixflow.components.k8s.addons import AddonsArgs, ClusterAddons
 from helixflow.components.k8s.data import DataArgs, DataStores, InClusterData
+from helixflow.components.k8s.edge import Edge, EdgeArgs
+from helixflow.components.k8s.monitoring import Monitoring, MonitoringArgs, SlackReceiver
 from helixflow.components.k8s.network import NetworkArgs, NetworkPolicies
 from helixflow.components.k8s.pool import GpuPlacement, InferencePool, PoolArgs
 from helixflow.components.k8s.runtime import SECRET_NAME, Runtime, RuntimeArgs, RuntimeSecrets, Scaling
@@ -42,6 +47,11 @@ class LayerArgs:
     router_replicas: int = 2
     placement: GpuPlacement = field(default_factory=GpuPlacement)
     scaling: Scaling = field(default_factory=Scaling)
+    addons: AddonsArgs = field(default_factory=AddonsArgs)
+    domain: str | None = None  # None: a self-signed CA signs the endpoint's certificate
+    acme_email: str | None = None
+    acme_server: Literal["production", "staging"] = "production"
+    slack: SlackReceiver | None = None  # Alertmanager's Slack receiver
 
     @property
     def namespace(self) -> str:
@@ -64,6 +74,7 @@ class KubernetesLayer(pulumi.ComponentResource):
             raise ValueError("the worker spec's api_key comes from the layer's pool_api_key; leave it unset")
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        addons = ClusterAddons(f"{name}-addons", args.addons, opts=child)
         if isinstance(args.data, InClusterData):
             assert args.data_namespace is not None
             stores = DataStores(f"{name}-data", DataArgs(namespace=args.data_namespace, stores=args.data), opts=child)
@@ -87,6 +98,14 @@ class KubernetesLayer(pulumi.ComponentResource):
         ), opts=in_runtime)  # fmt: skip
         NetworkPolicies(f"{name}-network", NetworkArgs(namespace=args.namespace,
                                                        data_namespace=args.data_namespace), opts=in_runtime)
+        Edge(f"{name}-edge", EdgeArgs(
+            namespace=args.namespace, domain=args.domain, acme_email=args.acme_email, acme_server=args.acme_server,
+            wait_for=tuple(addons.dependencies("cert_manager", "ingress_nginx")),
+        ), opts=in_runtime)  # fmt: skip
+        Monitoring(f"{name}-monitoring", MonitoringArgs(
+            namespace=args.namespace, slack=args.slack,
+            wait_for=tuple(addons.dependencies("kube_prometheus_stack")),
+        ), opts=pulumi.ResourceOptions(parent=self, depends_on=[pool]))  # fmt: skip
         self.namespace = runtime.namespace
         self.gateway_service = runtime.gateway_service
         self.pool_url = pool.url

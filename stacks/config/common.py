@@ -6,7 +6,9 @@ CPU processes); the target's table of unsupported features refuses those before 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from helixflow.stacks.policy.settings import PolicySettings
 
 # Feature names, as the targets' unsupported tables spell them.
 GPU = "gpu"
@@ -30,6 +32,16 @@ class StackBase(Strict):
     acme_email: str | None = Field(None, min_length=3, description="the ACME account's email (with domain)")
     high_availability: bool = Field(False, description="replicated data stores and services across zones")
     gpu: bool = Field(False, description="SGLang workers on GPU nodes (otherwise whatever the target runs)")
+    policy: PolicySettings = Field(PolicySettings(), description="which policy rules only warn or are off, and "
+                                   "the limits they check (helixflow.stacks.policy)")  # fmt: skip
+
+    @model_validator(mode="after")
+    def _acme_needs_both(self) -> StackBase:
+        if bool(self.domain) != bool(self.acme_email):
+            missing = "acme_email" if self.domain else "domain"
+            raise ValueError(f"domain and acme_email go together (Let's Encrypt registers the account with the "
+                             f"email, for the domain): set {missing} too, or neither")  # fmt: skip
+        return self
 
     def requested_features(self) -> set[str]:
         """The features this configuration asks its target for."""

@@ -66,13 +66,36 @@ OptionalAddon = Literal["install", "present", "none"]
 
 
 class AddonSettings(Strict):
-    """Each cluster add-on HelixFlow relies on: install it, or it is already there."""
+    """Each cluster add-on HelixFlow relies on: `install` it (a pinned Helm chart), or it is `present` already
+    (then `up` checks that the custom resource definitions HelixFlow needs are there)."""
 
     ingress_nginx: Addon = "present"
     cert_manager: Addon = "present"
     kube_prometheus_stack: Addon = "present"
-    nvidia_device_plugin: OptionalAddon = "present"
+    nvidia_device_plugin: OptionalAddon = Field("present", description="none where the platform provides it (GKE)")
     dcgm_exporter: OptionalAddon = "present"
+
+
+class EdgeSettings(Strict):
+    """The public endpoint: ingress-nginx behind the cluster's load balancer, certificates by cert-manager."""
+
+    acme_server: Literal["production", "staging"] = Field(
+        "production", description="with a domain: which Let's Encrypt issuer signs its certificate"
+    )
+    load_balancer_annotations: dict[str, str] = Field(
+        default_factory=dict, description="annotations on ingress-nginx's LoadBalancer Service (cloud-specific)"
+    )
+
+
+class AlertingSettings(Strict):
+    """Alertmanager's Slack receiver. The webhook URL is never in the configuration: it is read from a Secret."""
+
+    slack_secret: str | None = Field(
+        None, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$",
+        description="a Secret in the runtime namespace holding the Slack webhook URL (none: no Slack receiver)",
+    )  # fmt: skip
+    slack_secret_key: str = Field("webhook-url", min_length=1)
+    slack_channel: str = Field("#helixflow-alerts", min_length=2)
 
 
 class ImageSettings(Strict):
@@ -119,16 +142,8 @@ class KubernetesSettings(Strict):
     images: ImageSettings = ImageSettings()
     scaling: ScalingSettings = ScalingSettings()
     admin_tenant: str = Field("default", min_length=1, max_length=63, pattern=r"^[a-z0-9][a-z0-9-]*$")
-
-    @model_validator(mode="after")
-    def _addons_this_release_installs(self) -> KubernetesSettings:
-        wanted = [name for name, mode in self.addons.model_dump().items() if mode == "install"]
-        if wanted:
-            raise ValueError(
-                f"addons {', '.join(wanted)}: installing add-ons (Helm charts) is not part of this release; "
-                "install them yourself and mark them 'present' (or 'none' for the optional GPU ones)"
-            )
-        return self
+    edge: EdgeSettings = EdgeSettings()
+    alerting: AlertingSettings = AlertingSettings()
 
 
 class KubernetesStack(StackBase):

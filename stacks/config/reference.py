@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
+from pydantic_core import PydanticUndefined, to_jsonable_python
 
 from helixflow.stacks.config import STACK_MODELS, StackBase, json_schema
 
@@ -41,10 +41,15 @@ def type_name(annotation: Any) -> str:
 
 
 def constraints(field: FieldInfo) -> str:
+    counted = (
+        "item(s)"
+        if list in (typing.get_origin(a) for a in (field.annotation, *typing.get_args(field.annotation)))
+        else "character(s)"
+    )
     found = []
     for item in field.metadata:
         for attribute, words in (("ge", "≥ {}"), ("gt", "> {}"), ("le", "≤ {}"), ("lt", "< {}"),
-                                 ("min_length", "at least {} character(s)"), ("max_length", "at most {} characters"),
+                                 ("min_length", f"at least {{}} {counted}"), ("max_length", f"at most {{}} {counted}"),
                                  ("pattern", "matches `{}`")):  # fmt: skip
             value = getattr(item, attribute, None)
             if value is not None:
@@ -61,11 +66,19 @@ def default_of(field: FieldInfo) -> str:
         value = field.default
     if value is None:
         return "unset"
-    return f"`{json.dumps(value)}`" if not isinstance(value, str) else f"`{value}`"
+    if isinstance(value, str):
+        return f"`{value}`"
+    return f"`{json.dumps(to_jsonable_python(value))}`"  # models (list items) as their JSON
 
 
 def _nested_model(annotation: Any) -> type[BaseModel] | None:
     return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def _list_item_model(annotation: Any) -> type[BaseModel] | None:
+    if typing.get_origin(annotation) is list:
+        return _nested_model(typing.get_args(annotation)[0])
+    return None
 
 
 def rows(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, str, str, str]]:
@@ -81,6 +94,14 @@ def rows(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, str, s
         if limits:
             description = f"{description} ({limits})" if description else limits
         yield key, type_name(field.annotation), default_of(field), description
+        item = _list_item_model(field.annotation)
+        if item is not None:  # a list of sections: each item's settings, as `key[].setting`
+            yield from rows(item, f"{key}[].")
+
+
+def _section(key: str) -> str:
+    """The top-level setting a row belongs to: `policy` for `policy.advisory`, `aws` for `aws.gpu_pools[].gpu`."""
+    return key.split(".", 1)[0].split("[", 1)[0]
 
 
 def _table(entries: list[tuple[str, str, str, str]]) -> list[str]:
@@ -108,11 +129,11 @@ def markdown() -> str:
         "",
         "## Shared settings (every target)",
         "",
-        *_table([r for r in rows(StackBase) if r[0] in shared]),
+        *_table([r for r in rows(StackBase) if _section(r[0]) in shared]),
     ]
     for name, model in STACK_MODELS.items():
         target = TARGETS[name]
-        own = [r for r in rows(model) if r[0].split(".", 1)[0] not in shared]
+        own = [r for r in rows(model) if _section(r[0]) not in shared]
         about = target.description[:1].upper() + target.description[1:]
         out += ["", f"## Target `{name}`", "", f"{about}.", "", *_table(own)]
         if target.unsupported:

@@ -25,6 +25,7 @@ class PlannedResource:
     parent: str | None = None
     properties: dict[str, Any] = field(default_factory=dict)
     component: bool = False  # a ComponentResource: it groups resources and creates nothing itself
+    protect: bool = False  # Pulumi refuses to delete it (the `protect` option, inherited from its parent)
 
     @property
     def provider(self) -> str:

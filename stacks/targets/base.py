@@ -132,6 +132,10 @@ class Target(ABC, Generic[ConfigT]):
     def status(self, outputs: Mapping[str, Any]) -> list[ComponentStatus]:
         """Each component's state, from the stack's outputs and what answers now."""
 
+    def check_down(self, config: ConfigT, paths: StackPaths, outputs: Mapping[str, Any]) -> None:
+        """Raises HelixFlowError when `down` must not run now (data stores under deletion protection); `outputs`
+        are the last deployment's. Runs before the engine starts."""
+
     def purge(self, config: ConfigT, paths: StackPaths) -> None:
         """Delete the data `down` keeps (`down --purge-data`), after the engine removed the resources."""
 

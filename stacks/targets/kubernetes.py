@@ -7,10 +7,9 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from helixflow.stacks.config import KubernetesStack
-from helixflow.stacks.config.common import PUBLIC_DNS
 from helixflow.stacks.errors import HelixFlowError
 from helixflow.stacks.paths import StackPaths
 from helixflow.stacks.prereqs import Prerequisite
@@ -31,14 +30,29 @@ def kubeconfig_path(config: KubernetesStack) -> Path:
     return Path(configured or "~/.kube/config").expanduser()
 
 
+def check_required_crds(kubeconfig: Path, config: KubernetesStack) -> None:
+    """Stop before anything is created when an add-on marked present lacks a CRD HelixFlow's objects need."""
+    from helixflow.components.k8s.addons import REQUIRED_CRDS
+    from helixflow.stacks.targets.kubernetes_status import installed_crds
+
+    addons = config.kubernetes.addons
+    needed = {crd: addon for crd, addon in REQUIRED_CRDS.items() if getattr(addons, addon) == "present"}
+    if not needed:
+        return
+    missing = sorted(set(needed) - installed_crds(kubeconfig, config.kubernetes.context))
+    if missing:
+        named = "; ".join(f"{crd} (from {needed[crd].replace('_', '-')})" for crd in missing)
+        wanted = sorted({needed[crd] for crd in missing})
+        raise HelixFlowError(
+            f"the cluster lacks custom resource definitions HelixFlow's objects need: {named}",
+            hint="install those add-ons, or set " + ", ".join(f"kubernetes.addons.{a}: install" for a in wanted),
+        )
+
+
 class KubernetesTarget(Target[KubernetesStack]):
     name = "kubernetes"
     description = "the runtime on an existing Kubernetes cluster (kubeconfig), GPU workers on its GPU nodes"
     config_model = KubernetesStack
-    unsupported: ClassVar[Mapping[str, str]] = {
-        PUBLIC_DNS: "the ingress and ACME certificates (ingress-nginx, cert-manager) are not part of this release "
-        "yet; the gateway is a cluster Service",
-    }
     status_columns = ("ready", "detail")
 
     def preflight(self, config: KubernetesStack, paths: StackPaths) -> ClusterAccess:
@@ -51,6 +65,7 @@ class KubernetesTarget(Target[KubernetesStack]):
             hint = "set kubernetes.kubeconfig, or KUBECONFIG (`helixflow sim up` makes one)"
             raise HelixFlowError(f"cannot read the kubeconfig {path}: {err.strerror}", hint=hint) from None
         self._check_context(text, config.kubernetes.context, path)
+        check_required_crds(path, config)
         install_kubernetes_provider(paths.pulumi_home)
         return ClusterAccess(kubeconfig=text, context=config.kubernetes.context)
 

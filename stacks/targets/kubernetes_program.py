@@ -5,8 +5,10 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
+from helixflow.components.k8s.addons import AddonsArgs
 from helixflow.components.k8s.data import InClusterData
 from helixflow.components.k8s.layer import ExternalData, KubernetesLayer, LayerArgs
+from helixflow.components.k8s.monitoring import SlackReceiver
 from helixflow.components.k8s.pool import GpuPlacement
 from helixflow.components.k8s.runtime import Scaling
 from helixflow.runtime.pool.sglang_worker import SGLangWorkerSpec
@@ -50,6 +52,11 @@ def layer_args(config: KubernetesStack, secrets: StackSecrets) -> LayerArgs:
         placement=GpuPlacement(node_selector=dict(k.gpu_pool.node_selector), toleration_key=k.gpu_pool.toleration_key),
         scaling=Scaling(min_replicas=k.scaling.min_replicas, max_replicas=k.scaling.max_replicas,
                         target_cpu_percent=k.scaling.target_cpu_percent),
+        addons=AddonsArgs(**k.addons.model_dump(), load_balancer_annotations=dict(k.edge.load_balancer_annotations),
+                          gpu_toleration_key=k.gpu_pool.toleration_key),
+        domain=config.domain, acme_email=config.acme_email, acme_server=k.edge.acme_server,
+        slack=SlackReceiver(secret=k.alerting.slack_secret, key=k.alerting.slack_secret_key,
+                            channel=k.alerting.slack_channel) if k.alerting.slack_secret else None,
     )  # fmt: skip
 
 
@@ -69,6 +76,8 @@ def build_kubernetes_program(config: KubernetesStack, secrets: SecretSource, acc
         pulumi.export("gateway_service", layer.gateway_service)
         pulumi.export("pool_url", layer.pool_url)
         pulumi.export("model", k.model.name)
+        if config.domain:
+            pulumi.export("endpoint", f"https://{config.domain}")
         pulumi.export("kubeconfig", str(kubeconfig_path(config)))
         pulumi.export("context", access.context or "")
         pulumi.export("workloads", [

@@ -82,3 +82,20 @@ def delete_namespace(kubeconfig: Path, context: str | None, namespace: str) -> N
             raise HelixFlowError(f"cannot delete namespace {namespace}: {err.reason}", hint=hint) from None
     finally:
         api.close()
+
+
+def installed_crds(kubeconfig: Path, context: str | None) -> set[str]:
+    """The names (`plural.group`) of the cluster's custom resource definitions."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
+
+    api = _api(kubeconfig, context)
+    try:
+        found = client.ApiextensionsV1Api(api).list_custom_resource_definition(_request_timeout=10)
+        return {crd.metadata.name for crd in found.items if crd.metadata and crd.metadata.name}
+    except (ApiException, HTTPError, OSError) as err:
+        hint = "check that the cluster is up (`helixflow sim status` for the simulated one) and the kubeconfig"
+        raise HelixFlowError(f"cannot list the cluster's custom resource definitions: {err}", hint=hint) from None
+    finally:
+        api.close()

@@ -33,17 +33,25 @@ def plain(value: Any) -> Any:
     return value
 
 
+CUSTOM_GROUPS = ("cert-manager.io/", "monitoring.coreos.com/")  # custom resources: no bundled schema
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
 class Recorder(pulumi.runtime.Mocks):
     def __init__(self) -> None:
-        self.objects: list[dict[str, Any]] = []
+        self.objects: list[dict[str, Any]] = []  # built-in kinds, validated against the Kubernetes schema
+        self.custom: list[dict[str, Any]] = []  # cert-manager's and the Prometheus operator's
+        self.releases: list[dict[str, Any]] = []
         self.components: list[str] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        if args.typ.startswith("kubernetes:") and not args.typ.startswith("kubernetes:pulumi"):
-            if args.typ != "pulumi:providers:kubernetes":
-                group_version, kind = args.typ.removeprefix("kubernetes:").rsplit(":", 1)
-                api_version = group_version.removeprefix("core/")
-                self.objects.append({"apiVersion": api_version, "kind": kind, **plain(dict(args.inputs))})
+        if args.typ == HELM_RELEASE:
+            self.releases.append(plain(dict(args.inputs)))
+        elif args.typ.startswith("kubernetes:") and not args.typ.startswith("kubernetes:pulumi"):
+            group_version, kind = args.typ.removeprefix("kubernetes:").rsplit(":", 1)
+            api_version = group_version.removeprefix("core/")
+            obj = {**plain(dict(args.inputs)), "apiVersion": api_version, "kind": kind}
+            (self.custom if api_version.startswith(CUSTOM_GROUPS) else self.objects).append(obj)
         elif args.typ.startswith("helixflow:"):
             self.components.append(args.typ)
         return f"{args.name}-id", dict(args.inputs)
@@ -52,8 +60,8 @@ class Recorder(pulumi.runtime.Mocks):
         return {}, None
 
 
-def render(settings: dict[str, Any]) -> Recorder:
-    config = parse_config({"target": "kubernetes", "kubernetes": settings})
+def render(settings: dict[str, Any], **shared: Any) -> Recorder:
+    config = parse_config({"target": "kubernetes", "kubernetes": settings, **shared})
     assert isinstance(config, KubernetesStack)
     secrets, _ = StackSecrets.from_config({})
     asyncio.set_event_loop(asyncio.new_event_loop())
@@ -84,7 +92,7 @@ def test_every_object_validates_strictly_against_the_kubernetes_schema(data: str
     recorder = render(settings)
     kinds = {obj["kind"] for obj in recorder.objects}
     assert {"Namespace", "Secret", "Job", "Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget",
-            "ServiceAccount", "Role", "RoleBinding", "NetworkPolicy"} <= kinds  # fmt: skip
+            "ServiceAccount", "Role", "RoleBinding", "NetworkPolicy", "Ingress", "ConfigMap"} <= kinds  # fmt: skip
     assert ("StatefulSet" in kinds) == (data == "in-cluster")
     for obj in recorder.objects:
         kubernetes_validate.validate(obj, "1.34", strict=True)  # raises on an unknown or misplaced field

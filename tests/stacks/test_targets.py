@@ -55,8 +55,9 @@ def test_targets_json_lists_availability_reasons_and_unsupported_features(tmp_pa
     assert set(listed) == {"local", "kubernetes", "aws", "gcp"}
     assert listed["local"]["available"] and not listed["local"]["unavailable_reason"]
     assert set(listed["local"]["unsupported"]) == {"gpu", "high availability", "public DNS / ACME"}
-    assert listed["kubernetes"]["available"] and "public DNS / ACME" in listed["kubernetes"]["unsupported"]
-    for name in ("aws", "gcp"):
+    for name in ("kubernetes", "aws"):  # ingress-nginx and cert-manager on the cluster
+        assert listed[name]["available"] and "public DNS / ACME" not in listed[name]["unsupported"]
+    for name in ("gcp",):
         assert not listed[name]["available"] and "not part of this release" in listed[name]["unavailable_reason"]
     assert [info.to_dict() for info in all_targets()] == list(listed.values())
 
@@ -90,7 +91,7 @@ def test_each_target_has_its_own_section_only() -> None:
 @pytest.mark.parametrize(
     ("settings", "feature"),
     [({"gpu": True}, "gpu"), ({"high_availability": True}, "high availability"),
-     ({"domain": "api.example.com"}, "public DNS / ACME")],
+     ({"domain": "api.example.com", "acme_email": "ops@example.com"}, "public DNS / ACME")],
 )  # fmt: skip
 def test_a_feature_the_target_does_not_support_is_refused_with_its_reason(
     settings: dict[str, Any], feature: str
@@ -107,12 +108,12 @@ def test_up_refuses_before_the_engine_starts(tmp_path: Path) -> None:
     """An unsupported feature, an unavailable target and a missing kubeconfig are refused with the reason;
     no state is written."""
     write_stack(tmp_path, "gpus", {"target": "local", "gpu": True})
-    write_stack(tmp_path, "cloud", {"target": "aws"})
+    write_stack(tmp_path, "cloud", {"target": "gcp"})
     write_stack(tmp_path, "cluster", {"target": "kubernetes", "kubernetes": {"kubeconfig": str(tmp_path / "none")}})
     write_stack(tmp_path, "mixed", {"target": "local", "gcp": {"region": "europe-west4"}})
     for stack, says in (
         ("gpus", "CPU engine workers (llama.cpp) stand in for SGLang GPU workers"),
-        ("cloud", "target 'aws' cannot be deployed: the AWS program is not part of this release yet"),
+        ("cloud", "target 'gcp' cannot be deployed"),
         ("cluster", f"cannot read the kubeconfig {tmp_path / 'none'}"),
         ("mixed", "helixflow:gcp: this is the section of target 'gcp'"),
     ):

@@ -1,0 +1,1 @@
+"""Components a tenant stack creates: its record in the runtime (through the admin API)."""

@@ -1,0 +1,1 @@
+"""Tenants: one Pulumi stack per tenant, referencing its platform stack's outputs (`helixflow tenant ...`)."""

@@ -1,0 +1,181 @@
+"""One tenant's stack: deploy (create or update) and destroy, through the same workspace as platform stacks.
+
+The tenant stack is `<platform>.tenant.<name>` in the platform's backend; its program only references the
+platform stack. What the program needs beyond the platform's outputs is read from the platform's latest
+checkpoint (a file read, no engine) before the engine starts, so a bad request fails before anything runs.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from helixflow.stacks.driver import EventHandler, StackDriver, validate_stack_name
+from helixflow.stacks.errors import HelixFlowError
+from helixflow.stacks.paths import PROJECT
+from helixflow.stacks.tenants.program import POOL_KEY_CONFIG, ClusterTenant, TenantContext, build_tenant_program
+from helixflow.stacks.tenants.spec import STACK_NAME_MAX, TenantSpec, tenant_stack_name
+
+
+@dataclass(frozen=True)
+class TenantRun:
+    """What one engine run of a tenant stack did. `api_key` only when this run made the tenant's key."""
+
+    tenant: str
+    stack: str
+    action: str  # create | update | delete
+    changes: dict[str, int]
+    seconds: float
+    outputs: dict[str, Any] = field(default_factory=dict)
+    api_key: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {"tenant": self.tenant, "stack": self.stack, "action": self.action, "changes": self.changes,
+                "seconds": round(self.seconds, 2), "outputs": self.outputs}  # fmt: skip
+        return data | ({"api_key": self.api_key} if self.api_key else {})
+
+
+def platform_outputs(platform: str) -> dict[str, Any]:
+    """The platform stack's outputs as its latest checkpoint has them (secrets still encrypted).
+    Raises HelixFlowError when it is not up."""
+    outputs: dict[str, Any] = StackDriver(validate_stack_name(platform))._checkpoint_outputs()
+    if not outputs:
+        raise HelixFlowError(
+            f"platform stack '{platform}' is not up (it has no outputs)",
+            hint=f"bring it up with `helixflow up -s {platform}`, or name another platform with -s",
+        )
+    return outputs
+
+
+def tenant_context(platform: str, spec: TenantSpec) -> TenantContext:
+    """Raises HelixFlowError for what this platform cannot give the tenant."""
+    outputs = platform_outputs(platform)
+    admin_api = bool(outputs.get("endpoint")) and "admin_api_key" in outputs
+    cluster = _cluster_tenant(platform, spec, outputs) if outputs.get("kubeconfig") else None
+    if cluster is None and (spec.gpus or spec.model):
+        raise HelixFlowError(
+            f"tenant {spec.name!r} asks for GPUs or a dedicated model, but platform '{platform}' is not a cluster "
+            "(its engine workers are shared by every tenant)",
+            hint="drop --gpus/--model, or create the tenant on a kubernetes, aws or gcp platform",
+        )
+    if not admin_api and cluster is None:
+        raise HelixFlowError(f"platform '{platform}' exports neither an admin API nor a cluster",
+                             hint="bring the platform up with this release (`helixflow up`)")  # fmt: skip
+    return TenantContext(platform=platform, admin_api=admin_api, cluster=cluster)
+
+
+def _cluster_tenant(platform: str, spec: TenantSpec, outputs: dict[str, Any]) -> ClusterTenant:
+    from helixflow.stacks.config.kubernetes import RUNTIME_IMAGE, SGLANG_IMAGE
+
+    platform_namespace = str(outputs.get("namespace") or "helixflow")
+    namespace = f"{platform_namespace}-tenant-{spec.name}"
+    if len(namespace) > STACK_NAME_MAX:
+        raise HelixFlowError(f"tenant namespace {namespace!r} is longer than 63 characters",
+                             hint="choose a shorter tenant name")  # fmt: skip
+    config = StackDriver(platform).load_config()
+    section = getattr(config, str(config.target), None)
+    images = getattr(section, "images", None)
+    if spec.gpus and spec.model and getattr(section, "gpus_per_worker", None) is None:
+        raise HelixFlowError(f"platform '{platform}' has no GPU workers", hint="give the platform GPU workers first")
+    return ClusterTenant(
+        namespace=namespace, platform_namespace=platform_namespace,
+        runtime_image=getattr(images, "runtime", RUNTIME_IMAGE), sglang_image=getattr(images, "sglang", SGLANG_IMAGE),
+        gpus_per_worker=int(getattr(section, "gpus_per_worker", 1) or 1),
+    )  # fmt: skip
+
+
+class TenantStack(StackDriver):
+    """A tenant's stack on a platform. Raises HelixFlowError for every failure a user can act on."""
+
+    # One workspace per home, shared by every tenant stack of the process (each command names its stack):
+    # a tenant's run then pays for no `pulumi version` nor project file of its own. Stacks are selected one
+    # at a time (the CLI records the current stack in a file); the engine runs themselves go in parallel.
+    _workspace_lock: ClassVar[threading.Lock] = threading.Lock()
+    _workspaces: ClassVar[dict[Path, Any]] = {}
+
+    def __init__(self, platform: str, tenant: str) -> None:
+        validate_stack_name(platform)
+        super().__init__(tenant_stack_name(platform, tenant))
+        self.platform = platform
+        self.tenant = tenant
+
+    def _stack(self, program: Any = None) -> Any:
+        from pulumi import automation as auto
+
+        with TenantStack._workspace_lock:
+            workspace = TenantStack._workspaces.get(self.paths.home)
+            if workspace is None:
+                workspace = super()._stack().workspace
+                TenantStack._workspaces[self.paths.home] = workspace
+            return auto.Stack.create_or_select(self.name, workspace)
+
+    def exists(self) -> bool:
+        """Whether the stack is there: removing a stack leaves its `.json.bak` behind, which does not count."""
+        return (self.paths.backend_dir / ".pulumi" / "stacks" / PROJECT / f"{self.name}.json").is_file()
+
+    def recorded_outputs(self) -> dict[str, Any]:
+        """The tenant stack's outputs from its latest checkpoint (no engine); secrets stay encrypted."""
+        outputs: dict[str, Any] = self._checkpoint_outputs()
+        return outputs
+
+    def recorded_spec(self) -> TenantSpec | None:
+        spec = self.recorded_outputs().get("spec")
+        try:
+            return TenantSpec.model_validate(spec) if isinstance(spec, dict) else None
+        except ValueError:
+            return None
+
+    def deploy(self, spec: TenantSpec, on_event: EventHandler | None = None) -> TenantRun:
+        """Create or converge the tenant. The API key is returned by the run that made it, and never again."""
+        if spec.name != self.tenant:
+            raise HelixFlowError(f"spec of {spec.name!r} given to tenant {self.tenant!r}", hint="a bug: report it")
+        context = tenant_context(self.platform, spec)
+        had_record = "tenant_id" in self.recorded_outputs()
+        action = "update" if self.exists() else "create"
+        self._guard_lock()
+        started = time.monotonic()
+        stack = self._stack()
+        if context.cluster is not None and spec.model is not None:
+            self._ensure_pool_key(stack)
+        self._clear_pending(stack)
+        program = build_tenant_program(spec, context)
+        result = self._run(lambda: stack.up(program=program, on_event=on_event, color="never", show_secrets=False))
+        key = result.outputs.get("api_key")
+        return TenantRun(
+            tenant=self.tenant, stack=self.name, action=action, changes=dict(result.summary.resource_changes or {}),
+            seconds=time.monotonic() - started,
+            outputs={k: ("[secret]" if v.secret else v.value) for k, v in result.outputs.items()},
+            api_key=str(key.value) if key is not None and key.value and not had_record else None,
+        )  # fmt: skip
+
+    def destroy(self, on_event: EventHandler | None = None) -> TenantRun:
+        """Revoke the tenant's keys and deactivate it (its usage stays), remove its cluster resources, then
+        remove its stack. A failed run keeps the stack, so running it again finishes the job."""
+        if not self.exists():
+            raise HelixFlowError(f"tenant {self.tenant!r} has no stack on platform '{self.platform}'",
+                                 hint="`helixflow tenant list` shows the platform's tenants")  # fmt: skip
+        self._guard_lock()
+        started = time.monotonic()
+        stack = self._stack()
+        self._clear_pending(stack)
+        result = self._run(lambda: stack.destroy(on_event=on_event, color="never"))
+        with TenantStack._workspace_lock:
+            stack.workspace.remove_stack(self.name)
+        return TenantRun(
+            tenant=self.tenant,
+            stack=self.name,
+            action="delete",
+            changes=dict(result.summary.resource_changes or {}),
+            seconds=time.monotonic() - started,
+        )
+
+    def _ensure_pool_key(self, stack: Any) -> None:
+        from pulumi import automation as auto
+
+        config = self.raw_config()
+        if not config.get(f"helixflow:{POOL_KEY_CONFIG}"):
+            stack.set_config(f"helixflow:{POOL_KEY_CONFIG}", auto.ConfigValue(value=secrets.token_hex(32), secret=True))
