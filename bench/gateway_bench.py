@@ -112,6 +112,45 @@ def spawn(args: list[str], env: dict[str, str], cpu: str, port: int) -> subproce
     return process
 
 
+def redis_has_waitaof(url: str) -> bool:
+    from redis import Redis
+    from redis.exceptions import ResponseError
+
+    with Redis.from_url(url) as client:
+        try:
+            client.execute_command("WAITAOF", 0, 0, 0)  # asks for nothing: returns at once where it exists
+        except ResponseError:  # unknown command (Redis before 7.2)
+            return False
+        return True
+
+
+def set_appendfsync(url: str, mode: str) -> None:
+    from redis import Redis
+
+    with Redis.from_url(url) as client:
+        client.config_set("appendfsync", mode)
+
+
+def run_gateway(py: str, env: dict[str, str], stub_url: str, script: str, args: argparse.Namespace, pg_url: str,
+                extra: dict[str, str]) -> dict[str, float]:
+    gw_port = free_port()
+    gw_env = {**env, "HELIXFLOW_POOL_URL": stub_url, "HELIXFLOW_GATEWAY_PORT": str(gw_port),
+              "HELIXFLOW_GATEWAY_WORKERS": "1", **extra}
+    gateway = spawn([py, "-m", "helixflow.runtime.gateway"], gw_env, "0", gw_port)
+    try:
+        with psycopg.connect(pg_url) as db:
+            before = db.execute("SELECT count(*) FROM requests").fetchone()
+        result = run_wrk(f"http://127.0.0.1:{gw_port}/v1/chat/completions", script, args.seconds, args.connections,
+                         process_tree(gateway.pid))
+        time.sleep(2)
+        with psycopg.connect(pg_url) as db:
+            row = db.execute("SELECT count(*) FROM requests").fetchone()
+        result["usage_rows"] = (row[0] if row else 0) - (before[0] if before else 0)
+        return result
+    finally:
+        stop(gateway)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
@@ -149,19 +188,15 @@ def main() -> None:
                                             args.seconds, args.connections, [naive.pid])
                 finally:
                     stop(naive)
-            gw_port = free_port()
-            gw_env = {**env, "HELIXFLOW_POOL_URL": stub_url, "HELIXFLOW_GATEWAY_PORT": str(gw_port),
-                      "HELIXFLOW_GATEWAY_WORKERS": "1"}
-            gateway = spawn([py, "-m", "helixflow.runtime.gateway"], gw_env, "0", gw_port)
-            try:
-                results["c_helixflow_gateway"] = run_wrk(f"http://127.0.0.1:{gw_port}/v1/chat/completions", script,
-                                                         args.seconds, args.connections, process_tree(gateway.pid))
-                time.sleep(2)
-                with psycopg.connect(pg.url) as db:
-                    row = db.execute("SELECT count(*) FROM requests").fetchone()
-                results["c_helixflow_gateway"]["usage_rows"] = row[0] if row else 0
-            finally:
-                stop(gateway)
+            # The gateway as deployed (AOF everysec: an acknowledged record can be lost with the last second),
+            # then the two ways of acknowledging a record only once it is on disk (runtime/gateway/aof_sync.py).
+            durability = [("c_helixflow_gateway", "everysec", {}), ("c2_gateway_fsync_always", "always", {})]
+            if redis_has_waitaof(rd.url):
+                durability.append(("c3_gateway_waitaof", "everysec", {"HELIXFLOW_USAGE_WAITAOF_MS": "1000"}))
+            for name, fsync, extra in durability:
+                set_appendfsync(rd.url, fsync)
+                results[name] = run_gateway(py, env, stub_url, script, args, pg.url, extra)
+            set_appendfsync(rd.url, "everysec")
         finally:
             stop(stub)
     if args.json:
@@ -171,6 +206,12 @@ def main() -> None:
     for baseline in ("b_naive_fastapi_httpx", "b2_naive_no_fastapi_otel"):
         ratio = results["c_helixflow_gateway"]["rps"] / max(results[baseline]["rps"], 1)
         print(f"gateway / {baseline} throughput: {ratio:.2f}x")
+    for durable in ("c2_gateway_fsync_always", "c3_gateway_waitaof"):
+        if durable in results:
+            ratio = results[durable]["rps"] / max(results["c_helixflow_gateway"]["rps"], 1)
+            print(f"{durable} / c_helixflow_gateway (everysec) throughput: {ratio:.2f}x")
+    if "c3_gateway_waitaof" not in results:
+        print("c3_gateway_waitaof: skipped, this Redis has no WAITAOF (7.2+)")
     measured = results["c_helixflow_gateway"]
     ratio = measured["rps"] / max(results["b_naive_fastapi_httpx"]["rps"], 1)
     print(f"issue 3 targets at {args.connections} connections: throughput >= 2.5x naive "

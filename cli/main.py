@@ -20,6 +20,7 @@ from helixflow.cli.commands import config as config_commands
 from helixflow.cli.commands import sim as sim_commands
 from helixflow.cli.commands import stack as stack_commands
 from helixflow.cli.commands import tenant as tenant_commands
+from helixflow.cli.commands import usage as usage_commands
 from helixflow.cli.commands.doctor import doctor
 from helixflow.cli.commands.init import init
 from helixflow.cli.commands.plan import plan
@@ -42,6 +43,7 @@ app.command()(validate)
 app.add_typer(config_commands.app, name="config")
 app.add_typer(sim_commands.app, name="sim")
 app.add_typer(tenant_commands.app, name="tenant")
+app.add_typer(usage_commands.app, name="usage")
 app.add_typer(backup_commands.app, name="backup")
 app.command()(backup_commands.restore)
 app.command()(init)

@@ -95,6 +95,35 @@ ALERT_GROUPS: list[dict[str, Any]] = [
             },
         ],
     },
+    {
+        "name": "helixflow.accounting",
+        "rules": [
+            {
+                # The monitoring exporter's XLEN of hf:usage:dead: records PostgreSQL refused even without
+                # their content. Each is a request not billed until it is replayed.
+                "alert": "UsageDeadLetters",
+                "expr": "max(helixflow_usage_dead_letters) > 0",
+                "for": "1m",
+                "labels": {"severity": "critical"},
+                "annotations": {
+                    "summary": "{{ $value }} usage records are dead-lettered and not billed",
+                    "description": "Fix the cause (the auth service's /admin/usage/dead-letters says why), "
+                    "then run `helixflow usage replay`.",
+                },
+            },
+            {
+                # 1 in a gateway process while its quota checks fail open (Redis unreachable).
+                "alert": "QuotaFailOpen",
+                "expr": "max(helixflow_quota_fail_open) > 0",
+                "for": "1m",
+                "labels": {"severity": "warning"},
+                "annotations": {
+                    "summary": "Quotas are not enforced: the gateway cannot reach Redis",
+                    "description": "Requests are served without rate limits or token budgets until Redis is back.",
+                },
+            },
+        ],
+    },
 ]
 
 

@@ -16,6 +16,9 @@ Variables (all optional in development; see runtime/README.md):
 - ``HELIXFLOW_JWT_ISSUER``, ``HELIXFLOW_JWT_AUDIENCE``, ``HELIXFLOW_JWT_TTL_SECONDS``.
 - ``HELIXFLOW_GATEWAY_HOST``/``_PORT`` (8080), ``HELIXFLOW_GATEWAY_WORKERS`` (1),
   ``HELIXFLOW_AUTH_HOST``/``_PORT`` (8081), ``HELIXFLOW_MONITORING_HOST``/``_PORT`` (8083).
+- ``HELIXFLOW_AUTH_CACHE_SECONDS`` (60), ``HELIXFLOW_AUTH_CACHE_STALE_SECONDS`` (600): how long a directory record
+  (API key, user, tenant) is fresh, and how long since PostgreSQL last confirmed it it is still served while
+  PostgreSQL is unreachable (also the bound on the JWKS served while the auth service is).
 - ``HELIXFLOW_AUTH_HASH_WORKERS`` (0: half the CPUs, 1 to 4), ``HELIXFLOW_AUTH_HASH_QUEUE`` (8): password
   hashes at a time and waiting; ``HELIXFLOW_AUTH_ATTEMPTS_PER_USERNAME`` (10) and ``_PER_ADDRESS`` (30): sign-in
   attempts a minute (0: no limit); ``HELIXFLOW_AUTH_TRUSTED_PROXIES`` (``127.0.0.1,::1``): peers whose
@@ -24,6 +27,8 @@ Variables (all optional in development; see runtime/README.md):
 - ``HELIXFLOW_USAGE_BATCH_SIZE`` (64), ``HELIXFLOW_USAGE_CLAIM_IDLE_MS`` (15000): usage drain tuning.
 - ``HELIXFLOW_USAGE_CHECKPOINT_SECONDS`` (1): how often a stream's pending usage record is rewritten with the
   tokens so far (what a gateway killed mid-stream leaves).
+- ``HELIXFLOW_USAGE_WAITAOF_MS`` (0: off): each settled usage record waits for its AOF fsync, at most this long
+  (``WAITAOF 1 0``; Redis 7.2+). What an acknowledged record can lose otherwise: ``gateway/aof_sync.py``.
 - ``HELIXFLOW_DEFAULT_CONTEXT_TOKENS`` (32768): a model's context length when the pool's model card does not say
   (``max_tokens`` is capped at it, and reserved at it when a request does not set one).
 - ``HELIXFLOW_DEFAULT_REQUESTS_PER_MINUTE``, ``HELIXFLOW_DEFAULT_TOKENS_PER_MINUTE``,
@@ -63,6 +68,11 @@ class RuntimeSettings(BaseSettings):
     jwt_audience: str = "helixflow-api"
     jwt_ttl_seconds: int = 3600
     jwks_cache_seconds: int = 300
+    # Directory records (API keys, users with their tenants): fresh this long, then refreshed while served;
+    # while PostgreSQL is unreachable served up to the stale bound since it last confirmed them (Redis keeps
+    # them for processes that start meanwhile). Revocations apply within a second regardless (auth epoch).
+    auth_cache_seconds: float = Field(default=60.0, gt=0)
+    auth_cache_stale_seconds: float = Field(default=600.0, gt=0)
 
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
@@ -99,6 +109,8 @@ class RuntimeSettings(BaseSettings):
     usage_batch_size: int = 64
     usage_claim_idle_ms: int = 15000
     usage_checkpoint_seconds: float = Field(default=1.0, gt=0)
+    # > 0: each settled usage record waits for its AOF fsync (WAITAOF, Redis 7.2+), at most this long.
+    usage_waitaof_ms: int = Field(default=0, ge=0, le=10_000)
     default_context_tokens: int = Field(default=32768, ge=1)
 
     log_requests: bool = True
@@ -113,6 +125,8 @@ class RuntimeSettings(BaseSettings):
                 raise ValueError("HELIXFLOW_SECRET_KEY must be set to a real secret outside development")
             if len(self.secret_key.get_secret_value()) < 16:
                 raise ValueError("HELIXFLOW_SECRET_KEY must be at least 16 characters")
+        if self.auth_cache_stale_seconds < self.auth_cache_seconds:
+            raise ValueError("HELIXFLOW_AUTH_CACHE_STALE_SECONDS must be at least HELIXFLOW_AUTH_CACHE_SECONDS")
         if self.gateway_workers < 1:
             raise ValueError("HELIXFLOW_GATEWAY_WORKERS must be at least 1")
         return self

@@ -83,6 +83,7 @@ class AwsPlatform(pulumi.ComponentResource):
     namespace: pulumi.Output[str]
     gateway_service: pulumi.Output[str]
     pool_url: pulumi.Output[str]
+    admin_api_key: pulumi.Output[str]
 
     def __init__(self, name: str, args: AwsPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         for part in (args.network, args.cluster, args.database, args.cache, args.bucket):
@@ -132,6 +133,7 @@ class AwsPlatform(pulumi.ComponentResource):
         self.namespace = layer.namespace
         self.gateway_service = layer.gateway_service
         self.pool_url = layer.pool_url
+        self.admin_api_key = layer.admin_api_key
         self.register_outputs({"cluster_name": self.cluster_name, "database_address": self.database_address,
                                "cache_endpoint": self.cache_endpoint, "bucket": self.bucket,
                                "namespace": self.namespace, "gateway_service": self.gateway_service})  # fmt: skip

@@ -22,8 +22,16 @@ from helixflow.components.k8s.edge import Edge, EdgeArgs
 from helixflow.components.k8s.monitoring import Monitoring, MonitoringArgs, SlackReceiver
 from helixflow.components.k8s.network import NetworkArgs, NetworkPolicies
 from helixflow.components.k8s.pool import GpuPlacement, InferencePool, PoolArgs
-from helixflow.components.k8s.runtime import SECRET_NAME, Runtime, RuntimeArgs, RuntimeSecrets, Scaling
+from helixflow.components.k8s.runtime import (
+    SECRET_NAME,
+    AdminAccount,
+    Runtime,
+    RuntimeArgs,
+    RuntimeSecrets,
+    Scaling,
+)
 from helixflow.runtime.pool.sglang_worker import SGLangWorkerSpec
+from helixflow.runtime.security.api_keys import derive_api_key
 
 TYPE = "helixflow:k8s:Layer"
 
@@ -52,6 +60,7 @@ class LayerArgs:
     acme_email: str | None = None
     acme_server: Literal["production", "staging"] = "production"
     slack: SlackReceiver | None = None  # Alertmanager's Slack receiver
+    admin_tenant: str = "default"  # the first tenant, whose admin's API key is the layer's `admin_api_key`
 
     @property
     def namespace(self) -> str:
@@ -68,6 +77,7 @@ class KubernetesLayer(pulumi.ComponentResource):
     namespace: pulumi.Output[str]
     gateway_service: pulumi.Output[str]
     pool_url: pulumi.Output[str]
+    admin_api_key: pulumi.Output[str]
 
     def __init__(self, name: str, args: LayerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         if args.worker.api_key is not None:
@@ -85,8 +95,12 @@ class KubernetesLayer(pulumi.ComponentResource):
             database_url, redis_url = args.data.database_url, args.data.redis_url
             runtime_opts = child
         pool_url = f"http://sglang-router.{args.namespace}.svc.cluster.local:8082"
+        # secret_key is secret, and so is what is derived from it
+        admin_key: pulumi.Output[str] = pulumi.Output.secret(args.secret_key).apply(
+            lambda secret: derive_api_key(secret, "admin"))  # fmt: skip
         runtime = Runtime(f"{name}-runtime", RuntimeArgs(
             namespace=args.namespace, image=args.runtime_image, pool_url=pool_url, scaling=args.scaling,
+            admin=AdminAccount(api_key=admin_key, tenant=args.admin_tenant),
             secrets=RuntimeSecrets(database_url=database_url, redis_url=redis_url, secret_key=args.secret_key,
                                    pool_api_key=args.pool_api_key),
         ), opts=runtime_opts)  # fmt: skip
@@ -109,7 +123,7 @@ class KubernetesLayer(pulumi.ComponentResource):
         self.namespace = runtime.namespace
         self.gateway_service = runtime.gateway_service
         self.pool_url = pool.url
-        self.register_outputs(
-            {"namespace": self.namespace, "gateway_service": self.gateway_service, "pool_url": self.pool_url}
-        )
+        self.admin_api_key = admin_key
+        self.register_outputs({"namespace": self.namespace, "gateway_service": self.gateway_service,
+                               "pool_url": self.pool_url, "admin_api_key": self.admin_api_key})  # fmt: skip
 

@@ -27,6 +27,17 @@ class RuntimeSecrets:
 
 
 @dataclass(frozen=True)
+class AdminAccount:
+    """The first tenant and its admin, made by the migrations Job once the schema is there. The admin's API key
+    is chosen by the stack (derived from its secret key), so the stack can hand it out as a secret output."""
+
+    api_key: pulumi.Input[str]
+    tenant: str = "default"
+    username: str = "admin"
+    email: str = "admin@helixflow.invalid"
+
+
+@dataclass(frozen=True)
 class Scaling:
     min_replicas: int = 3
     max_replicas: int = 20
@@ -40,6 +51,7 @@ class RuntimeArgs:
     secrets: RuntimeSecrets
     pool_url: str  # the router's Service
     scaling: Scaling = field(default_factory=Scaling)
+    admin: AdminAccount | None = None
 
     def validate(self) -> None:
         if not self.namespace or not self.image:
@@ -89,6 +101,7 @@ class Runtime(pulumi.ComponentResource):
                 "HELIXFLOW_REDIS_URL": args.secrets.redis_url,
                 "HELIXFLOW_SECRET_KEY": args.secrets.secret_key,
                 "HELIXFLOW_POOL_API_KEY": args.secrets.pool_api_key,
+                **({"HELIXFLOW_BOOTSTRAP_API_KEY": args.admin.api_key} if args.admin else {}),
             },
             opts=in_ns,
         )
@@ -140,8 +153,12 @@ class Runtime(pulumi.ComponentResource):
 
     def _migrations(self, name: str, opts: pulumi.ResourceOptions) -> k8s.batch.v1.Job:
         """A new image gets a new Job (a Job's template cannot change), so its migrations run before it rolls."""
-        container = self._container("migrate", ["python", "-m", "helixflow.runtime.db", "upgrade"],
-                                    Resources("100m", "128Mi", "500m", "256Mi"), probes=False)  # fmt: skip
+        command = ["python", "-m", "helixflow.runtime.db", "upgrade"]
+        admin = self._args.admin
+        if admin:  # then the first tenant and admin; its output (with the generated password) stays out of the log
+            command = ["sh", "-c", " ".join(command) + " && python -m helixflow.runtime.bootstrap bootstrap "
+                       f"--tenant {admin.tenant} --username {admin.username} --email {admin.email} --json >/dev/null"]
+        container = self._container("migrate", command, Resources("100m", "128Mi", "500m", "256Mi"), probes=False)
         return k8s.batch.v1.Job(
             f"{name}-migrate",
             metadata=k8s.meta.v1.ObjectMetaArgs(namespace=self._args.namespace, labels=pods.labels("migrate")),

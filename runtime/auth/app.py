@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
-from helixflow.runtime.auth import admin_routes, token_routes, usage_routes
+from helixflow.runtime.auth import admin_routes, dead_letter_routes, token_routes, usage_routes
 from helixflow.runtime.auth.attempts import AttemptLimiter
 from helixflow.runtime.auth.keystore import KeyStore
 from helixflow.runtime.auth.state import AuthState
@@ -75,6 +75,7 @@ def create_app(settings: RuntimeSettings | None = None) -> FastAPI:
     app.include_router(token_routes.router)
     app.include_router(admin_routes.router)
     app.include_router(usage_routes.router)
+    app.include_router(dead_letter_routes.router)
     app.router.routes.extend([*health.routes(), metrics_route(registry)])
     app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(registry), router=app.router)
     # Outermost: an oversized body is refused before anything else runs or reads it.

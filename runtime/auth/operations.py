@@ -10,7 +10,7 @@ from typing import Any, TypeAlias
 import asyncpg
 
 from helixflow.runtime.common.errors import ApiError
-from helixflow.runtime.security.api_keys import generate_api_key
+from helixflow.runtime.security.api_keys import generate_api_key, known_api_key
 from helixflow.runtime.security.passwords import hash_password
 
 Connection: TypeAlias = "asyncpg.Connection | asyncpg.Pool"
@@ -73,9 +73,10 @@ async def create_user(db: Connection, *, tenant_id: str, username: str, email: s
 
 async def create_key(db: Connection, *, tenant_id: str, user_id: str, role: str, name: str = "",
                      expires_at: dt.datetime | None = None, requests_per_minute: int | None = None,
-                     tokens_per_minute: int | None = None) -> dict[str, Any]:
-    """A new key row plus ``api_key``, the plaintext (returned once, never stored)."""
-    new = generate_api_key()
+                     tokens_per_minute: int | None = None, plaintext: str | None = None) -> dict[str, Any]:
+    """A new key row plus ``api_key``, the plaintext (returned once, never stored); `plaintext`: a key chosen
+    by the caller (see api_keys.known_api_key) instead of a generated one."""
+    new = known_api_key(plaintext) if plaintext is not None else generate_api_key()
     row = await db.fetchrow(
         f"INSERT INTO api_keys (tenant_id, user_id, name, prefix, key_hash, role, expires_at, requests_per_minute, "
         f"tokens_per_minute) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {KEY_COLUMNS}",

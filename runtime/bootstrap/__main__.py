@@ -1,7 +1,8 @@
 """``python -m helixflow.runtime.bootstrap bootstrap --tenant NAME --username U --email E [--password P] [--json]``
 
 Creates the first tenant, an admin user and an API key (see bootstrap.py for reruns).
-Reads HELIXFLOW_DATABASE_URL. Prints JSON with tenant_id, user_id, api_key (shown
+Reads HELIXFLOW_DATABASE_URL, and HELIXFLOW_BOOTSTRAP_API_KEY when the admin's key is chosen
+beforehand. Prints JSON with tenant_id, user_id, api_key (shown
 once), api_key_id, key_prefix, username, role, created, and password when generated.
 Exit 0 on success, 1 with one line on stderr otherwise.
 """
@@ -33,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings_or_exit()
     try:
         result = asyncio.run(bootstrap(settings.database_url, tenant=args.tenant, username=args.username,
-                                       email=args.email, password=args.password))
+                                       email=args.email, password=args.password,
+                                       api_key=os.environ.get("HELIXFLOW_BOOTSTRAP_API_KEY") or None))
     except BootstrapError as err:
         sys.stderr.write(f"error: {err}\n")
         return 1

@@ -2,6 +2,8 @@
 
 A second run with the same tenant and username returns the existing ids and a
 *new* API key (``created: false``); a username that belongs to another tenant is an error.
+With a preset key (a cluster's, derived from the stack's secret so the stack can hand it out), that key
+is stored once and a rerun keeps it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncpg
 
 from helixflow.runtime.auth import operations as ops
 from helixflow.runtime.common.errors import ApiError
+from helixflow.runtime.security.api_keys import known_api_key
 
 
 class BootstrapError(Exception):
@@ -20,7 +23,7 @@ class BootstrapError(Exception):
 
 
 async def bootstrap(database_url: str, *, tenant: str, username: str, email: str,
-                    password: str | None) -> dict[str, Any]:
+                    password: str | None, api_key: str | None = None) -> dict[str, Any]:
     """Raises BootstrapError."""
     try:
         connection = await asyncpg.connect(database_url, timeout=10)
@@ -28,7 +31,8 @@ async def bootstrap(database_url: str, *, tenant: str, username: str, email: str
         raise BootstrapError(f"cannot connect to HELIXFLOW_DATABASE_URL: {type(err).__name__}: {err}") from err
     try:
         async with connection.transaction():
-            return await _bootstrap(connection, tenant=tenant, username=username, email=email, password=password)
+            return await _bootstrap(connection, tenant=tenant, username=username, email=email, password=password,
+                                    api_key=api_key)
     except asyncpg.UndefinedTableError as err:
         raise BootstrapError("the schema is missing: run `python -m helixflow.runtime.db upgrade` first") from err
     except ApiError as err:
@@ -38,7 +42,7 @@ async def bootstrap(database_url: str, *, tenant: str, username: str, email: str
 
 
 async def _bootstrap(db: asyncpg.Connection, *, tenant: str, username: str, email: str,
-                     password: str | None) -> dict[str, Any]:
+                     password: str | None, api_key: str | None) -> dict[str, Any]:
     created = False
     tenant_row = await db.fetchrow("SELECT id FROM tenants WHERE name = $1", tenant)
     if tenant_row is None:
@@ -58,7 +62,17 @@ async def _bootstrap(db: asyncpg.Connection, *, tenant: str, username: str, emai
         if str(user_row["tenant_id"]) != tenant_id:
             raise BootstrapError(f"user '{username}' already exists in another tenant")
         user_id = str(user_row["id"])
-    key = await ops.create_key(db, tenant_id=tenant_id, user_id=user_id, role="admin", name="bootstrap")
+    if api_key is not None:
+        try:
+            preset = known_api_key(api_key)
+        except ValueError as err:
+            raise BootstrapError(f"HELIXFLOW_BOOTSTRAP_API_KEY: {err}") from None
+        row = await db.fetchrow("SELECT id, prefix FROM api_keys WHERE key_hash = $1", preset.digest)
+        if row is not None:  # a rerun: the key is there already
+            return {"tenant_id": tenant_id, "user_id": user_id, "username": username, "role": "admin",
+                    "api_key": api_key, "api_key_id": str(row["id"]), "key_prefix": row["prefix"], "created": created}
+    key = await ops.create_key(db, tenant_id=tenant_id, user_id=user_id, role="admin", name="bootstrap",
+                               plaintext=api_key)
     result: dict[str, Any] = {"tenant_id": tenant_id, "user_id": user_id, "username": username, "role": "admin",
                               "api_key": key["api_key"], "api_key_id": key["id"], "key_prefix": key["prefix"],
                               "created": created}

@@ -1,38 +1,49 @@
 """Turns a bearer credential (API key or JWT) into a Principal, with per-process caches.
 
-API-key records are cached by digest (positives 60 s, negatives 2 s) and the cache
-is cleared by the EpochWatcher on any change. JWTs are verified locally against
-public keys from a JwksSource; the user (with its tenant) or the API key they were issued
-for is looked up and cached the same way, so a deactivated user, a disabled tenant or a
-revoked key stops every token issued for it within the same second as the key itself.
-A token issued for an API key (client-credentials grant) carries that key's role and
-limits, shared with the key. A verified token's claims are kept until it expires (at most
-TOKEN_TTL): verifying an EdDSA JWT costs more than the rest of the request's CPU.
+API-key records (by digest) and the users and keys JWTs were issued for are cached by ``credential_cache``:
+fresh for ``auth_cache_seconds``, then served while refreshed, and while PostgreSQL is unreachable for up to
+``auth_cache_stale_seconds`` since it last confirmed them (a process that starts during an outage finds them in
+Redis). The EpochWatcher clears them on any revoking change, so a deactivated user, a disabled tenant or a
+revoked key stops every credential within the same second. A token issued for an API key (client-credentials
+grant) carries that key's role and limits, shared with the key. A verified token's claims are kept until it
+expires (at most TOKEN_TTL): verifying an EdDSA JWT costs more than the rest of the request's CPU.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-import asyncpg
-
+from helixflow.runtime.common.credential_cache import (
+    Backoff,
+    CachedLookup,
+    CachePolicy,
+    DirectoryUnavailable,
+    SharedRecords,
+)
 from helixflow.runtime.common.directory import Directory, KeyRecord, UserRecord
 from helixflow.runtime.common.errors import ApiError
 from helixflow.runtime.common.principal import Principal, TenantLimits
+from helixflow.runtime.common.record_codecs import KeyRecordCodec, UserRecordCodec
 from helixflow.runtime.security.api_keys import digest_api_key, looks_like_api_key
 from helixflow.runtime.security.tokens import TokenError, public_key_from_jwk, unverified_kid, verify_token
 from helixflow.runtime.settings import RuntimeSettings
 
-POSITIVE_TTL = 60.0
-NEGATIVE_TTL = 2.0
+R = TypeVar("R")
 TOKEN_TTL = 60.0
 MAX_ENTRIES = 100_000
 
 
+class JwksUnavailable(Exception):
+    """The signing key is not cached and the auth service cannot be asked."""
+
+
 class JwksSource(Protocol):
     async def jwk(self, kid: str) -> dict[str, Any] | None: ...
+
+
+def _unavailable() -> ApiError:
+    return ApiError(503, "authentication backend unavailable", code="auth_unavailable", headers={"Retry-After": "1"})
 
 
 def _unauthorized(message: str) -> ApiError:
@@ -42,11 +53,17 @@ def _unauthorized(message: str) -> ApiError:
 class Authenticator:
     """Raises ApiError(401) for a bad credential and ApiError(503) when the directory is unreachable."""
 
-    def __init__(self, directory: Directory, jwks: JwksSource, settings: RuntimeSettings) -> None:
+    def __init__(self, directory: Directory, jwks: JwksSource, settings: RuntimeSettings,
+                 shared: SharedRecords | None = None) -> None:
         self.directory, self.jwks, self.settings = directory, jwks, settings
-        self._keys: dict[str, tuple[float, KeyRecord | None]] = {}
-        self._key_ids: dict[str, tuple[float, KeyRecord | None]] = {}
-        self._users: dict[str, tuple[float, UserRecord | None]] = {}
+        policy = CachePolicy(settings.auth_cache_seconds, settings.auth_cache_stale_seconds)
+        backoff = Backoff()  # one directory behind all three: one outage, one backoff
+        self._keys: CachedLookup[KeyRecord] = CachedLookup(
+            "key", lambda digest: self.directory.key_by_digest(digest), policy, backoff, KeyRecordCodec(), shared)
+        self._key_ids: CachedLookup[KeyRecord] = CachedLookup(
+            "key-id", lambda key_id: self.directory.key_by_id(key_id), policy, backoff, KeyRecordCodec(), shared)
+        self._users: CachedLookup[UserRecord] = CachedLookup(
+            "user", lambda user_id: self.directory.user(user_id), policy, backoff, UserRecordCodec(), shared)
         self._tokens: dict[str, tuple[float, dict[str, Any]]] = {}  # token -> (valid until, epoch s; claims)
 
     def clear(self) -> None:
@@ -69,26 +86,17 @@ class Authenticator:
         raise _unauthorized("invalid API key or token")
 
     async def _api_key(self, token: str) -> Principal:
-        record = await self._key_record(self._keys, digest_api_key(token), self.directory.key_by_digest)
+        record = await self._cached(self._keys, digest_api_key(token))
         if record is None or not record.is_valid_now():
             raise _unauthorized("invalid, expired or revoked API key")
         return record.principal
 
-    async def _key_record(self, cache: dict[str, tuple[float, KeyRecord | None]], lookup_key: str,
-                          lookup: Callable[[str], Awaitable[KeyRecord | None]]) -> KeyRecord | None:
-        now = time.monotonic()
-        cached = cache.get(lookup_key)
-        if cached is not None and cached[0] > now:
-            return cached[1]
+    @staticmethod
+    async def _cached(cache: CachedLookup[R], key: str) -> R | None:
         try:
-            record = await lookup(lookup_key)
-        except (OSError, asyncpg.PostgresError, TimeoutError) as err:
-            raise ApiError(503, "authentication backend unavailable", code="auth_unavailable",
-                           headers={"Retry-After": "1"}) from err
-        if len(cache) >= MAX_ENTRIES:
-            cache.clear()
-        cache[lookup_key] = (now + (POSITIVE_TTL if record else NEGATIVE_TTL), record)
-        return record
+            return await cache.get(key)
+        except DirectoryUnavailable as err:
+            raise _unavailable() from err
 
     async def _jwt(self, token: str) -> Principal:
         now = time.time()
@@ -107,12 +115,12 @@ class Authenticator:
         key_id = claims.get("key")
         if isinstance(key_id, str):
             # Issued for an API key: it lives and dies with the key, and has the key's role and limits.
-            record = await self._key_record(self._key_ids, key_id, self.directory.key_by_id)
+            record = await self._cached(self._key_ids, key_id)
             if record is None or not record.is_valid_now() or record.principal.tenant_id != tenant_id \
                     or record.principal.user_id != sub:
                 raise _unauthorized("the API key this token was issued for is revoked or expired")
             return record.principal
-        user = await self._user(sub)
+        user = await self._cached(self._users, sub)
         if user is None or not user.active or user.tenant_id != tenant_id:
             raise _unauthorized("the user is unknown or deactivated, or its tenant is disabled")
         # The user's role as it is now: a demotion applies to the tokens already issued.
@@ -130,18 +138,5 @@ class Authenticator:
                                 audience=self.settings.jwt_audience)
         except TokenError as err:
             raise _unauthorized(str(err)) from err
-
-    async def _user(self, user_id: str) -> UserRecord | None:
-        now = time.monotonic()
-        cached = self._users.get(user_id)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        try:
-            user = await self.directory.user(user_id)
-        except (OSError, asyncpg.PostgresError, TimeoutError) as err:
-            raise ApiError(503, "authentication backend unavailable", code="auth_unavailable",
-                           headers={"Retry-After": "1"}) from err
-        if len(self._users) >= MAX_ENTRIES:
-            self._users.clear()
-        self._users[user_id] = (now + (POSITIVE_TTL if user else NEGATIVE_TTL), user)
-        return user
+        except JwksUnavailable as err:
+            raise _unavailable() from err

@@ -48,10 +48,13 @@ class KeyRecord:
 
     __slots__ = ("expires_at", "principal", "usable")
 
-    def __init__(self, principal: Principal, expires_at: dt.datetime | None, usable: bool) -> None:
+    def __init__(self, principal: Principal, expires_at: dt.datetime | float | None, usable: bool) -> None:
         self.principal, self.usable = principal, usable
         # Epoch seconds (the column is UTC without a zone): a float comparison per request, not a datetime.
-        self.expires_at = math.inf if expires_at is None else expires_at.replace(tzinfo=dt.UTC).timestamp()
+        if isinstance(expires_at, dt.datetime):
+            self.expires_at = expires_at.replace(tzinfo=dt.UTC).timestamp()
+        else:
+            self.expires_at = math.inf if expires_at is None else float(expires_at)
 
     def is_valid_now(self) -> bool:
         return self.usable and self.expires_at > time.time()

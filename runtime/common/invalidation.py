@@ -40,12 +40,17 @@ class EpochWatcher:
         self._seen: bytes | str | None = None
         self._task: asyncio.Task[None] | None = None
 
+    @property
+    def epoch(self) -> bytes | str | None:
+        """The epoch last read (None before the first read and after a failed one)."""
+        return self._seen
+
     async def check(self) -> None:
         try:
             value = await self.redis.get(EPOCH_KEY)
         except (RedisError, OSError):
-            self.on_change()
             self._seen = None
+            self.on_change()
             return
         if value != self._seen:
             self._seen = value

@@ -134,6 +134,7 @@ async def record_usage(state: GatewayState, ex: Exchange, *, status: str, status
         ex.next_checkpoint = time.monotonic() + state.settings.usage_checkpoint_seconds
     # Both commands are queued before either is awaited, so they share one round trip.
     stored = state.batcher.submit("XADD", STREAM, "*", "d", encoded)
+    synced = state.aof_sync.submit(state.batcher) if state.aof_sync is not None and status != "pending" else None
     consumed = None
     if status != "pending":
         with contextlib.suppress(Exception):
@@ -142,6 +143,8 @@ async def record_usage(state: GatewayState, ex: Exchange, *, status: str, status
         await stored
     except Exception:  # whatever Redis failed with, the record goes to PostgreSQL instead
         await _write_directly(state, encoded)
+    if synced is not None and state.aof_sync is not None:
+        await state.aof_sync.wait(synced)  # the answer goes out once the record is on disk (aof_sync)
     if consumed is not None:
         with contextlib.suppress(Exception):  # a missed token count must not fail the request
             await consumed

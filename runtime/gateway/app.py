@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from starlette.types import Receive, Scope, Send
 
 from helixflow.runtime.common.authenticator import Authenticator
+from helixflow.runtime.common.credential_cache import SharedRecords
 from helixflow.runtime.common.directory import Directory, connect_database
 from helixflow.runtime.common.errors import ApiError
 from helixflow.runtime.common.fastapi_errors import install_error_handlers, telemetry_config
@@ -37,9 +38,11 @@ from helixflow.runtime.common.invalidation import EpochWatcher
 from helixflow.runtime.common.metrics_registry import metrics_route
 from helixflow.runtime.common.request_log import request_log_writer
 from helixflow.runtime.common.tracing import setup_tracing
+from helixflow.runtime.gateway.aof_sync import AofSync
 from helixflow.runtime.gateway.batcher import RedisBatcher
 from helixflow.runtime.gateway.cache import ResponseCache
-from helixflow.runtime.gateway.catalog import ModelCatalog, RemoteJwks
+from helixflow.runtime.gateway.catalog import ModelCatalog
+from helixflow.runtime.gateway.jwks import RemoteJwks
 from helixflow.runtime.gateway.metrics import GatewayMetrics
 from helixflow.runtime.gateway.proxy import ROUTES, handle_inference
 from helixflow.runtime.gateway.quotas import Quotas
@@ -103,18 +106,20 @@ def _lifespan(settings: RuntimeSettings, registry: CollectorRegistry, health: He
                                 max_idle=settings.upstream_max_connections)
         resp = RespClient(settings.redis_url) if settings.redis_url.startswith("redis://") else None
         batcher = RedisBatcher(redis, resp)
-        authenticator = Authenticator(Directory(db, settings),
-                                      RemoteJwks(http, settings.auth_url.rstrip("/") + "/.well-known/jwks.json",
-                                                 settings.jwks_cache_seconds), settings)
+        watcher = EpochWatcher(redis, lambda: authenticator.clear())
+        jwks = RemoteJwks(http, settings.auth_url.rstrip("/") + "/.well-known/jwks.json", settings.jwks_cache_seconds,
+                          settings.auth_cache_stale_seconds, redis)
+        # Known credentials keep working through a PostgreSQL outage, even in a process started during it.
+        shared = SharedRecords(redis, lambda: watcher.epoch, settings.auth_cache_stale_seconds)
+        authenticator = Authenticator(Directory(db, settings), jwks, settings, shared)
         quotas = Quotas(batcher)
         cache = (ResponseCache(batcher, settings.cache_local_items, settings.cache_ttl_seconds)
                  if settings.cache_enabled else None)
         state = GatewayState(settings, db, redis, batcher, upstream, http, authenticator, quotas, cache,
                              ModelCatalog(upstream), GatewayMetrics(registry),
                              request_log_writer() if settings.log_requests else None,
-                             setup_tracing(settings, "gateway"))
+                             setup_tracing(settings, "gateway"), AofSync(settings.usage_waitaof_ms))
         app.state.gateway = state
-        watcher = EpochWatcher(redis, authenticator.clear)
         # The drainer's reads block (up to 1 s, inside its 5 s timeout), so it gets a connection of its own.
         drain_resp = RespClient(settings.redis_url, timeout=5.0) if resp is not None else None
         drainer = UsageDrainer(redis, db, f"{socket.gethostname()}-{os.getpid()}", settings.usage_batch_size,

@@ -1,4 +1,4 @@
-"""What the gateway learns from the pool and the auth service, cached: the model list and the JWKS."""
+"""What the gateway learns from the pool, cached: the model list (the JWKS is in ``jwks``)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,11 @@ import asyncio
 import time
 from typing import Any
 
-import httpx
 import orjson
 
 from helixflow.runtime.gateway.upstream import UpstreamConnections, UpstreamError
 
 MODELS_TTL = 10.0
-JWKS_MISS_INTERVAL = 2.0
 
 
 class ModelCatalog:
@@ -65,35 +63,3 @@ def _context_length(card: dict[str, Any]) -> int | None:
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             return value
     return None
-
-
-class RemoteJwks:
-    """The auth service's JWKS, cached; an unknown ``kid`` (a rotation) triggers a refetch, at most every 2 s."""
-
-    def __init__(self, client: httpx.AsyncClient, url: str, ttl: float) -> None:
-        self.client, self.url, self.ttl = client, url, ttl
-        self._keys: dict[str, dict[str, Any]] = {}
-        self._expires = 0.0
-        self._last_fetch = 0.0
-        self._lock = asyncio.Lock()
-
-    async def _fetch(self) -> None:
-        async with self._lock:
-            now = time.monotonic()
-            if now - self._last_fetch < JWKS_MISS_INTERVAL and self._expires > now:
-                return
-            self._last_fetch = now
-            try:
-                response = await self.client.get(self.url, timeout=3.0)
-                keys = response.json().get("keys", []) if response.status_code == 200 else None
-            except (httpx.HTTPError, ValueError, AttributeError):
-                keys = None
-            if isinstance(keys, list):
-                self._keys = {k["kid"]: k for k in keys if isinstance(k, dict) and isinstance(k.get("kid"), str)}
-                self._expires = now + self.ttl
-
-    async def jwk(self, kid: str) -> dict[str, Any] | None:
-        now = time.monotonic()
-        if self._expires <= now or (kid not in self._keys and now - self._last_fetch >= JWKS_MISS_INTERVAL):
-            await self._fetch()
-        return self._keys.get(kid)

@@ -39,11 +39,26 @@ class GatewayMetrics(HttpMetrics):
         self.usage_fallbacks = Counter("helixflow_usage_direct_writes_total",
                                        "Usage records written straight to PostgreSQL because Redis failed",
                                        registry=target)
+        self.quota_fail_open = Gauge("helixflow_quota_fail_open",
+                                     "1 while this process serves without quota checks because Redis is unreachable",
+                                     registry=target, multiprocess_mode="livemax")
+        self.quota_fail_open_requests = Counter("helixflow_quota_fail_open_requests",
+                                                "Requests served without a quota check (Redis unreachable)",
+                                                registry=target)
+        self.quota_failing_open = False
 
         # labels() validates and locks on every call; the gateway's label sets are few, so keep the children.
         self._children: dict[tuple[Any, ...], BoundCounter | BoundHistogram] = {}
         self._active = BoundCounter(self.active)
         self.active_inc: Callable[[float], None] = self._active.inc  # +1 / -1 per request in flight
+
+    def set_quota_fail_open(self, failing: bool) -> None:
+        """Counts a request served unchecked; the gauge is written only when the state changes."""
+        if failing:
+            self.quota_fail_open_requests.inc()
+        if failing != self.quota_failing_open:
+            self.quota_failing_open = failing
+            self.quota_fail_open.set(1 if failing else 0)
 
     def child(self, metric: Counter | Histogram, *labels: str) -> Any:
         """The labelled child as a ``BoundCounter`` or ``BoundHistogram``."""

@@ -28,6 +28,7 @@ from helixflow.runtime.gateway.protocol import (
     parse_body,
     prompt_estimate,
 )
+from helixflow.runtime.gateway.quota_guard import may_fail_open, quota_unavailable
 from helixflow.runtime.gateway.quotas import has_limits, has_token_limits
 from helixflow.runtime.gateway.relay import StreamOutcome, relay_events
 from helixflow.runtime.gateway.state import GatewayState
@@ -85,8 +86,13 @@ async def handle_inference(state: GatewayState, scope: Scope, receive: Receive, 
                 wanted = request.reservation(len(body), context) if has_token_limits(ex.principal) else 0
                 quota_headers, ex.reservation = await state.quotas.reserve(ex.principal, wanted)
                 headers += quota_headers
+                if state.metrics.quota_failing_open:
+                    state.metrics.set_quota_fail_open(False)
             except (RedisError, OSError) as err:
+                if not may_fail_open(err):
+                    raise quota_unavailable(err) from err
                 # Fail open: an unreachable Redis must not take inference down with it.
+                state.metrics.set_quota_fail_open(True)
                 log.warning("quota check skipped, Redis unavailable: %s", type(err).__name__)
         bypass = cache_control in ("no-cache", "no-store", "bypass")
         disconnect = scope.get("extensions", {}).get(CANCEL_ON_DISCONNECT)

@@ -110,8 +110,15 @@ class RespClient:
             handshake.append(("AUTH", self.username, self.password) if self.username else ("AUTH", self.password))
         if self.db:
             handshake.append(("SELECT", self.db))
-        for args in handshake:
-            await self._send(args)
+        try:
+            for args in handshake:
+                await self._send(args)
+        except BaseException:
+            # A refused AUTH (or SELECT) must not leave the connection looking usable: commands sent on it
+            # would each fail with NOAUTH instead of the next one reconnecting and saying why.
+            self._protocol = self._transport = None
+            transport.abort()
+            raise
 
     def _lost(self, protocol: _Protocol) -> None:
         if protocol is not self._protocol:

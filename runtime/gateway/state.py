@@ -11,6 +11,7 @@ import httpx
 from redis.asyncio import Redis
 
 from helixflow.runtime.common.authenticator import Authenticator
+from helixflow.runtime.gateway.aof_sync import AofSync
 from helixflow.runtime.gateway.batcher import RedisBatcher
 from helixflow.runtime.gateway.cache import ResponseCache
 from helixflow.runtime.gateway.catalog import ModelCatalog
@@ -35,3 +36,4 @@ class GatewayState:
     metrics: GatewayMetrics
     log_line: Callable[[bytes], Any] | None
     tracer: Any | None = None
+    aof_sync: AofSync | None = None  # WAITAOF after each settled usage record (HELIXFLOW_USAGE_WAITAOF_MS)

@@ -6,8 +6,9 @@ committed, and the insert ignores ids already settled, so retries after a crash
 or a PostgreSQL outage never duplicate rows (a stream's ``pending`` row is updated
 by its later records). Records a dead gateway had read but
 not committed are claimed by the survivors after ``usage_claim_idle_ms``.
-A record PostgreSQL rejects as data (not as an outage) goes to a dead-letter stream
-instead of blocking the ones behind it.
+A record PostgreSQL rejects for its data (SQLSTATE classes 22 and 23 only, ``usage_repair``) is stored
+again without its content, so its billing row lands; only a record refused even so goes to the dead-letter
+stream (replayed by ``dead_letters.replay``). Every other error is an outage: the batch waits and is retried.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from typing import Any
 import asyncpg
 import orjson
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 
 from helixflow.runtime.gateway.resp import RespClient
+from helixflow.runtime.gateway.usage_repair import is_data_error, strip_nul, without_content
 
 STREAM = "hf:usage"
 DEAD_LETTERS = "hf:usage:dead"
@@ -36,21 +38,26 @@ log = logging.getLogger("helixflow.usage")
 # A stream writes ``pending`` records (at its start and at checkpoints) and then its settled one, all under one id,
 # and drainers may deliver them in any order or in one batch: the settled record wins over pending ones, and
 # among pending ones the latest; a settled row is never changed again (retries stay no-ops).
+# Nothing a record carries can overflow a column: token counts are read as bigint and clamped to the int columns,
+# strings cut to their column's size, and the cost clamped to numeric(20, 6) (migration 0002).
 INSERT = """
 INSERT INTO requests (id, user_id, tenant_id, api_key_id, client_request_id, model, endpoint, status, status_code,
     prompt_tokens, completion_tokens, tokens_used, latency_ms, cached, created_at, completed_at, error_message,
     messages, parameters, response, cost)
-SELECT DISTINCT ON (u.id) u.id, u.user_id, u.tenant_id, u.api_key_id, u.client_request_id, left(u.model, 100),
-    u.endpoint, u.status, u.status_code, u.prompt_tokens, u.completion_tokens, u.prompt_tokens + u.completion_tokens,
+SELECT DISTINCT ON (u.id) u.id, u.user_id, u.tenant_id, u.api_key_id, left(u.client_request_id, 128),
+    left(u.model, 100), left(u.endpoint, 64), left(u.status, 50), LEAST(GREATEST(u.status_code, 0), 2147483647),
+    LEAST(GREATEST(u.prompt_tokens, 0), 2147483647), LEAST(GREATEST(u.completion_tokens, 0), 2147483647),
+    LEAST(GREATEST(u.prompt_tokens, 0) + GREATEST(u.completion_tokens, 0), 2147483647),
     u.latency_ms, u.cached, to_timestamp(u.created_at) AT TIME ZONE 'UTC',
     to_timestamp(u.completed_at) AT TIME ZONE 'UTC', u.error_message, COALESCE(u.messages, '[]'::jsonb),
     COALESCE(u.parameters, '{}'::jsonb), u.response,
-    CASE WHEN u.cached THEN 0 ELSE (u.prompt_tokens * COALESCE(p.prompt_per_million, 0)
-        + u.completion_tokens * COALESCE(p.completion_per_million, 0)) / 1000000.0 END
+    CASE WHEN u.cached THEN 0 ELSE LEAST((GREATEST(u.prompt_tokens, 0)::numeric * COALESCE(p.prompt_per_million, 0)
+        + GREATEST(u.completion_tokens, 0)::numeric * COALESCE(p.completion_per_million, 0)) / 1000000.0,
+        99999999999999.999999) END
 FROM jsonb_to_recordset($1::jsonb)
     AS u(id uuid, user_id uuid, tenant_id uuid, api_key_id uuid, client_request_id text, model text, endpoint text,
-         status text, status_code int, prompt_tokens int, completion_tokens int, latency_ms float8, cached bool,
-         created_at float8, completed_at float8, error_message text, messages jsonb, parameters jsonb,
+         status text, status_code bigint, prompt_tokens bigint, completion_tokens bigint, latency_ms float8,
+         cached bool, created_at float8, completed_at float8, error_message text, messages jsonb, parameters jsonb,
          response jsonb)
 LEFT JOIN model_prices p ON p.model = u.model
 ORDER BY u.id, u.status = 'pending', u.completed_at DESC
@@ -91,12 +98,33 @@ class UsageRecord:
 
 
 async def insert_records(db: asyncpg.Pool, records: list[bytes]) -> None:
-    """Inserts encoded records (``UsageRecord.encode``); idempotent. Raises asyncpg/OSError errors."""
-    await db.execute(INSERT, (b"[" + b",".join(records) + b"]").decode())
+    """Inserts encoded records (``UsageRecord.encode``), NULs stripped; idempotent.
+
+    Raises asyncpg errors, OSError, and UnicodeDecodeError for a record that is not UTF-8 (``is_data_error``).
+    """
+    await db.execute(INSERT, strip_nul(b"[" + b",".join(records) + b"]").decode())
 
 
-_OUTAGE = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
-           asyncpg.ConnectionDoesNotExistError, asyncpg.PostgresConnectionError, asyncpg.AdminShutdownError)
+async def insert_or_repair(db: asyncpg.Pool, record: bytes) -> str | None:
+    """Inserts one record; if PostgreSQL rejects its data, the record without its content (the billing row
+    lands). Returns None when a row landed, else why not (then dead-letter it). Raises on an outage."""
+    try:
+        await insert_records(db, [record])
+        return None
+    except Exception as err:
+        if not is_data_error(err):
+            raise
+        reason, code = f"{type(err).__name__}: {err}", getattr(err, "sqlstate", None) or type(err).__name__
+    try:
+        await insert_records(db, [without_content(record, code)])
+        log.warning("usage record stored without its content: %s", reason.split(":", 1)[0])
+        return None
+    except ValueError as again:  # not JSON at all (UnicodeDecodeError is a ValueError too)
+        return f"{reason}; {again}"
+    except asyncpg.PostgresError as again:
+        if not is_data_error(again):
+            raise
+        return f"{reason}; without its content: {type(again).__name__}: {again}"
 
 
 Entry = tuple[bytes, bytes | None]  # a stream entry's id and its record (None: deleted; b"": no record field)
@@ -185,9 +213,9 @@ class UsageDrainer:
         records = [record for _, record in entries if record]
         try:
             await insert_records(self.db, records)
-        except _OUTAGE:
-            raise
-        except asyncpg.PostgresError:
+        except Exception as err:
+            if not is_data_error(err):
+                raise  # an incident: the batch stays unacknowledged and is retried with backoff
             await self._insert_one_by_one(records)
         for _ in range(sum(record == b"" for _, record in entries)):  # after the inserts: not again on a retry
             await self._dead_letter(b"", "a stream entry without a record field")
@@ -204,12 +232,9 @@ class UsageDrainer:
 
     async def _insert_one_by_one(self, records: list[bytes]) -> None:
         for record in records:
-            try:
-                await insert_records(self.db, [record])
-            except _OUTAGE:
-                raise
-            except (asyncpg.PostgresError, UnicodeDecodeError) as err:
-                await self._dead_letter(record, f"{type(err).__name__}: {err}")
+            rejected = await insert_or_repair(self.db, record)
+            if rejected is not None:
+                await self._dead_letter(record, rejected)
 
     async def _dead_letter(self, record: bytes, error: str) -> None:
         log.error("usage record rejected, moved to %s: %s", DEAD_LETTERS, error.split(":", 1)[0])
@@ -230,7 +255,7 @@ class UsageDrainer:
                         await asyncio.sleep(LINGER_S)
             except asyncio.CancelledError:
                 raise
-            except (RedisError, *_OUTAGE, asyncpg.PostgresError) as err:
+            except Exception as err:  # an outage of either store, whatever it raised: wait and retry, never stop
                 log.warning("usage drain paused (%s), retrying in %.1fs", type(err).__name__, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)

@@ -1,5 +1,6 @@
 """What no single process knows, refreshed in the background and read by a Prometheus collector:
-usage, tokens and cost per tenant and model (PostgreSQL), the pool's readiness, the usage backlog (Redis)."""
+usage, tokens and cost per tenant and model (PostgreSQL), the pool's readiness, the usage backlog and dead
+letters (Redis)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from helixflow.runtime.gateway.usage import GROUP, STREAM
+from helixflow.runtime.gateway.usage import DEAD_LETTERS, GROUP, STREAM
 
 log = logging.getLogger("helixflow.monitoring")
 
@@ -41,6 +42,7 @@ class Snapshot:
     redis_up: bool = False
     backlog: int = 0
     pending: int = 0
+    dead_letters: int = 0
     refreshed_at: float = 0.0
 
 
@@ -65,6 +67,7 @@ class PlatformExporter(Collector):
             snap.pool_ready = False
         try:
             snap.backlog = int(await self.redis.xlen(STREAM))
+            snap.dead_letters = int(await self.redis.xlen(DEAD_LETTERS))
             groups = await self.redis.xinfo_groups(STREAM)
             snap.pending = sum(int(g.get("pending", 0)) for g in groups if g.get("name") in (GROUP, GROUP.encode()))
             snap.redis_up = True
@@ -107,6 +110,8 @@ class PlatformExporter(Collector):
             ("helixflow_redis_up", "1 when Redis answered", snap.redis_up),
             ("helixflow_usage_backlog", "Usage records on the stream not yet in PostgreSQL", snap.backlog),
             ("helixflow_usage_pending", "Usage records read by a drainer but not yet committed", snap.pending),
+            ("helixflow_usage_dead_letters", "Usage records PostgreSQL refused even without their content "
+             "(replay: helixflow usage replay)", snap.dead_letters),
             ("helixflow_exporter_refreshed_timestamp_seconds", "When these figures were read", snap.refreshed_at),
         ):
             yield GaugeMetricFamily(name, doc, value=float(value))

@@ -7,6 +7,8 @@ nothing can be brute-forced) and lets every request look its key up by digest.
 from __future__ import annotations
 
 import hashlib
+import hmac
+import re
 import secrets
 import string
 from dataclasses import dataclass
@@ -29,6 +31,25 @@ def generate_api_key() -> NewApiKey:
     secret = secrets.token_urlsafe(24)
     plaintext = f"{KEY_SCHEME}{ident}_{secret}"
     return NewApiKey(plaintext=plaintext, prefix=f"{KEY_SCHEME}{ident}", digest=digest_api_key(plaintext))
+
+
+KEY_SHAPE = re.compile(r"^hf_[a-z0-9]{8}_[A-Za-z0-9_-]{32,}$")
+
+
+def known_api_key(plaintext: str) -> NewApiKey:
+    """A key chosen elsewhere (a cluster's admin key, derived from the stack's secret): its row's parts.
+
+    Raises ValueError for a key that is not of the generated shape (and as long: 192 bits or more)."""
+    if not KEY_SHAPE.match(plaintext):
+        raise ValueError("an API key is hf_, 8 lowercase letters or digits, _, then at least 32 URL-safe characters")
+    return NewApiKey(plaintext=plaintext, prefix=key_prefix(plaintext), digest=digest_api_key(plaintext))
+
+
+def derive_api_key(secret: str, purpose: str) -> str:
+    """A key of the generated shape, derived from a secret for one purpose (HMAC-SHA256: as random as the
+    secret, and a different key for every purpose), so a deployment can know it without reading it back."""
+    digest = hmac.new(secret.encode(), f"helixflow-api-key:{purpose}".encode(), hashlib.sha256).hexdigest()
+    return f"{KEY_SCHEME}{digest[:8]}_{digest[8:56]}"
 
 
 def key_prefix(plaintext: str) -> str:

@@ -154,6 +154,7 @@ def build_aws_program(config: AwsStack, secrets: SecretSource, access: AwsAccess
         pulumi.export("namespace", platform.namespace)
         pulumi.export("gateway_service", platform.gateway_service)
         pulumi.export("pool_url", platform.pool_url)
+        pulumi.export("admin_api_key", platform.admin_api_key)
         pulumi.export("model", a.model.name)
         pulumi.export("protected_data_stores", protected_stores(config, stack))
         pulumi.export("workloads", [{"kind": "Deployment", "namespace": a.namespace_prefix, "name": workload}

@@ -54,7 +54,7 @@ def layer_args(config: KubernetesStack, secrets: StackSecrets) -> LayerArgs:
                         target_cpu_percent=k.scaling.target_cpu_percent),
         addons=AddonsArgs(**k.addons.model_dump(), load_balancer_annotations=dict(k.edge.load_balancer_annotations),
                           gpu_toleration_key=k.gpu_pool.toleration_key),
-        domain=config.domain, acme_email=config.acme_email, acme_server=k.edge.acme_server,
+        domain=config.domain, acme_email=config.acme_email, acme_server=k.edge.acme_server, admin_tenant=k.admin_tenant,
         slack=SlackReceiver(secret=k.alerting.slack_secret, key=k.alerting.slack_secret_key,
                             channel=k.alerting.slack_channel) if k.alerting.slack_secret else None,
     )  # fmt: skip
@@ -75,6 +75,8 @@ def build_kubernetes_program(config: KubernetesStack, secrets: SecretSource, acc
         pulumi.export("namespace", layer.namespace)
         pulumi.export("gateway_service", layer.gateway_service)
         pulumi.export("pool_url", layer.pool_url)
+        pulumi.export("admin_tenant", k.admin_tenant)
+        pulumi.export("admin_api_key", layer.admin_api_key)
         pulumi.export("model", k.model.name)
         if config.domain:
             pulumi.export("endpoint", f"https://{config.domain}")

@@ -170,3 +170,18 @@ def test_the_runtime_namespace_enforces_restricted_and_denies_by_default() -> No
     gateway = policies[("helixflow", "gateway")]
     sources = [peer for rule in gateway["ingress"] for peer in rule["from"]]
     assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}} in sources
+
+
+def test_the_migrations_job_bootstraps_the_admin_whose_key_the_stack_derives() -> None:
+    from helixflow.runtime.security.api_keys import derive_api_key, known_api_key
+
+    recorder = render({"admin_tenant": "platform"})
+    job = next(o for o in recorder.objects if o["kind"] == "Job")
+    script = job["spec"]["template"]["spec"]["containers"][0]["command"][-1]
+    assert script.index("helixflow.runtime.db upgrade") < script.index("helixflow.runtime.bootstrap bootstrap")
+    assert "--tenant platform" in script and script.endswith(">/dev/null")
+    secret = next(o for o in recorder.objects if o["kind"] == "Secret"
+                  and o["metadata"]["name"] == "helixflow-runtime")["stringData"]  # fmt: skip
+    key = secret["HELIXFLOW_BOOTSTRAP_API_KEY"]
+    assert key == derive_api_key(secret["HELIXFLOW_SECRET_KEY"], "admin") and known_api_key(key).prefix == key[:11]
+    assert key != derive_api_key(secret["HELIXFLOW_SECRET_KEY"], "other")

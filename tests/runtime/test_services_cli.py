@@ -27,7 +27,7 @@ def test_invalid_settings_are_one_clear_line(base_env: dict[str, str]) -> None:
 
 def test_upgrade_is_idempotent_and_reports_the_revision(base_env: dict[str, str]) -> None:
     result = run_module("helixflow.runtime.db", ["upgrade"], base_env)
-    assert result.returncode == 0 and result.stdout.strip() == "0001"
+    assert result.returncode == 0 and result.stdout.strip() == "0002"
     down = run_module("helixflow.runtime.db", ["upgrade"], {**base_env, "HELIXFLOW_DATABASE_URL":
                                                              "postgresql://x:y@127.0.0.1:1/none"})
     assert down.returncode == 1 and down.stderr.startswith("error:") and "Traceback" not in down.stderr
@@ -46,6 +46,23 @@ def test_bootstrap_again_returns_the_same_ids_and_a_new_key(base_env: dict[str, 
     clash = run_module("helixflow.runtime.bootstrap", ["bootstrap", "--tenant", "other", "--username", "root",
                                                    "--email", "root@acme.test", "--json"], base_env)
     assert clash.returncode == 1 and "another tenant" in clash.stderr
+
+
+def test_bootstrap_with_a_preset_key_stores_it_once(base_env: dict[str, str], gateway: Service) -> None:
+    from helixflow.runtime.security.api_keys import derive_api_key
+
+    key = derive_api_key("a stack's secret key", "admin")
+    env = {**base_env, "HELIXFLOW_BOOTSTRAP_API_KEY": key}
+    args = ["bootstrap", "--tenant", "preset", "--username", "preset-admin", "--email", "p@preset.test", "--json"]
+    first = run_module("helixflow.runtime.bootstrap", args, env)
+    assert first.returncode == 0, first.stderr
+    again = run_module("helixflow.runtime.bootstrap", args, env)
+    assert again.returncode == 0, again.stderr
+    one, two = orjson.loads(first.stdout), orjson.loads(again.stdout)
+    assert one["api_key"] == two["api_key"] == key and one["api_key_id"] == two["api_key_id"]
+    assert chat(gateway.url, key).status_code == 200
+    bad = run_module("helixflow.runtime.bootstrap", args, {**base_env, "HELIXFLOW_BOOTSTRAP_API_KEY": "hf_short"})
+    assert bad.returncode == 1 and "HELIXFLOW_BOOTSTRAP_API_KEY" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_monitoring_exports_usage_cost_and_pool_state(base_env: dict[str, str], gateway: Service,

@@ -35,7 +35,7 @@ class LocalTarget(Target[LocalStack]):
         HIGH_AVAILABILITY: "one process per data store; the cloud targets use managed HA services",
         PUBLIC_DNS: "TLS from a CA the stack generates; trust it with the outputs' CA file",
     }
-    status_columns = ("port", "pid")
+    status_columns = ("port", "pid", "dead_letters")
 
     def preflight(self, config: LocalStack, paths: StackPaths) -> LocalHost:
         from helixflow.stacks.targets.local.preflight import preflight

@@ -3,7 +3,10 @@ is its process alive, does it answer?"""
 
 from __future__ import annotations
 
+import re
 import socket
+import urllib.error
+import urllib.request
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlparse
@@ -23,6 +26,20 @@ def probe(health: str, timeout: float = 2.0) -> bool:
     return http_ok(health, timeout=timeout)
 
 
+def dead_letters(port: int, timeout: float = 2.0) -> int | None:
+    """``helixflow_usage_dead_letters`` from the monitoring service's metrics (None when it cannot be read)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=timeout) as response:
+            text = response.read(4 << 20).decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+    found = re.search(r"^helixflow_usage_dead_letters (\S+)$", text, re.MULTILINE)
+    try:
+        return int(float(found.group(1))) if found else None
+    except ValueError:
+        return None
+
+
 def _number(value: Any) -> int | None:
     return int(value) if isinstance(value, int | float) else None
 
@@ -36,5 +53,8 @@ def component_statuses(components: Mapping[str, Mapping[str, Any]]) -> list[Comp
         state: State = "healthy" if healthy else "unhealthy" if running else "down"
         details = {"port": int(info.get("port", 0)), "pid": pid, "running": running, "healthy": healthy,
                    "log": str(info.get("log", ""))}  # fmt: skip
+        if healthy and info.get("kind") == "monitoring service":
+            # Usage records PostgreSQL refused: unbilled until `helixflow usage replay` (the alert fires too).
+            details["dead_letters"] = dead_letters(int(info.get("port", 0)))
         statuses.append(ComponentStatus(name=name, kind=str(info.get("kind", "")), state=state, details=details))
     return statuses
