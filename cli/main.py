@@ -15,12 +15,14 @@ import typer
 from typer._click import exceptions as click_exc
 
 from helixflow.cli import __version__
+from helixflow.cli.commands import backup as backup_commands
 from helixflow.cli.commands import config as config_commands
 from helixflow.cli.commands import sim as sim_commands
 from helixflow.cli.commands import stack as stack_commands
 from helixflow.cli.commands import tenant as tenant_commands
 from helixflow.cli.commands import usage as usage_commands
 from helixflow.cli.commands.doctor import doctor
+from helixflow.cli.commands.init import init
 from helixflow.cli.commands.plan import plan
 from helixflow.cli.commands.validate import validate
 
@@ -42,6 +44,9 @@ app.add_typer(config_commands.app, name="config")
 app.add_typer(sim_commands.app, name="sim")
 app.add_typer(tenant_commands.app, name="tenant")
 app.add_typer(usage_commands.app, name="usage")
+app.add_typer(backup_commands.app, name="backup")
+app.command()(backup_commands.restore)
+app.command()(init)
 
 
 def _version_callback(value: bool) -> None:

@@ -31,6 +31,9 @@ FOLDER_TIERS = {
     "cost": "unit",  # price rules over hand-built plans
     "policy": "unit",  # policy rules over hand-built plans, and the pulumi-policy pack
     "tenants": "unit",  # naming, the YAML model, planning, manifests; the local-stack module marks itself e2e
+    "backup": "unit",  # the archive's rules; the modules against PostgreSQL and a stack mark themselves
+    "init": "unit",
+    "docs": "unit",
 }
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
+from helixflow.stacks.backup.model import BackupInfo, RestoreSummary
 from helixflow.stacks.config import StackBase
 from helixflow.stacks.errors import HelixFlowError
 from helixflow.stacks.paths import StackPaths
@@ -76,6 +77,11 @@ class Target(ABC, Generic[ConfigT]):
     # feature (as StackBase.requested_features names it) -> why this target does not offer it
     unsupported: ClassVar[Mapping[str, str]] = {}
     status_columns: ClassVar[tuple[str, ...]] = ()  # the `details` keys `helixflow status` shows
+    # what a target without `helixflow backup` offers instead
+    backup_hint: ClassVar[str] = (
+        "cluster stacks are backed up by the pg_dump CronJob (components/k8s/backup.py) into their bucket, "
+        "and by the managed database's own automated backups"
+    )
 
     # --- what it is -------------------------------------------------------------------------
     def unavailable_reason(self) -> str:
@@ -142,3 +148,30 @@ class Target(ABC, Generic[ConfigT]):
 
     def log_components(self, paths: StackPaths) -> list[str]:
         return []
+
+    # --- day two: backups (`helixflow backup`, `backup list`, `restore`) ---------------------
+    def _no_backups(self, verb: str) -> HelixFlowError:
+        return HelixFlowError(f"target {self.name!r} does not support `helixflow {verb}` in this release",
+                              hint=self.backup_hint)  # fmt: skip
+
+    def backup(
+        self, config: ConfigT, paths: StackPaths, outputs: Callable[[], Mapping[str, Any]], *, retention_days: int,
+        destination: str | None = None,
+    ) -> BackupInfo:  # fmt: skip
+        """Back up the runtime database (to `destination`, or where the target keeps backups), then delete
+        backups older than retention_days. `outputs()` reads the stack's outputs, secrets included (an engine
+        start: called only once the target knows it can back up)."""
+        raise self._no_backups("backup")
+
+    def backups(self, config: ConfigT, paths: StackPaths) -> list[BackupInfo]:
+        """The stack's backups, newest first."""
+        raise self._no_backups("backup list")
+
+    def restore(
+        self, config: ConfigT, paths: StackPaths, outputs: Callable[[], Mapping[str, Any]], backup: str, *,
+        confirmed: bool, retention_days: int, restart: Callable[[], None],
+    ) -> RestoreSummary:  # fmt: skip
+        """Replace the runtime database with a backup's: refused, with nothing changed, for a backup that fails
+        its checks, or while the gateway serves unless `confirmed`. Stops the writers, restores, and calls
+        `restart` (the driver's `up`) to bring them back."""
+        raise self._no_backups("restore")

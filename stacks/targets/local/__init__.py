@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+from helixflow.stacks.backup.model import BackupInfo, RestoreSummary
 from helixflow.stacks.config import LocalStack
 from helixflow.stacks.config.common import GPU, HIGH_AVAILABILITY, PUBLIC_DNS
 from helixflow.stacks.errors import HelixFlowError
@@ -86,3 +87,31 @@ class LocalTarget(Target[LocalStack]):
     def log_components(self, paths: StackPaths) -> list[str]:
         logs = LocalPaths(paths).logs_dir
         return sorted(p.stem for p in logs.glob("*.log")) if logs.exists() else []
+
+    def backup(
+        self, config: LocalStack, paths: StackPaths, outputs: Callable[[], Mapping[str, Any]], *, retention_days: int,
+        destination: str | None = None,
+    ) -> BackupInfo:  # fmt: skip
+        from helixflow.stacks.backup import local
+
+        if destination:
+            raise HelixFlowError(
+                f"a local stack backs up only into its own backup folder, not {destination!r}",
+                hint=f"drop --to; backups go to {local.backup_folder(LocalPaths(paths)).directory} "
+                "(copy them to a bucket from there)",
+            )
+        return local.take_backup(LocalPaths(paths), outputs(), retention_days)
+
+    def backups(self, config: LocalStack, paths: StackPaths) -> list[BackupInfo]:
+        from helixflow.stacks.backup import local
+
+        return local.backup_folder(LocalPaths(paths)).list()
+
+    def restore(
+        self, config: LocalStack, paths: StackPaths, outputs: Callable[[], Mapping[str, Any]], backup: str, *,
+        confirmed: bool, retention_days: int, restart: Callable[[], None],
+    ) -> RestoreSummary:  # fmt: skip
+        from helixflow.stacks.backup import local
+
+        return local.restore(LocalPaths(paths), outputs, backup, confirmed=confirmed, retention_days=retention_days,
+                             restart=restart)  # fmt: skip

@@ -1,0 +1,152 @@
+"""The cluster targets' backups: a CronJob that pg_dumps the runtime database daily into the stack's bucket.
+
+    init container `dump` (the PostgreSQL image): pg_dump --format=custom (compressed), checked with
+        pg_restore --list, a `.sha256` beside it (the same files `helixflow backup` writes locally)
+    container `upload` (the cloud's CLI image, from the bucket URI's scheme): copies both to the bucket
+
+Bucket credentials come from the pod's service account (IRSA on EKS, Workload Identity on GKE): no key
+is mounted. Old backups are deleted by the bucket's 30-day lifecycle rule, not by the job.
+
+`BackupJob(name, BackupArgs(...), opts)`; arguments are validated before anything is created.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from helixflow.components.k8s import pods
+from helixflow.components.k8s.pods import Resources
+
+TYPE = "helixflow:k8s:BackupJob"
+APP = "db-backup"
+DATA_USER = 999  # the postgres user of the official image; the cloud CLIs run as any user with HOME=/tmp
+DEFAULT_SCHEDULE = "17 3 * * *"  # daily, off the hour most jobs pick
+UPLOADER_IMAGES = {  # pinned: the CLI that copies to the bucket, by the bucket URI's scheme
+    "s3": "amazon/aws-cli:2.31.9",
+    "gs": "gcr.io/google.com/cloudsdktool/google-cloud-cli:542.0.0-slim",
+}
+_CRON_FIELD = r"(\*|[0-9*/,\-]+)"
+_CRON = re.compile(rf"^{_CRON_FIELD}( {_CRON_FIELD}){{4}}$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+DUMP_SCRIPT = """set -eu
+name="helixflow-$(date -u +%Y%m%dT%H%M%SZ).dump"
+pg_dump --format=custom --compress=6 --no-owner --no-privileges --dbname="$DATABASE_URL" --file="/backup/$name.partial"
+pg_restore --list "/backup/$name.partial" > /dev/null
+mv "/backup/$name.partial" "/backup/$name"
+cd /backup && sha256sum "$name" > "$name.sha256"
+ls -l /backup
+"""
+UPLOAD_COMMANDS = {
+    "s3": ["aws", "s3", "cp", "/backup/", "$(BUCKET_URI)", "--recursive", "--only-show-errors"],
+    "gs": ["gcloud", "storage", "cp", "/backup/*", "$(BUCKET_URI)"],
+}
+
+
+@dataclass(frozen=True)
+class BackupArgs:
+    """namespace: where the job runs (the runtime's); image: a pinned PostgreSQL image (pg_dump of the server's
+    major version or newer); database_url_secret / database_url_key: the Secret and key holding the runtime's
+    postgresql:// URL; bucket_uri: the stack's backup prefix, s3://bucket/prefix/ or gs://bucket/prefix/;
+    service_account: the one with write access to that prefix."""
+
+    namespace: str
+    image: str
+    database_url_secret: str
+    bucket_uri: str
+    service_account: str
+    database_url_key: str = "HELIXFLOW_DATABASE_URL"
+    schedule: str = DEFAULT_SCHEDULE
+    uploader_image: str | None = None  # default: UPLOADER_IMAGES for the bucket's scheme
+
+    @property
+    def scheme(self) -> str:
+        return self.bucket_uri.split("://", 1)[0]
+
+    def validate(self) -> None:
+        """Raises ValueError for arguments no cluster would run (before any resource is created)."""
+        if self.scheme not in UPLOADER_IMAGES or not re.match(
+            r"^[a-z0-9]+://[a-z0-9][a-z0-9._-]{1,220}/", self.bucket_uri
+        ):
+            raise ValueError(f"bucket_uri {self.bucket_uri!r} must be s3://bucket/prefix/ or gs://bucket/prefix/")
+        if not self.bucket_uri.endswith("/"):
+            raise ValueError(f"bucket_uri {self.bucket_uri!r} must end with '/' (it is a prefix)")
+        if not _CRON.match(self.schedule.strip()):
+            raise ValueError(
+                f"schedule {self.schedule!r} is not a five-field cron expression, e.g. {DEFAULT_SCHEDULE!r}"
+            )
+        for what, value in (("namespace", self.namespace), ("service_account", self.service_account),
+                            ("database_url_secret", self.database_url_secret)):  # fmt: skip
+            if not _DNS_LABEL.match(value):
+                raise ValueError(f"{what} {value!r} is not a Kubernetes name (lower-case letters, digits, '-')")
+        if not re.match(r"^[-._a-zA-Z0-9]+$", self.database_url_key):
+            raise ValueError(f"database_url_key {self.database_url_key!r} is not a Secret key")
+        for image in (self.image, self.uploader()):
+            tag = image.rsplit("/", 1)[-1].partition(":")[2]
+            if "@sha256:" not in image and tag in ("", "latest"):
+                raise ValueError(f"image {image!r} must be pinned to a tag other than latest (or a digest)")
+
+    def uploader(self) -> str:
+        return self.uploader_image or UPLOADER_IMAGES.get(self.scheme, "")
+
+
+class BackupJob(pulumi.ComponentResource):
+    """A daily pg_dump of the runtime database into the stack's bucket. Raises ValueError for bad arguments."""
+
+    cron_job_name: pulumi.Output[str]
+    schedule: pulumi.Output[str]
+
+    def __init__(self, name: str, args: BackupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        args.validate()
+        super().__init__(TYPE, name, None, opts)
+        self._args = args
+        cron = k8s.batch.v1.CronJob(
+            f"{name}-cronjob",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=APP, namespace=args.namespace, labels=pods.labels(APP)),
+            spec=k8s.batch.v1.CronJobSpecArgs(
+                schedule=args.schedule.strip(), time_zone="Etc/UTC",
+                concurrency_policy="Forbid",  # a slow dump is never overlapped by the next one
+                starting_deadline_seconds=3600, successful_jobs_history_limit=3, failed_jobs_history_limit=3,
+                job_template=k8s.batch.v1.JobTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=pods.labels(APP)),
+                    spec=k8s.batch.v1.JobSpecArgs(backoff_limit=2, active_deadline_seconds=3 * 3600,
+                                                  ttl_seconds_after_finished=7 * 86400, template=self._pod()),
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )  # fmt: skip
+        self.cron_job_name = cron.metadata.apply(lambda m: m.name or APP)
+        self.schedule = pulumi.Output.from_input(args.schedule.strip())
+        self.register_outputs({"cron_job_name": self.cron_job_name, "schedule": self.schedule})
+
+    def _pod(self) -> k8s.core.v1.PodTemplateSpecArgs:
+        a = self._args
+        url = k8s.core.v1.EnvVarSourceArgs(
+            secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=a.database_url_secret, key=a.database_url_key)
+        )
+        backup_mount = k8s.core.v1.VolumeMountArgs(name="backup", mount_path="/backup")
+        tmp_mount = k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp")
+        dump = k8s.core.v1.ContainerArgs(
+            name="dump", image=a.image, command=["sh", "-c", DUMP_SCRIPT],
+            env=[k8s.core.v1.EnvVarArgs(name="DATABASE_URL", value_from=url)],
+            resources=Resources("100m", "256Mi", "1", "1Gi").args(), security_context=pods.container_security(),
+            volume_mounts=[backup_mount, tmp_mount],
+        )  # fmt: skip
+        upload = k8s.core.v1.ContainerArgs(
+            name="upload", image=a.uploader(), command=UPLOAD_COMMANDS[a.scheme],
+            env=pods.env({"BUCKET_URI": a.bucket_uri, "HOME": "/tmp", "CLOUDSDK_CONFIG": "/tmp/gcloud"}),
+            resources=Resources("50m", "128Mi", "500m", "512Mi").args(), security_context=pods.container_security(),
+            volume_mounts=[backup_mount, tmp_mount],
+        )  # fmt: skip
+        return k8s.core.v1.PodTemplateSpecArgs(
+            metadata=k8s.meta.v1.ObjectMetaArgs(labels=pods.labels(APP)),
+            spec=k8s.core.v1.PodSpecArgs(
+                service_account_name=a.service_account, restart_policy="Never",
+                security_context=pods.pod_security(DATA_USER), init_containers=[dump], containers=[upload],
+                volumes=[pods.scratch_volume("backup", size="50Gi"), pods.scratch_volume()],
+            ),
+        )  # fmt: skip

@@ -1,0 +1,68 @@
+"""The backup verbs' refusals, without an engine or a database: a target without backups says what it offers
+instead, and a local stack refuses a bucket destination or a retention that would delete the new backup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from helixflow.cli.main import run
+
+pytestmark = pytest.mark.unit
+
+
+def write_stack(home: Path, name: str, config: dict[str, object]) -> None:
+    project = home / "project"
+    project.mkdir(parents=True, exist_ok=True)
+    (project / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump({"config": config}))
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("HELIXFLOW_HOME", str(tmp_path))
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("argv", "verb"),
+    [(["backup"], "backup"), (["backup", "list"], "backup list"), (["restore", "x.dump"], "restore")],
+)
+def test_a_cluster_target_refuses_and_names_the_cron_job(
+    home: Path, capsys: pytest.CaptureFixture[str], argv: list[str], verb: str
+) -> None:
+    write_stack(home, "cluster", {"helixflow:target": "kubernetes"})
+    assert run([*argv, "-s", "cluster"]) == 1
+    err = capsys.readouterr().err
+    assert f"target 'kubernetes' does not support `helixflow {verb}`" in err
+    assert "components/k8s/backup.py" in err and "Traceback" not in err
+
+
+def test_a_local_stack_refuses_a_bucket_destination(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_stack(home, "dev", {})
+    assert run(["backup", "-s", "dev", "--to", "s3://bucket/backups/"]) == 1
+    err = capsys.readouterr().err
+    assert "backs up only into its own backup folder" in err and str(home / "stacks" / "dev" / "backups") in err
+
+
+def test_a_retention_of_zero_days_is_refused(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_stack(home, "dev", {})
+    assert run(["backup", "-s", "dev", "--retention-days", "0"]) == 1
+    assert "--retention-days 1 or more" in capsys.readouterr().err
+
+
+def test_a_local_stack_without_backups_lists_none(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_stack(home, "dev", {})
+    assert run(["backup", "list", "-s", "dev", "--json"]) == 0
+    assert capsys.readouterr().out.strip().replace(" ", "").replace("\n", "") == '{"stack":"dev","backups":[]}'
+
+
+def test_restoring_a_backup_that_is_not_there_names_the_way_to_take_one(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_stack(home, "dev", {})
+    assert run(["restore", "-s", "dev", "nope.dump"]) == 1
+    err = capsys.readouterr().err
+    assert "no backup 'nope.dump' for stack 'dev'" in err and "helixflow backup" in err
