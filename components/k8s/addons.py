@@ -41,6 +41,7 @@ CHARTS = {
 # The custom resource definitions HelixFlow's own objects need, and the add-on that brings them.
 REQUIRED_CRDS = {
     "clusterissuers.cert-manager.io": "cert_manager",
+    "issuers.cert-manager.io": "cert_manager",
     "certificates.cert-manager.io": "cert_manager",
     "servicemonitors.monitoring.coreos.com": "kube_prometheus_stack",
     "prometheusrules.monitoring.coreos.com": "kube_prometheus_stack",

@@ -1,9 +1,11 @@
 """The public endpoint on a cluster: an Ingress (ingress-nginx) with a certificate from cert-manager.
 
 With a domain: ACME ClusterIssuers for Let's Encrypt staging and production (HTTP-01 through the ingress
-class) and a Certificate for the domain. Without one: a self-signed CA (a self-signed issuer signs a CA,
-the CA issuer signs the endpoint's certificate), so TLS is on either way. The Ingress routes what the local
-nginx routes: `/v1` and health to the gateway; `/oauth`, `/.well-known`, `/admin` to the auth service.
+class) and a Certificate for the domain. Without one: a self-signed CA (a self-signed ClusterIssuer signs a
+CA in the runtime's namespace, whose Issuer signs the endpoint's certificate), so TLS is on either way; the
+CA stays in the runtime's namespace, so nothing depends on where cert-manager itself runs.
+The Ingress routes what the local nginx routes: `/v1` and health to the gateway; `/oauth`, `/.well-known`,
+`/admin` to the auth service.
 `/metrics`, `/docs` and `/openapi.json` are never routed: Prometheus scrapes the services directly.
 """
 
@@ -39,7 +41,6 @@ class EdgeArgs:
     acme_email: str | None = None
     acme_server: Literal["production", "staging"] = "production"
     ingress_class: str = "nginx"
-    cert_manager_namespace: str = "cert-manager"  # where a ClusterIssuer's CA secret lives
     wait_for: tuple[pulumi.Resource, ...] = ()  # cert-manager's and ingress-nginx's releases, when installed here
 
     def __post_init__(self) -> None:
@@ -47,8 +48,10 @@ class EdgeArgs:
             raise ValueError("a domain needs an ACME email: Let's Encrypt registers the account with it")
 
     @property
-    def issuer(self) -> str:
-        return f"letsencrypt-{self.acme_server}" if self.domain else "helixflow-ca"
+    def issuer(self) -> dict[str, str]:
+        if self.domain:
+            return {"name": f"letsencrypt-{self.acme_server}", "kind": "ClusterIssuer", "group": "cert-manager.io"}
+        return {"name": "helixflow-ca", "kind": "Issuer", "group": "cert-manager.io"}
 
 
 class Edge(pulumi.ComponentResource):
@@ -62,7 +65,7 @@ class Edge(pulumi.ComponentResource):
         certificate = _custom(f"{name}-certificate", "Certificate", args.namespace, "helixflow-endpoint", {
             "secretName": TLS_SECRET,
             "dnsNames": [args.domain or f"gateway.{args.namespace}.svc"],
-            "issuerRef": {"name": args.issuer, "kind": "ClusterIssuer", "group": "cert-manager.io"},
+            "issuerRef": args.issuer,
             "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
         }, after_issuers)  # fmt: skip
         self._ingress(name, args, pulumi.ResourceOptions(parent=self, depends_on=[certificate]))
@@ -83,12 +86,12 @@ class Edge(pulumi.ComponentResource):
     @staticmethod
     def _self_signed(name: str, args: EdgeArgs, opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
         root = _custom(f"{name}-selfsigned", "ClusterIssuer", None, "helixflow-selfsigned", {"selfSigned": {}}, opts)
-        ca = _custom(f"{name}-ca", "Certificate", args.cert_manager_namespace, "helixflow-ca", {
+        ca = _custom(f"{name}-ca", "Certificate", args.namespace, "helixflow-ca", {
             "isCA": True, "commonName": "HelixFlow cluster CA", "secretName": "helixflow-ca",
             "duration": "87600h", "privateKey": {"algorithm": "ECDSA", "size": 256},
             "issuerRef": {"name": "helixflow-selfsigned", "kind": "ClusterIssuer", "group": "cert-manager.io"},
         }, pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[root])))  # fmt: skip
-        issuer = _custom(f"{name}-ca-issuer", "ClusterIssuer", None, "helixflow-ca",
+        issuer = _custom(f"{name}-ca-issuer", "Issuer", args.namespace, "helixflow-ca",
                          {"ca": {"secretName": "helixflow-ca"}},
                          pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[ca])))  # fmt: skip
         return [root, ca, issuer]

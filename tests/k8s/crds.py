@@ -9,6 +9,7 @@ from typing import Any
 # name -> (group, version, kind, plural, scope)
 CRDS = {
     "clusterissuers.cert-manager.io": ("cert-manager.io", "v1", "ClusterIssuer", "clusterissuers", "Cluster"),
+    "issuers.cert-manager.io": ("cert-manager.io", "v1", "Issuer", "issuers", "Namespaced"),
     "certificates.cert-manager.io": ("cert-manager.io", "v1", "Certificate", "certificates", "Namespaced"),
     "servicemonitors.monitoring.coreos.com": ("monitoring.coreos.com", "v1", "ServiceMonitor", "servicemonitors",
                                               "Namespaced"),

@@ -24,7 +24,8 @@ pytestmark = pytest.mark.unit
 REPO = Path(__file__).resolve().parents[2]
 # Required fields of the custom resources HelixFlow creates (their CRDs' schemas are not bundled offline).
 REQUIRED = {
-    "ClusterIssuer": [("spec",)], "Certificate": [("spec", "secretName"), ("spec", "issuerRef")],
+    "ClusterIssuer": [("spec",)], "Issuer": [("spec", "ca", "secretName")],
+    "Certificate": [("spec", "secretName"), ("spec", "issuerRef")],
     "ServiceMonitor": [("spec", "selector"), ("spec", "endpoints")], "PrometheusRule": [("spec", "groups")],
     "AlertmanagerConfig": [("spec", "route"), ("spec", "receivers")],
 }  # fmt: skip
@@ -46,11 +47,14 @@ def test_the_ingress_routes_only_the_public_paths_with_tls() -> None:
 
 def test_without_a_domain_a_self_signed_ca_signs_the_endpoint() -> None:
     custom = render({}).custom
-    issuers = by_kind(custom, "ClusterIssuer")
-    assert set(issuers) == {"helixflow-selfsigned", "helixflow-ca"}
-    assert issuers["helixflow-ca"]["spec"]["ca"]["secretName"] == "helixflow-ca"
+    assert set(by_kind(custom, "ClusterIssuer")) == {"helixflow-selfsigned"}
+    issuer = by_kind(custom, "Issuer")["helixflow-ca"]
+    assert issuer["spec"]["ca"]["secretName"] == "helixflow-ca" and issuer["metadata"]["namespace"] == "helixflow"
+    ca = by_kind(custom, "Certificate")["helixflow-ca"]
+    assert ca["spec"]["isCA"] is True and ca["metadata"]["namespace"] == "helixflow"
     endpoint = by_kind(custom, "Certificate")["helixflow-endpoint"]["spec"]
-    assert endpoint["issuerRef"]["name"] == "helixflow-ca" and endpoint["secretName"] == "helixflow-endpoint-tls"
+    assert endpoint["issuerRef"] == {"name": "helixflow-ca", "kind": "Issuer", "group": "cert-manager.io"}
+    assert endpoint["secretName"] == "helixflow-endpoint-tls"
 
 
 def test_with_a_domain_acme_issuers_sign_it_through_the_ingress() -> None:
