@@ -21,10 +21,10 @@ from helixflow.components.gcp.database import DATABASE, USER, Database, Database
 from helixflow.components.gcp.identity import BACKUP_KSA, WORKER_KSA, Identities, IdentitiesArgs
 from helixflow.components.gcp.network import Network, NetworkArgs
 from helixflow.components.k8s.layer import ExternalData, KubernetesLayer, LayerArgs
+from helixflow.components.k8s.runtime import DATA_CA_DIR
 
 TYPE = "helixflow:gcp:Platform"
-CA_DIR = "/etc/helixflow/ca"  # where the runtime's pods find the data stores' CAs (Secret CA_SECRET)
-CA_SECRET = "helixflow-data-ca"
+CA_DIR = DATA_CA_DIR  # where the runtime's pods find the data stores' CAs (the layer mounts them)
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,7 @@ class GcpPlatform(pulumi.ComponentResource):
                 lambda v: postgres_url(str(v[0]), str(v[1])))),
             redis_url=pulumi.Output.secret(pulumi.Output.all(cache.auth_string, cache.host, cache.port).apply(
                 lambda v: redis_url(str(v[0]), str(v[1]), int(v[2])))),
+            ca_files={"postgres-ca.pem": database.server_ca, "redis-ca.pem": cache.server_ca},
         )  # fmt: skip
         layer_args = args.layer(data)
         identities = Identities(f"{name}-identities", IdentitiesArgs(
@@ -142,11 +143,6 @@ class GcpPlatform(pulumi.ComponentResource):
                       identities: Identities, opts: pulumi.ResourceOptions) -> None:  # fmt: skip
         """In the runtime namespace: the data stores' CAs, and the Kubernetes service accounts that
         Workload Identity maps to the Google ones (the annotation names the GSA)."""
-        k8s.core.v1.Secret(
-            f"{name}-data-ca", metadata=k8s.meta.v1.ObjectMetaArgs(name=CA_SECRET, namespace=namespace),
-            string_data={"postgres-ca.pem": database.server_ca, "redis-ca.pem": cache.server_ca},
-            opts=opts,
-        )  # fmt: skip
         for ksa, email in ((WORKER_KSA, identities.worker_email), (BACKUP_KSA, identities.backup_email)):
             k8s.core.v1.ServiceAccount(
                 f"{name}-{ksa}-ksa", metadata=k8s.meta.v1.ObjectMetaArgs(

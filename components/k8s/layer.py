@@ -11,6 +11,7 @@ they create, through a provider made from its credentials (pass it in `opts.prov
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -40,6 +41,9 @@ TYPE = "helixflow:k8s:Layer"
 class ExternalData:
     database_url: pulumi.Input[str]
     redis_url: pulumi.Input[str]
+    # file name -> PEM: the data stores' CAs, mounted read-only at DATA_CA_DIR in every runtime pod (the URLs
+    # name them, e.g. sslrootcert=/etc/helixflow/ca/postgres-ca.pem); empty when the image's store has them
+    ca_files: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,7 @@ class KubernetesLayer(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         addons = ClusterAddons(f"{name}-addons", args.addons, opts=child)
+        ca_files: dict[str, pulumi.Input[str]] = {}
         if isinstance(args.data, InClusterData):
             assert args.data_namespace is not None
             stores = DataStores(f"{name}-data", DataArgs(namespace=args.data_namespace, stores=args.data), opts=child)
@@ -93,6 +98,7 @@ class KubernetesLayer(pulumi.ComponentResource):
             runtime_opts = pulumi.ResourceOptions(parent=self, depends_on=[stores])
         else:
             database_url, redis_url = args.data.database_url, args.data.redis_url
+            ca_files = dict(args.data.ca_files)
             runtime_opts = child
         pool_url = f"http://sglang-router.{args.namespace}.svc.cluster.local:8082"
         # secret_key is secret, and so is what is derived from it
@@ -100,7 +106,7 @@ class KubernetesLayer(pulumi.ComponentResource):
             lambda secret: derive_api_key(secret, "admin"))  # fmt: skip
         runtime = Runtime(f"{name}-runtime", RuntimeArgs(
             namespace=args.namespace, image=args.runtime_image, pool_url=pool_url, scaling=args.scaling,
-            admin=AdminAccount(api_key=admin_key, tenant=args.admin_tenant),
+            admin=AdminAccount(api_key=admin_key, tenant=args.admin_tenant), ca_files=ca_files,
             secrets=RuntimeSecrets(database_url=database_url, redis_url=redis_url, secret_key=args.secret_key,
                                    pool_api_key=args.pool_api_key),
         ), opts=runtime_opts)  # fmt: skip

@@ -4,6 +4,7 @@ monitoring Deployments with their Services, autoscaling and disruption budgets."
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
@@ -16,6 +17,7 @@ TYPE = "helixflow:k8s:Runtime"
 RUNTIME_USER = 10001  # the runtime image's user (templates/runtime/Dockerfile)
 SECRET_NAME = "helixflow-runtime"
 GATEWAY_PORT, AUTH_PORT, MONITORING_PORT = 8080, 8081, 8083
+DATA_CA_DIR, DATA_CA_SECRET = "/etc/helixflow/ca", "helixflow-data-ca"
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class RuntimeArgs:
     pool_url: str  # the router's Service
     scaling: Scaling = field(default_factory=Scaling)
     admin: AdminAccount | None = None
+    ca_files: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)  # file name -> PEM, at DATA_CA_DIR
 
     def validate(self) -> None:
         if not self.namespace or not self.image:
@@ -105,8 +108,15 @@ class Runtime(pulumi.ComponentResource):
             },
             opts=in_ns,
         )
-        migrations = self._migrations(name, pulumi.ResourceOptions(parent=self, depends_on=[secret]))
-        rolled = pulumi.ResourceOptions(parent=self, depends_on=[secret, migrations])
+        secrets: list[pulumi.Resource] = [secret]
+        if args.ca_files:  # before any pod that mounts it
+            secrets.append(k8s.core.v1.Secret(
+                f"{name}-data-ca", metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=DATA_CA_SECRET, namespace=args.namespace, labels=pods.PART_OF),
+                string_data=dict(args.ca_files), opts=in_ns,
+            ))  # fmt: skip
+        migrations = self._migrations(name, pulumi.ResourceOptions(parent=self, depends_on=secrets))
+        rolled = pulumi.ResourceOptions(parent=self, depends_on=[*secrets, migrations])
         for service in SERVICES:
             self._service(name, service, rolled)
         self.namespace = ns.metadata.name
@@ -133,10 +143,17 @@ class Runtime(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(labels=pods.labels(app)),
             spec=k8s.core.v1.PodSpecArgs(
                 security_context=pods.pod_security(RUNTIME_USER), containers=[container],
-                volumes=[pods.scratch_volume()], restart_policy=restart, automount_service_account_token=False,
+                volumes=[pods.scratch_volume(), *self._ca_volume()], restart_policy=restart,
+                automount_service_account_token=False,
                 topology_spread_constraints=pods.zone_spread(app) if spread else None,
             ),
         )  # fmt: skip
+
+    def _ca_volume(self) -> list[k8s.core.v1.VolumeArgs]:
+        if not self._args.ca_files:
+            return []
+        return [k8s.core.v1.VolumeArgs(name="data-ca", secret=k8s.core.v1.SecretVolumeSourceArgs(
+            secret_name=DATA_CA_SECRET, default_mode=0o444))]  # fmt: skip
 
     def _container(self, app: str, command: list[str], resources: Resources, port: int | None = None,
                    probes: bool = True) -> k8s.core.v1.ContainerArgs:  # fmt: skip
@@ -145,7 +162,9 @@ class Runtime(pulumi.ComponentResource):
             env_from=pods.env_from_secret(SECRET_NAME),
             ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=port)] if port else None,
             resources=resources.args(), security_context=pods.container_security(),
-            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp")],
+            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"), *(
+                [k8s.core.v1.VolumeMountArgs(name="data-ca", mount_path=DATA_CA_DIR, read_only=True)]
+                if self._args.ca_files else [])],
             startup_probe=pods.http_probe("/health/live", port, period=2, failures=60) if probes and port else None,
             readiness_probe=pods.http_probe("/health/ready", port, period=5) if probes and port else None,
             liveness_probe=pods.http_probe("/health/live", port, period=10) if probes and port else None,

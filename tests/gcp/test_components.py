@@ -180,7 +180,7 @@ def test_the_layer_reaches_the_managed_stores_over_verified_tls(plan: PlanOf) ->
     assert database_url.startswith("postgresql://helixflow:pg-secret@10.16.0.")
     assert "sslmode=verify-full" in database_url and "sslrootcert=/etc/helixflow/ca/postgres-ca.pem" in database_url
     assert redis_url.startswith("rediss://:plan-auth-") and ":6378/0" in redis_url
-    ca = p.named("hf-unit-data-ca", "kubernetes:core/v1:Secret").inputs["stringData"]
+    ca = p.named("hf-unit-k8s-runtime-data-ca", "kubernetes:core/v1:Secret").inputs["stringData"]
     assert ca["postgres-ca.pem"].startswith("-----BEGIN CERTIFICATE-----") and ca["redis-ca.pem"]
 
 
@@ -273,3 +273,16 @@ def test_every_gcp_type_the_program_creates_has_deterministic_mock_outputs(plan:
             assert first == OUTPUTS[record.type](record.name, record.inputs) and first.get("id"), record.type
     sql = OUTPUTS["gcp:sql/databaseInstance:DatabaseInstance"]("db", {})
     assert sql["publicIpAddress"] == "" and sql["serverCaCerts"][0]["cert"].startswith("-----BEGIN CERTIFICATE")
+
+
+def test_the_runtime_pods_mount_the_data_stores_cas_their_urls_name(plan: Callable[..., Plan]) -> None:
+    p = plan()
+    ca = next(r for r in p.of("kubernetes:core/v1:Secret") if r.inputs["metadata"]["name"] == "helixflow-data-ca")
+    assert set(ca.inputs["stringData"]) == {"postgres-ca.pem", "redis-ca.pem"}
+    deployments = {r.inputs["metadata"]["name"]: r for r in p.of("kubernetes:apps/v1:Deployment")}
+    for app in ("gateway", "auth", "monitoring"):
+        pod = deployments[app].inputs["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        assert volumes["data-ca"]["secret"]["secretName"] == "helixflow-data-ca", app
+        mounts = {m["name"]: m for m in pod["containers"][0]["volumeMounts"]}
+        assert mounts["data-ca"]["mountPath"] == "/etc/helixflow/ca" and mounts["data-ca"]["readOnly"] is True
