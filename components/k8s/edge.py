@@ -117,6 +117,9 @@ class Edge(pulumi.ComponentResource):
                 # Streams: relay each event as it comes, and give long generations time.
                 "nginx.ingress.kubernetes.io/proxy-buffering": "off",
                 "nginx.ingress.kubernetes.io/proxy-read-timeout": "600",
+                # Ready means a load balancer address, which a cloud gives in minutes and a simulated
+                # cluster never: `up` does not wait for it (`validate` checks the endpoint itself).
+                "pulumi.com/skipAwait": "true",
             }),
             spec=k8s.networking.v1.IngressSpecArgs(
                 ingress_class_name=args.ingress_class,
