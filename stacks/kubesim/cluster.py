@@ -149,6 +149,9 @@ class SimCluster:
             self._start(state, "kube-controller-manager", binaries.path("kube-controller-manager"), [
                 *common, f"--service-account-private-key-file={self.dir / 'certs' / 'sa.key'}",
                 f"--root-ca-file={self.dir / 'certs' / 'apiserver.crt'}", "--controllers=*,-nodeipam",
+                # kwok's node heartbeats stall on a loaded machine; a node marked NotReady has its pods' Ready
+                # set to False, which kwok never sets back: give the simulated nodes a long grace period.
+                "--node-monitor-grace-period=10m",
             ], None)  # fmt: skip
             self._start(state, "kube-scheduler", binaries.path("kube-scheduler"), common, None)
             self._start(state, "kwok", binaries.path("kwok"), [
