@@ -85,7 +85,7 @@ class InferencePool(pulumi.ComponentResource):
         )  # fmt: skip
         spec = RouterSpec(
             host="0.0.0.0", port=ROUTER_PORT, policy="cache_aware", prometheus_host="0.0.0.0",
-            prometheus_port=ROUTER_METRICS_PORT, api_key=SecretStr(f"$({POOL_KEY_ENV})"),
+            prometheus_port=ROUTER_METRICS_PORT, api_key_env=POOL_KEY_ENV,
             service_discovery=ServiceDiscovery(selector={pods.APP_LABEL: "sglang-worker"}, namespace=a.namespace,
                                                port=WORKER_PORT),
         )  # fmt: skip

@@ -132,7 +132,10 @@ def test_workers_land_only_on_gpu_nodes_and_the_services_spread_across_zones() -
     assert terms == [{"matchExpressions": [{"key": "nvidia.com/gpu.present", "operator": "In", "values": ["true"]}]}]
     container = pod["containers"][0]
     assert container["resources"]["limits"]["nvidia.com/gpu"] == "2"
-    assert "--tp-size" in container["command"] and "--api-key=$(SGLANG_API_KEY)" in container["command"]
+    assert "--tp-size" in container["command"] and container["command"][1] == "-c"
+    assert not any(arg.startswith("--api-key") for arg in container["command"]), "the key stays in the Secret"
+    assert {"name": "SGLANG_API_KEY", "valueFrom": {"secretKeyRef": {"name": "helixflow-runtime",
+            "key": "HELIXFLOW_POOL_API_KEY"}}} in container["env"]  # fmt: skip
     assert {v["name"]: v for v in pod["volumes"]}["dshm"]["emptyDir"]["medium"] == "Memory"
     assert container["startupProbe"]["periodSeconds"] * container["startupProbe"]["failureThreshold"] >= 1800
     for name in ("gateway", "auth", "monitoring", "sglang-router"):
