@@ -24,7 +24,8 @@ from helixflow.stacks.plan import plan_resources
 from tests.k8s.checkov_scan import Finding, load_waivers, run_checkov, unused, unwaived
 from tests.k8s.test_manifests import as_manifest, render
 
-pytestmark = pytest.mark.unit
+# ~12 s on this machine (the two cloud plans ~5 s, checkov ~6 s): past the unit tier's few seconds.
+pytestmark = pytest.mark.services
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILES = ("templates/runtime/Dockerfile", "templates/sglang-worker/Dockerfile")
 EXTERNAL_DATA = {"mode": "external", "postgres_url": "postgresql://u:p@db.example.com/h?sslmode=verify-full",
