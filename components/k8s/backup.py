@@ -145,7 +145,8 @@ class BackupJob(pulumi.ComponentResource):
         return k8s.core.v1.PodTemplateSpecArgs(
             metadata=k8s.meta.v1.ObjectMetaArgs(labels=pods.labels(APP)),
             spec=k8s.core.v1.PodSpecArgs(
-                service_account_name=a.service_account, restart_policy="Never",
+                # The cloud identity (IRSA's projected token, GKE's metadata server) needs no API token mounted.
+                service_account_name=a.service_account, automount_service_account_token=False, restart_policy="Never",
                 security_context=pods.pod_security(DATA_USER), init_containers=[dump], containers=[upload],
                 volumes=[pods.scratch_volume("backup", size="50Gi"), pods.scratch_volume()],
             ),

@@ -18,7 +18,7 @@ TYPE = "helixflow:k8s:InferencePool"
 ROUTER_PORT, ROUTER_METRICS_PORT, WORKER_PORT = 8082, 29000, 30000
 GPU = "nvidia.com/gpu"
 POOL_KEY_ENV = "HELIXFLOW_POOL_API_KEY"
-SGLANG_USER = 1000
+SGLANG_USER = 10001  # above the hosts' own users (checkov CKV_K8S_40): the caches are on volumes, any uid works
 
 
 @dataclass(frozen=True)
