@@ -18,6 +18,7 @@ from helixflow.components.aws.network import NetworkArgs
 from helixflow.components.aws.nodegroups import NodePoolSpec
 from helixflow.components.aws.platform import AwsPlatform, AwsPlatformArgs
 from helixflow.components.k8s.addons import AddonsArgs
+from helixflow.components.k8s.backup import BucketBackup
 from helixflow.components.k8s.layer import ExternalData, LayerArgs
 from helixflow.components.k8s.pool import GpuPlacement
 from helixflow.components.k8s.runtime import Scaling
@@ -91,6 +92,8 @@ def layer_args(a: AwsSettings, secrets: StackSecrets, data: ExternalData, domain
                           nvidia_device_plugin="install", dcgm_exporter="install",
                           load_balancer_annotations=NLB_ANNOTATIONS),
         domain=domain, acme_email=acme_email,
+        # the platform points it at its bucket's backup prefix
+        backup=BucketBackup(image=a.images.postgres, schedule=a.backup.schedule) if a.backup.enabled else None,
     )  # fmt: skip
 
 

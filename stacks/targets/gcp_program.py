@@ -18,6 +18,7 @@ from helixflow.components.gcp.network import NetworkArgs
 from helixflow.components.gcp.nodepools import NodePoolSpec
 from helixflow.components.gcp.platform import GcpPlatform, GcpPlatformArgs
 from helixflow.components.k8s.addons import AddonsArgs
+from helixflow.components.k8s.backup import BucketBackup
 from helixflow.components.k8s.layer import ExternalData, LayerArgs
 from helixflow.components.k8s.pool import GpuPlacement
 from helixflow.components.k8s.runtime import Scaling
@@ -79,6 +80,8 @@ def layer_args(g: GcpSettings, secrets: StackSecrets, data: ExternalData, domain
         addons=AddonsArgs(ingress_nginx="install", cert_manager="install", kube_prometheus_stack="install",
                           nvidia_device_plugin="none", dcgm_exporter="install"),
         domain=domain, acme_email=acme_email,
+        # the platform points it at its bucket's backup prefix
+        backup=BucketBackup(image=g.images.postgres, schedule=g.backup.schedule) if g.backup.enabled else None,
     )  # fmt: skip
 
 
