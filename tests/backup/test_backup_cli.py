@@ -1,5 +1,5 @@
 """The backup verbs' refusals, without an engine or a database: a target without backups says what it offers
-instead, and a local stack refuses a bucket destination or a retention that would delete the new backup."""
+instead, and a local stack refuses a destination it cannot write or a retention that would delete the new backup."""
 
 from __future__ import annotations
 
@@ -40,11 +40,19 @@ def test_a_cluster_target_refuses_and_names_the_cron_job(
     assert "components/k8s/backup.py" in err and "Traceback" not in err
 
 
-def test_a_local_stack_refuses_a_bucket_destination(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("destination", "says"),
+    [("/srv/backups", "backs up into its own backup folder or a bucket"),
+     ("gs://bucket/backups/", "Google Cloud Storage) are not supported"),
+     ("s3://bucket/backups", "is not a bucket prefix"), ("ftp://host/backups/", "not a bucket URL")],
+)  # fmt: skip
+def test_a_local_stack_refuses_a_destination_it_cannot_write_before_the_engine(
+    home: Path, capsys: pytest.CaptureFixture[str], destination: str, says: str
+) -> None:
     write_stack(home, "dev", {})
-    assert run(["backup", "-s", "dev", "--to", "s3://bucket/backups/"]) == 1
+    assert run(["backup", "-s", "dev", "--to", destination]) == 1
     err = capsys.readouterr().err
-    assert "backs up only into its own backup folder" in err and str(home / "stacks" / "dev" / "backups") in err
+    assert says in err and "Traceback" not in err
 
 
 def test_a_retention_of_zero_days_is_refused(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
