@@ -42,7 +42,11 @@ def backup(
     if json_output:
         print_json({"stack": stack, **info.to_dict(), "pruned": list(info.pruned)})
         return
-    err_console().print(f"Backed up stack '{stack}': {info.name} ({human_size(info.size_bytes)})")
+    if info.kind == "cluster-job":  # the dump was named and sized in the cluster
+        err_console().print(f"Backed up stack '{stack}': job {info.name} completed; its dump is under {info.location} "
+                            f"(`helixflow backup list -s {stack}`)")  # fmt: skip
+    else:
+        err_console().print(f"Backed up stack '{stack}': {info.name} ({human_size(info.size_bytes)})")
     if info.pruned:
         err_console().print(f"Deleted {len(info.pruned)} backup(s) older than {retention_days} days")
     typer.echo(info.location)

@@ -7,6 +7,7 @@ import pulumi_kubernetes as k8s
 
 from helixflow.components.k8s.accounts import WorkloadAccounts
 from helixflow.components.k8s.addons import AddonsArgs
+from helixflow.components.k8s.backup import APP as BACKUP_APP
 from helixflow.components.k8s.backup import BucketBackup
 from helixflow.components.k8s.data import InClusterData
 from helixflow.components.k8s.layer import ExternalData, KubernetesLayer, LayerArgs
@@ -88,6 +89,9 @@ def build_kubernetes_program(config: KubernetesStack, secrets: SecretSource, acc
             pulumi.export("endpoint", f"https://{config.domain}")
         pulumi.export("kubeconfig", str(kubeconfig_path(config)))
         pulumi.export("context", access.context or "")
+        if k.backup.bucket_uri:  # what `helixflow backup` runs
+            pulumi.export("backup_cron_job", {"namespace": k.namespace_prefix, "name": BACKUP_APP,
+                                              "bucket_uri": k.backup.bucket_uri})  # fmt: skip
         pulumi.export("workloads", [
             {"kind": kind, "namespace": f"{k.namespace_prefix}{suffix}", "name": name}
             for kind, suffix, name in workloads
