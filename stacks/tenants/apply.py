@@ -32,6 +32,8 @@ class TenantOutcome:
             data["error"] = self.error
         if self.run is not None and self.run.api_key:
             data["api_key"] = self.run.api_key
+        if self.run is not None and self.run.phases:
+            data["phases"] = self.run.phases
         return data
 
 

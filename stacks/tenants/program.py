@@ -7,6 +7,7 @@ run reads the platform's outputs and never touches the platform's resources.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
@@ -41,7 +42,11 @@ def platform_reference_name(platform: str) -> str:
     return f"organization/{PROJECT}/{platform}"
 
 
-def build_tenant_program(spec: TenantSpec, context: TenantContext) -> Program:
+def build_tenant_program(spec: TenantSpec, context: TenantContext,
+                         on_api_key: Callable[[str], None] | None = None) -> Program:  # fmt: skip
+    """on_api_key: given the tenant's key (plaintext) in this process when the run has it, so it needs no
+    `pulumi stack output --show-secrets` afterwards."""
+
     def program() -> None:
         from helixflow.components.tenant.record import TenantRecord
 
@@ -60,12 +65,21 @@ def build_tenant_program(spec: TenantSpec, context: TenantContext) -> Program:
                 monthly_token_budget=limits.monthly_tokens,
             )  # fmt: skip
             pulumi.export("tenant_id", record.tenant_id)
-            pulumi.export("api_key", record.api_key)
+            pulumi.export("api_key", record.api_key.apply(_handing(on_api_key)))
             pulumi.export("api_key_prefix", record.key_prefix)
         if context.cluster is not None:
             pulumi.export("namespace", _cluster_resources(spec, context.cluster, platform))
 
     return program
+
+
+def _handing(on_api_key: Callable[[str], None] | None) -> Callable[[str], str]:
+    def hand(key: str) -> str:
+        if on_api_key is not None and key:
+            on_api_key(key)
+        return key
+
+    return hand
 
 
 def _cluster_resources(spec: TenantSpec, cluster: ClusterTenant, platform: pulumi.StackReference) -> pulumi.Output[str]:
