@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -19,7 +19,14 @@ import yaml
 from helixflow.stacks.driver import EventHandler, StackDriver, validate_stack_name
 from helixflow.stacks.errors import HelixFlowError
 from helixflow.stacks.paths import PROJECT
-from helixflow.stacks.tenants.program import POOL_KEY_CONFIG, ClusterTenant, TenantContext, build_tenant_program
+from helixflow.stacks.tenants.program import (
+    KEY_SEED_CONFIG,
+    POOL_KEY_CONFIG,
+    RECORD_JOB,
+    ClusterTenant,
+    TenantContext,
+    build_tenant_program,
+)
 from helixflow.stacks.tenants.spec import STACK_NAME_MAX, TenantSpec, tenant_stack_name
 
 if TYPE_CHECKING:  # the engine module imports pulumi.automation: `tenant list` need not
@@ -57,12 +64,17 @@ def platform_outputs(platform: str) -> dict[str, Any]:
     return outputs
 
 
-def tenant_context(platform: str, spec: TenantSpec, outputs: dict[str, Any] | None = None) -> TenantContext:
+def tenant_context(platform: str, spec: TenantSpec, outputs: dict[str, Any] | None = None,
+                   recorded: dict[str, Any] | None = None) -> TenantContext:  # fmt: skip
     """Raises HelixFlowError for what this platform cannot give the tenant. `outputs`: the platform's, when
-    the caller read them already."""
+    the caller read them already; `recorded`: the tenant stack's own outputs (how its record was made)."""
     outputs = platform_outputs(platform) if outputs is None else outputs
-    admin_api = bool(outputs.get("endpoint")) and "admin_api_key" in outputs
     cluster = _cluster_tenant(platform, spec, outputs) if outputs.get("kubeconfig") else None
+    # A cluster's tenant record is written by a Job inside it (its gateway may not be reachable from here);
+    # a cluster tenant recorded through the admin API before keeps that record and its key.
+    admin_api = bool(outputs.get("endpoint")) and "admin_api_key" in outputs
+    if cluster is not None:
+        admin_api = admin_api and "tenant_id" in (recorded or {})
     if cluster is None and (spec.gpus or spec.model):
         raise HelixFlowError(
             f"tenant {spec.name!r} asks for GPUs or a dedicated model, but platform '{platform}' is not a cluster "
@@ -162,13 +174,16 @@ class TenantStack(StackDriver):
         from helixflow.stacks.tenants.engine import PhaseClock
 
         clock = PhaseClock(on_event)
-        context = tenant_context(self.platform, spec, platform)
-        had_record = "tenant_id" in self.recorded_outputs()
+        recorded = self.recorded_outputs()
+        context = tenant_context(self.platform, spec, platform, recorded)
+        had_record = "api_key_prefix" in recorded
         action = "update" if self.exists() else "create"
         self._guard_lock()
         stack = self._engine_stack(clock)
         if context.cluster is not None and spec.model is not None:
-            self._ensure_pool_key(stack)
+            self._ensure_generated(stack, POOL_KEY_CONFIG)
+        if context.cluster is not None and not context.admin_api:
+            self._ensure_generated(stack, KEY_SEED_CONFIG)
         self._clear_pending(stack)
         keys: list[str] = []
         program = build_tenant_program(spec, context, on_api_key=keys.append)
@@ -193,6 +208,7 @@ class TenantStack(StackDriver):
         self._guard_lock()
         stack = self._engine_stack(clock)
         self._clear_pending(stack)
+        self._retire_cluster_record(stack)
         clock.mark("engine")
         result = self._run(lambda: stack.destroy(on_event=clock, color="never"))
         with TenantStack._workspace_lock:
@@ -215,13 +231,23 @@ class TenantStack(StackDriver):
         self.paths.config_file.parent.mkdir(parents=True, exist_ok=True)
         self.paths.config_file.write_text(yaml.safe_dump({**document, "encryptionsalt": salt}, sort_keys=True))
 
-    def _ensure_pool_key(self, stack: Any) -> None:
+    def _retire_cluster_record(self, stack: TenantEngineStack) -> None:
+        """A cluster tenant's keys are revoked by a Job in the cluster: one run that starts it (and waits for it)
+        before the destroy removes everything. Its usage rows stay."""
+        recorded = self.recorded_outputs()
+        if recorded.get("record") != RECORD_JOB:
+            return
+        spec = self.recorded_spec() or TenantSpec(name=self.tenant)
+        context = replace(tenant_context(self.platform, spec, recorded=recorded), retire=True)
+        program = build_tenant_program(spec, context)
+        self._run(lambda: stack.up(program=program, color="never", show_secrets=False))
+
+    def _ensure_generated(self, stack: Any, key: str) -> None:
+        """A random secret in the tenant stack's config, made once (`pulumi config set --secret`: cluster only)."""
         from pulumi import automation as auto
 
-        config = self.raw_config()
-        if not config.get(f"helixflow:{POOL_KEY_CONFIG}"):
-            stack.set_config(f"helixflow:{POOL_KEY_CONFIG}", auto.ConfigValue(value=secrets.token_hex(32), secret=True))
-
+        if not self.raw_config().get(f"helixflow:{key}"):
+            stack.set_config(f"helixflow:{key}", auto.ConfigValue(value=secrets.token_hex(32), secret=True))
 
 def _read_document(path: Path) -> dict[str, Any]:
     """A stack's settings file as a mapping ({} when absent or unreadable: then nothing is shared)."""
