@@ -204,7 +204,7 @@ class TenantStack(StackDriver):
                                  hint="`helixflow tenant list` shows the platform's tenants")  # fmt: skip
         from helixflow.stacks.tenants.engine import PhaseClock
 
-        clock = PhaseClock(on_event)
+        clock = PhaseClock(on_event, program=False)
         self._guard_lock()
         stack = self._engine_stack(clock)
         self._clear_pending(stack)

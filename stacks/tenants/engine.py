@@ -29,8 +29,11 @@ PHASES = ("prepare", "engine_start", "platform_read", "provider_start", "resourc
 class PhaseClock:
     """Marks the moments of one run from its engine events (called from the engine's event thread)."""
 
-    def __init__(self, then: EventHandler | None = None) -> None:
+    def __init__(self, then: EventHandler | None = None, program: bool = True) -> None:
+        """program: False for a destroy, which runs no program (no platform read, nothing created): its time
+        between the engine's start and its summary is all `resources`."""
         self.started = time.monotonic()
+        self._program = program
         self._then = then
         self._lock = threading.Lock()
         self.marks: dict[str, float] = {}
@@ -43,13 +46,15 @@ class PhaseClock:
     def __call__(self, event: Any) -> None:
         if event.prelude_event is not None:
             self.mark("prelude")
+        elif not self._program:
+            pass
         elif event.resource_pre_event is not None:
             kind = event.resource_pre_event.metadata.type
             if kind not in ENGINE_TYPES and not kind.startswith("pulumi:providers:"):
                 self.mark("first_resource")
         elif event.res_outputs_event is not None and event.res_outputs_event.metadata.type == PLATFORM_REFERENCE:
             self.mark("platform_read")
-        elif event.summary_event is not None:
+        if event.summary_event is not None:
             self.summary = event.summary_event
             self.mark("summary")
         if self._then is not None:

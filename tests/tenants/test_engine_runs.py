@@ -108,3 +108,12 @@ def test_a_new_tenant_stack_gets_its_platforms_salt(tmp_path: Path, monkeypatch:
     (project / "Pulumi.prod.tenant.globex.yaml").write_text(yaml.safe_dump(own))
     TenantStack("prod", "globex")._share_platform_salt()  # a stack's own salt is never replaced
     assert yaml.safe_load((project / "Pulumi.prod.tenant.globex.yaml").read_text()) == own
+
+
+def test_a_destroys_time_between_start_and_summary_is_all_resources() -> None:
+    clock = PhaseClock(program=False)
+    clock(event(resource_pre_event=step("pulumi-python:dynamic:Resource")))  # a delete step: not a program's
+    clock(event(res_outputs_event=step("pulumi:pulumi:StackReference")))
+    assert "first_resource" not in clock.marks and "platform_read" not in clock.marks
+    clock(event(summary_event=SimpleNamespace(resource_changes={"delete": 2})))
+    assert "summary" in clock.marks and clock.summary.resource_changes == {"delete": 2}
