@@ -139,14 +139,13 @@ class TenantStack(StackDriver):
 
     def _engine_stack(self, clock: PhaseClock) -> TenantEngineStack:
         """The stack for one engine run, made first (`pulumi stack init`) when it does not exist yet."""
-        from helixflow.stacks.tenants.engine import TenantEngineStack
+        from helixflow.stacks.tenants.engine import TenantEngineStack, init_stack
 
         if not self.exists():
             self._share_platform_salt()  # before the workspace: making it can init this very stack
         workspace = self._workspace()
         if not self.exists():
-            with TenantStack._workspace_lock:  # init selects the stack: one at a time
-                workspace.create_stack(self.name)
+            init_stack(workspace, self.name)  # selects nothing: inits run in parallel
         return TenantEngineStack(self.name, workspace, clock, self.recorded_outputs)
 
     def exists(self) -> bool:

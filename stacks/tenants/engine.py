@@ -104,5 +104,12 @@ class TenantEngineStack(auto.Stack):
         )  # fmt: skip
 
 
+def init_stack(workspace: auto.LocalWorkspace, name: str) -> None:
+    """`pulumi stack init --no-select`: the SDK's create_stack selects the new stack (the workspace's one
+    current-stack file), so parallel inits would have to queue for it; every command here names its stack."""
+    env = {**({"PULUMI_HOME": workspace.pulumi_home} if workspace.pulumi_home else {}), **workspace.env_vars}
+    workspace.pulumi_command.run(["stack", "init", name, "--no-select"], workspace.work_dir, env)
+
+
 def _is_secret(value: Any) -> bool:
     return isinstance(value, dict) and SECRET_SIGNATURE in value
