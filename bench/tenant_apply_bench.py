@@ -1,11 +1,15 @@
 """Wall time of `helixflow tenant apply` of 50 tenants on the local target, and per tenant.
 
-    .venv/bin/python bench/tenant_apply_bench.py [--tenants 50] [--parallel 8]
+    .venv/bin/python bench/tenant_apply_bench.py [--tenants 50] [--parallel N (default: the CLI's)]
 
 Brings a local platform up in a throwaway HELIXFLOW_HOME on free ports, applies a file of N tenants
 (create), applies it again (nothing to change), applies an empty list (delete, --yes), then purges it.
 Target: the 50 creates under 2 minutes. Each tenant is its own stack: one engine run each, run
-`--parallel` at a time; per-tenant time is that tenant's own engine run, as `apply --json` reports it.
+`--parallel` at a time; per-tenant time is that tenant's own engine run, as `apply --json` reports it, and
+its breakdown the median of each phase of those runs (stacks/tenants/engine.py: prepare = the checks and
+`stack init`, engine_start = the CLI until the program runs, platform_read = the program until the platform's
+StackReference is read, provider_start = until the first resource (the dynamic provider's process),
+resources = the records (admin API), finish = the engine's state write and exit).
 """
 
 from __future__ import annotations
@@ -51,11 +55,12 @@ def helixflow(env: dict[str, str], *args: str, check: bool = True) -> subprocess
     return proc
 
 
-def apply(env: dict[str, str], home: Path, tenants: list[dict[str, Any]], parallel: int) -> tuple[float, Any]:
+def apply(env: dict[str, str], home: Path, tenants: list[dict[str, Any]], parallel: int | None) -> tuple[float, Any]:
     manifest = home / "tenants.yaml"
     manifest.write_text(yaml.safe_dump({"platform": "bench", "tenants": tenants}))
     started, cpu = time.perf_counter(), children_cpu()
-    proc = helixflow(env, "tenant", "apply", str(manifest), "--yes", "--parallel", str(parallel), "--json")
+    chosen = ["--parallel", str(parallel)] if parallel else []
+    proc = helixflow(env, "tenant", "apply", str(manifest), "--yes", *chosen, "--json")
     result = json.loads(proc.stdout)
     result["cpu_seconds"] = children_cpu() - cpu
     return time.perf_counter() - started, result
@@ -76,6 +81,10 @@ def report(step: str, wall: float, result: Any, target: float | None = None) -> 
     cpu = result["cpu_seconds"] / max(len(runs), 1)
     print(f"{step:<26} {wall:6.1f} s wall; {len(runs)} runs, {per}; {wall / max(len(runs), 1):.2f} s of wall "
           f"and {cpu:.2f} s of CPU per tenant{verdict}")  # fmt: skip
+    phases = [r["phases"] for r in result["results"] if r.get("phases")]
+    if phases:
+        medians = {name: statistics.median(p.get(name, 0.0) for p in phases) for name in phases[0]}
+        print("  per tenant, median s: " + ", ".join(f"{name} {value:.2f}" for name, value in medians.items()))
     for failure in failed:
         print(f"  failed: {failure['tenant']}: {failure.get('error')}")
 
@@ -83,7 +92,7 @@ def report(step: str, wall: float, result: Any, target: float | None = None) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tenants", type=int, default=50)
-    parser.add_argument("--parallel", type=int, default=8)
+    parser.add_argument("--parallel", type=int, default=None, help="default: the CLI's (two runs a core, 2 to 8)")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="helixflow-tenant-bench-"))
     env = {**os.environ, "HELIXFLOW_HOME": str(home)}
@@ -95,8 +104,9 @@ def main() -> None:
     try:
         helixflow(env, "up", "-s", "bench", "--yes", "--no-validate")
         tenants = [{"name": f"tenant-{i:03d}", "plan": PLANS[i % len(PLANS)]} for i in range(args.tenants)]
-        print(f"tenant apply on a local platform, {args.tenants} tenants, --parallel {args.parallel}, "
-              f"{os.cpu_count()} CPUs")  # fmt: skip
+        load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+        print(f"tenant apply on a local platform, {args.tenants} tenants, --parallel {args.parallel or 'default'}, "
+              f"{os.cpu_count()} CPUs, load average {load}")  # fmt: skip
         wall, result = apply(env, home, tenants, args.parallel)
         report(f"create {args.tenants}", wall, result, TARGET_SECONDS)
         wall, result = apply(env, home, tenants, args.parallel)

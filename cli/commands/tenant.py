@@ -185,13 +185,14 @@ def apply(
     file: Path = typer.Argument(..., help="A tenants YAML file (a `tenants:` list)."),
     platform: str = typer.Option(None, "--stack", "-s", help="The platform stack (default: the file's, else local)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Delete tenants the file no longer lists without asking."),
-    parallel: int = typer.Option(8, "--parallel", "-p", min=1, max=64, help="Tenant stacks run at a time."),
+    parallel: int = typer.Option(None, "--parallel", "-p", min=1, max=64,
+                                 help="Tenant stacks run at a time (default: two per CPU core, 2 to 8)."),
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Make the platform's tenants match the file: create, update and delete (with confirmation or --yes).
     Exits 1 when any tenant failed; the others are still applied."""
     from helixflow.stacks.errors import HelixFlowError
-    from helixflow.stacks.tenants.apply import current_plan, execute
+    from helixflow.stacks.tenants.apply import current_plan, default_parallel, execute
     from helixflow.stacks.tenants.manifest import load_manifest
 
     desired = load_manifest(file)
@@ -209,7 +210,7 @@ def apply(
         mark = "[green]✓[/]" if outcome.ok else "[red]✗[/]"
         console.print(f"  {mark} {outcome.tenant:<24} {outcome.action:<7} {outcome.seconds:5.1f}s")
 
-    outcomes = execute(platform, plan, parallel, on_done=progress)
+    outcomes = execute(platform, plan, parallel or default_parallel(), on_done=progress)
     failed = [o for o in outcomes if not o.ok]
     if json_output:
         print_json({"platform": platform, "ok": not failed, "unchanged": list(plan.unchanged),

@@ -3,6 +3,7 @@ not contend for a lock), at most `parallel` at a time; one tenant's failure neve
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +33,17 @@ class TenantOutcome:
             data["error"] = self.error
         if self.run is not None and self.run.api_key:
             data["api_key"] = self.run.api_key
+        if self.run is not None and self.run.phases:
+            data["phases"] = self.run.phases
         return data
+
+
+def default_parallel(cpus: int | None = None) -> int:
+    """Tenant runs at a time: two per core (a run waits on the engine's RPCs and the admin API about half
+    its time), at least 2 and at most 8 (past that the runs only queue for the CPU and for the GIL of the
+    CLI process, where every tenant's program runs)."""
+    cores = cpus if cpus is not None else (os.cpu_count() or 1)
+    return max(2, min(8, 2 * cores))
 
 
 def current_plan(platform: str, desired: TenantsFile) -> ReconcilePlan:

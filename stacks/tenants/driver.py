@@ -10,15 +10,27 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import yaml
 
 from helixflow.stacks.driver import EventHandler, StackDriver, validate_stack_name
 from helixflow.stacks.errors import HelixFlowError
 from helixflow.stacks.paths import PROJECT
-from helixflow.stacks.tenants.program import POOL_KEY_CONFIG, ClusterTenant, TenantContext, build_tenant_program
+from helixflow.stacks.tenants.program import (
+    KEY_SEED_CONFIG,
+    POOL_KEY_CONFIG,
+    RECORD_JOB,
+    ClusterTenant,
+    TenantContext,
+    build_tenant_program,
+)
 from helixflow.stacks.tenants.spec import STACK_NAME_MAX, TenantSpec, tenant_stack_name
+
+if TYPE_CHECKING:  # the engine module imports pulumi.automation: `tenant list` need not
+    from helixflow.stacks.tenants.engine import PhaseClock, TenantEngineStack
 
 
 @dataclass(frozen=True)
@@ -32,10 +44,11 @@ class TenantRun:
     seconds: float
     outputs: dict[str, Any] = field(default_factory=dict)
     api_key: str | None = None
+    phases: dict[str, float] = field(default_factory=dict)  # where the run's time went (engine.PHASES)
 
     def to_dict(self) -> dict[str, Any]:
         data = {"tenant": self.tenant, "stack": self.stack, "action": self.action, "changes": self.changes,
-                "seconds": round(self.seconds, 2), "outputs": self.outputs}  # fmt: skip
+                "seconds": round(self.seconds, 2), "outputs": self.outputs, "phases": self.phases}  # fmt: skip
         return data | ({"api_key": self.api_key} if self.api_key else {})
 
 
@@ -51,11 +64,17 @@ def platform_outputs(platform: str) -> dict[str, Any]:
     return outputs
 
 
-def tenant_context(platform: str, spec: TenantSpec) -> TenantContext:
-    """Raises HelixFlowError for what this platform cannot give the tenant."""
-    outputs = platform_outputs(platform)
-    admin_api = bool(outputs.get("endpoint")) and "admin_api_key" in outputs
+def tenant_context(platform: str, spec: TenantSpec, outputs: dict[str, Any] | None = None,
+                   recorded: dict[str, Any] | None = None) -> TenantContext:  # fmt: skip
+    """Raises HelixFlowError for what this platform cannot give the tenant. `outputs`: the platform's, when
+    the caller read them already; `recorded`: the tenant stack's own outputs (how its record was made)."""
+    outputs = platform_outputs(platform) if outputs is None else outputs
     cluster = _cluster_tenant(platform, spec, outputs) if outputs.get("kubeconfig") else None
+    # A cluster's tenant record is written by a Job inside it (its gateway may not be reachable from here);
+    # a cluster tenant recorded through the admin API before keeps that record and its key.
+    admin_api = bool(outputs.get("endpoint")) and "admin_api_key" in outputs
+    if cluster is not None:
+        admin_api = admin_api and "tenant_id" in (recorded or {})
     if cluster is None and (spec.gpus or spec.model):
         raise HelixFlowError(
             f"tenant {spec.name!r} asks for GPUs or a dedicated model, but platform '{platform}' is not a cluster "
@@ -103,15 +122,31 @@ class TenantStack(StackDriver):
         self.platform = platform
         self.tenant = tenant
 
-    def _stack(self, program: Any = None) -> Any:
-        from pulumi import automation as auto
-
+    def _workspace(self) -> Any:
         with TenantStack._workspace_lock:
             workspace = TenantStack._workspaces.get(self.paths.home)
             if workspace is None:
                 workspace = super()._stack().workspace
                 TenantStack._workspaces[self.paths.home] = workspace
+            return workspace
+
+    def _stack(self, program: Any = None) -> Any:
+        from pulumi import automation as auto
+
+        workspace = self._workspace()
+        with TenantStack._workspace_lock:
             return auto.Stack.create_or_select(self.name, workspace)
+
+    def _engine_stack(self, clock: PhaseClock) -> TenantEngineStack:
+        """The stack for one engine run, made first (`pulumi stack init`) when it does not exist yet."""
+        from helixflow.stacks.tenants.engine import TenantEngineStack, init_stack
+
+        if not self.exists():
+            self._share_platform_salt()  # before the workspace: making it can init this very stack
+        workspace = self._workspace()
+        if not self.exists():
+            init_stack(workspace, self.name)  # selects nothing: inits run in parallel
+        return TenantEngineStack(self.name, workspace, clock, self.recorded_outputs)
 
     def exists(self) -> bool:
         """Whether the stack is there: removing a stack leaves its `.json.bak` behind, which does not count."""
@@ -129,27 +164,35 @@ class TenantStack(StackDriver):
         except ValueError:
             return None
 
-    def deploy(self, spec: TenantSpec, on_event: EventHandler | None = None) -> TenantRun:
-        """Create or converge the tenant. The API key is returned by the run that made it, and never again."""
+    def deploy(self, spec: TenantSpec, on_event: EventHandler | None = None,
+               platform: dict[str, Any] | None = None) -> TenantRun:  # fmt: skip
+        """Create or converge the tenant. The API key is returned by the run that made it, and never again.
+        `platform`: the platform's outputs when the caller read them already (once per `tenant apply`)."""
         if spec.name != self.tenant:
             raise HelixFlowError(f"spec of {spec.name!r} given to tenant {self.tenant!r}", hint="a bug: report it")
-        context = tenant_context(self.platform, spec)
-        had_record = "tenant_id" in self.recorded_outputs()
+        from helixflow.stacks.tenants.engine import PhaseClock
+
+        clock = PhaseClock(on_event)
+        recorded = self.recorded_outputs()
+        context = tenant_context(self.platform, spec, platform, recorded)
+        had_record = "api_key_prefix" in recorded
         action = "update" if self.exists() else "create"
         self._guard_lock()
-        started = time.monotonic()
-        stack = self._stack()
+        stack = self._engine_stack(clock)
         if context.cluster is not None and spec.model is not None:
-            self._ensure_pool_key(stack)
+            self._ensure_generated(stack, POOL_KEY_CONFIG)
+        if context.cluster is not None and not context.admin_api:
+            self._ensure_generated(stack, KEY_SEED_CONFIG)
         self._clear_pending(stack)
-        program = build_tenant_program(spec, context)
-        result = self._run(lambda: stack.up(program=program, on_event=on_event, color="never", show_secrets=False))
-        key = result.outputs.get("api_key")
+        keys: list[str] = []
+        program = build_tenant_program(spec, context, on_api_key=keys.append)
+        clock.mark("engine")
+        result = self._run(lambda: stack.up(program=program, on_event=clock, color="never", show_secrets=False))
+        clock.mark("done")
         return TenantRun(
             tenant=self.tenant, stack=self.name, action=action, changes=dict(result.summary.resource_changes or {}),
-            seconds=time.monotonic() - started,
-            outputs={k: ("[secret]" if v.secret else v.value) for k, v in result.outputs.items()},
-            api_key=str(key.value) if key is not None and key.value and not had_record else None,
+            seconds=time.monotonic() - clock.started, outputs={k: v.value for k, v in result.outputs.items()},
+            api_key=keys[-1] if keys and keys[-1] and not had_record else None, phases=clock.phases(),
         )  # fmt: skip
 
     def destroy(self, on_event: EventHandler | None = None) -> TenantRun:
@@ -158,24 +201,57 @@ class TenantStack(StackDriver):
         if not self.exists():
             raise HelixFlowError(f"tenant {self.tenant!r} has no stack on platform '{self.platform}'",
                                  hint="`helixflow tenant list` shows the platform's tenants")  # fmt: skip
+        from helixflow.stacks.tenants.engine import PhaseClock
+
+        clock = PhaseClock(on_event, program=False)
         self._guard_lock()
-        started = time.monotonic()
-        stack = self._stack()
+        stack = self._engine_stack(clock)
         self._clear_pending(stack)
-        result = self._run(lambda: stack.destroy(on_event=on_event, color="never"))
+        self._retire_cluster_record(stack)
+        clock.mark("engine")
+        result = self._run(lambda: stack.destroy(on_event=clock, color="never"))
         with TenantStack._workspace_lock:
             stack.workspace.remove_stack(self.name)
+        clock.mark("done")
         return TenantRun(
-            tenant=self.tenant,
-            stack=self.name,
-            action="delete",
-            changes=dict(result.summary.resource_changes or {}),
-            seconds=time.monotonic() - started,
-        )
+            tenant=self.tenant, stack=self.name, action="delete", changes=dict(result.summary.resource_changes or {}),
+            seconds=time.monotonic() - clock.started, phases=clock.phases(),
+        )  # fmt: skip
 
-    def _ensure_pool_key(self, stack: Any) -> None:
+    def _share_platform_salt(self) -> None:
+        """Give a new tenant stack its platform's encryption salt (`stack init` keeps a salt it finds). The
+        engine caches the key it derives per salt (1,000,000 rounds of PBKDF2, ~0.25 s of CPU), so a tenant's
+        run then derives it once for its own secrets and the platform's outputs it reads. The passphrase is the
+        same for every stack of a home already: sharing the salt gives nobody a key they could not derive."""
+        salt = _read_document(StackDriver(self.platform).paths.config_file).get("encryptionsalt")
+        document = _read_document(self.paths.config_file)
+        if not isinstance(salt, str) or document.get("encryptionsalt"):
+            return
+        self.paths.config_file.parent.mkdir(parents=True, exist_ok=True)
+        self.paths.config_file.write_text(yaml.safe_dump({**document, "encryptionsalt": salt}, sort_keys=True))
+
+    def _retire_cluster_record(self, stack: TenantEngineStack) -> None:
+        """A cluster tenant's keys are revoked by a Job in the cluster: one run that starts it (and waits for it)
+        before the destroy removes everything. Its usage rows stay."""
+        recorded = self.recorded_outputs()
+        if recorded.get("record") != RECORD_JOB:
+            return
+        spec = self.recorded_spec() or TenantSpec(name=self.tenant)
+        context = replace(tenant_context(self.platform, spec, recorded=recorded), retire=True)
+        program = build_tenant_program(spec, context)
+        self._run(lambda: stack.up(program=program, color="never", show_secrets=False))
+
+    def _ensure_generated(self, stack: Any, key: str) -> None:
+        """A random secret in the tenant stack's config, made once (`pulumi config set --secret`: cluster only)."""
         from pulumi import automation as auto
 
-        config = self.raw_config()
-        if not config.get(f"helixflow:{POOL_KEY_CONFIG}"):
-            stack.set_config(f"helixflow:{POOL_KEY_CONFIG}", auto.ConfigValue(value=secrets.token_hex(32), secret=True))
+        if not self.raw_config().get(f"helixflow:{key}"):
+            stack.set_config(f"helixflow:{key}", auto.ConfigValue(value=secrets.token_hex(32), secret=True))
+
+def _read_document(path: Path) -> dict[str, Any]:
+    """A stack's settings file as a mapping ({} when absent or unreadable: then nothing is shared)."""
+    try:
+        document = yaml.safe_load(path.read_text()) if path.is_file() else {}
+    except (OSError, yaml.YAMLError):
+        return {}
+    return document if isinstance(document, dict) else {}

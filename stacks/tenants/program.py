@@ -7,6 +7,7 @@ run reads the platform's outputs and never touches the platform's resources.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
@@ -16,6 +17,8 @@ from helixflow.stacks.targets.base import Program
 from helixflow.stacks.tenants.spec import TenantSpec
 
 POOL_KEY_CONFIG = "poolApiKey"  # under helixflow: in the tenant stack's config, generated once
+KEY_SEED_CONFIG = "tenantKeySeed"  # likewise, on a cluster: the tenant's API key is derived from it
+RECORD_JOB = "cluster-job"  # the `record` output of a tenant whose record a Job in the cluster writes
 
 
 @dataclass(frozen=True)
@@ -32,8 +35,9 @@ class ClusterTenant:
 @dataclass(frozen=True)
 class TenantContext:
     platform: str
-    admin_api: bool  # the platform exports an endpoint and an admin API key
-    cluster: ClusterTenant | None
+    admin_api: bool  # the record goes through the platform's admin API (local, or a cluster tenant made so before)
+    cluster: ClusterTenant | None  # else a Job in the cluster writes it
+    retire: bool = False  # the run before a cluster tenant's destroy: its Job revokes the tenant's keys
 
 
 def platform_reference_name(platform: str) -> str:
@@ -41,7 +45,11 @@ def platform_reference_name(platform: str) -> str:
     return f"organization/{PROJECT}/{platform}"
 
 
-def build_tenant_program(spec: TenantSpec, context: TenantContext) -> Program:
+def build_tenant_program(spec: TenantSpec, context: TenantContext,
+                         on_api_key: Callable[[str], None] | None = None) -> Program:  # fmt: skip
+    """on_api_key: given the tenant's key (plaintext) in this process when the run has it, so it needs no
+    `pulumi stack output --show-secrets` afterwards."""
+
     def program() -> None:
         from helixflow.components.tenant.record import TenantRecord
 
@@ -60,15 +68,57 @@ def build_tenant_program(spec: TenantSpec, context: TenantContext) -> Program:
                 monthly_token_budget=limits.monthly_tokens,
             )  # fmt: skip
             pulumi.export("tenant_id", record.tenant_id)
-            pulumi.export("api_key", record.api_key)
+            pulumi.export("api_key", record.api_key.apply(_handing(on_api_key)))
             pulumi.export("api_key_prefix", record.key_prefix)
         if context.cluster is not None:
-            pulumi.export("namespace", _cluster_resources(spec, context.cluster, platform))
+            namespace, provider = _cluster_resources(spec, context.cluster, platform)
+            pulumi.export("namespace", namespace)
+            if not context.admin_api:
+                key = _record_job(spec, context, provider)
+                pulumi.export("record", RECORD_JOB)
+                pulumi.export("api_key", key.apply(_handing(on_api_key)))
+                pulumi.export("api_key_prefix", pulumi.Output.unsecret(key.apply(_prefix)))
 
     return program
 
 
-def _cluster_resources(spec: TenantSpec, cluster: ClusterTenant, platform: pulumi.StackReference) -> pulumi.Output[str]:
+def _handing(on_api_key: Callable[[str], None] | None) -> Callable[[str], str]:
+    def hand(key: str) -> str:
+        if on_api_key is not None and key:
+            on_api_key(key)
+        return key
+
+    return hand
+
+
+def _prefix(key: str) -> str:
+    from helixflow.runtime.security.api_keys import key_prefix
+
+    return key_prefix(key)
+
+
+def _record_job(spec: TenantSpec, context: TenantContext, provider: pulumi.ProviderResource) -> pulumi.Output[str]:
+    """The tenant's record, written by a Job in the runtime's namespace; its key, derived from the stack's seed."""
+    from helixflow.components.k8s.tenant_record import TenantRecordArgs, TenantRecordJob
+    from helixflow.runtime.security.api_keys import derive_api_key
+
+    assert context.cluster is not None
+    key: pulumi.Output[str] = pulumi.Config("helixflow").require_secret(KEY_SEED_CONFIG).apply(
+        lambda seed: derive_api_key(seed, f"tenant:{spec.name}"))  # fmt: skip
+    limits = spec.limits()
+    TenantRecordJob(
+        f"{spec.name}-runtime",
+        TenantRecordArgs(tenant=spec.name, runtime_namespace=context.cluster.platform_namespace,
+                         image=context.cluster.runtime_image, api_key=key,
+                         requests_per_minute=limits.requests_per_minute, tokens_per_minute=limits.tokens_per_minute,
+                         monthly_tokens=limits.monthly_tokens, retire=context.retire),
+        pulumi.ResourceOptions(providers=[provider]),
+    )  # fmt: skip
+    return key
+
+
+def _cluster_resources(spec: TenantSpec, cluster: ClusterTenant,
+                       platform: pulumi.StackReference) -> tuple[pulumi.Output[str], pulumi.ProviderResource]:
     import pulumi_kubernetes as k8s
 
     from helixflow.components.k8s.tenant import DedicatedPool, TenantArgs, TenantResources
@@ -93,4 +143,4 @@ def _cluster_resources(spec: TenantSpec, cluster: ClusterTenant, platform: pulum
     )  # fmt: skip
     resources = TenantResources(spec.name, args, pulumi.ResourceOptions(providers=[provider]))
     namespace: pulumi.Output[str] = resources.namespace
-    return namespace
+    return namespace, provider

@@ -30,3 +30,9 @@ def test_a_tenant_whose_first_run_failed_is_updated_not_assumed_right() -> None:
 def test_nothing_to_do_and_an_empty_list_deletes_all() -> None:
     assert plan_reconcile([spec("a")], {"a": spec("a")}).is_empty
     assert plan_reconcile([], {"b": spec("b"), "a": spec("a")}).delete == ("a", "b")
+
+
+def test_the_default_parallelism_is_two_runs_a_core_between_2_and_8() -> None:
+    from helixflow.stacks.tenants.apply import default_parallel
+
+    assert [default_parallel(cores) for cores in (1, 2, 3, 16)] == [2, 4, 6, 8]
