@@ -1,7 +1,8 @@
 """`python -m helixflow.runtime.db upgrade|downgrade|current`: apply the schema with Alembic.
 
 Reads ``HELIXFLOW_DATABASE_URL`` (the runtime's role), and ``HELIXFLOW_DATABASE_ADMIN_URL`` when set: then
-`upgrade` first ensures that role and the schema it owns (roles.py), and migrates as the role. Exit 0 on success, 1 with one line on stderr on failure.
+`upgrade` first ensures that role and the schema it owns (roles.py), and migrates as the role.
+Exit 0 on success, 1 with one line on stderr on failure.
 """
 
 from __future__ import annotations

@@ -72,9 +72,8 @@ def provision(admin_url: str, runtime_url: str) -> None:
         raise ProvisionError("HELIXFLOW_DATABASE_URL has no password: the runtime's role needs one")
     try:
         # The admin URL may name any database of the server: the step runs in the runtime's.
-        with psycopg.connect(admin_url, dbname=role.database, connect_timeout=10) as conn:
-            with conn.transaction():
-                _provision(conn, role)
+        with psycopg.connect(admin_url, dbname=role.database, connect_timeout=10) as conn, conn.transaction():
+            _provision(conn, role)
     except psycopg.Error as err:
         raise ProvisionError(f"the admin step failed: {type(err).__name__}: {str(err).strip()}") from err
 
