@@ -19,7 +19,7 @@ from tests.support.releases import REPO, release_pythonpath
 
 pytestmark = pytest.mark.services
 # main before the runtime had a role of its own: its migrations put the tables in `public`
-PUBLIC_SCHEMA_RELEASE = "a12eaf2"
+PUBLIC_SCHEMA_RELEASE = "a12eaf2f6a6b11919162b68e912684f46a82d02b"
 ROLE, PASSWORD = "helixflow_app", "app-secret"
 
 
