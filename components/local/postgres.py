@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -58,6 +59,9 @@ class PostgresProps(ProcessProps):
 class PostgresServerProvider(LocalServiceProvider[PostgresProps]):
     what = "PostgreSQL"
     props_model = PostgresProps
+    # Fast shutdown: SIGTERM (smart) waits for every client to leave, and the services' pools stay connected
+    # through an update; the SIGKILL that followed left a lock file and orphan backends the restart refused.
+    stop_signal = signal.SIGINT
 
     def run_as(self, props: PostgresProps) -> str | None:
         return props.run_as or None
