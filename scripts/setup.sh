@@ -2,7 +2,8 @@
 # One command to set HelixFlow up on a fresh Debian machine. Idempotent: a second
 # run on a machine already set up only checks what is there.
 #
-#   ./scripts/setup.sh            # OS packages, .venv, helixflow[dev,cpu], Pulumi CLI, simulated cluster, tiny model
+#   ./scripts/setup.sh            # OS packages, .venv, helixflow[dev,cpu], checkov, Pulumi CLI, simulated cluster,
+#                                 # tiny model
 #
 # Environment:
 #   HELIXFLOW_SKIP_APT=1     never call apt-get (report what is missing instead)
@@ -103,6 +104,11 @@ else
   step_done "Python dependencies up to date"
 fi
 "$VENV/bin/python" -m compileall -q cli stacks components runtime >/dev/null
+
+# --- 4b. checkov, a dev tool in its own environment (its pins clash with requirements.lock) ---
+CHECKOV=$(HELIXFLOW_CACHE="$CACHE" UV="$UV" PYTHON="$PY" bash scripts/install-checkov.sh | tail -n 1)
+ln -sf "$CHECKOV" "$VENV/bin/checkov"
+step_done "checkov at $CHECKOV (linked into $VENV/bin)"
 
 # --- 5. the Pulumi CLI ---------------------------------------------------------
 say "checking the Pulumi CLI"

@@ -25,7 +25,9 @@ def backup(
     ctx: typer.Context,
     stack: str = STACK_OPTION,
     retention_days: int = RETENTION_OPTION,
-    destination: str = typer.Option(None, "--to", help="Where to write it (default: the stack's backup folder)."),
+    destination: str = typer.Option(
+        None, "--to", help="Also copy it to a bucket, s3://bucket/prefix/ (the stack's backup folder keeps it too)."
+    ),
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Take a backup of the stack's database now, then prune backups past retention."""
@@ -40,20 +42,28 @@ def backup(
     if json_output:
         print_json({"stack": stack, **info.to_dict(), "pruned": list(info.pruned)})
         return
-    err_console().print(f"Backed up stack '{stack}': {info.name} ({human_size(info.size_bytes)})")
+    if info.kind == "cluster-job":  # the dump was named and sized in the cluster
+        err_console().print(f"Backed up stack '{stack}': job {info.name} completed; its dump is under {info.location} "
+                            f"(`helixflow backup list -s {stack}`)")  # fmt: skip
+    else:
+        err_console().print(f"Backed up stack '{stack}': {info.name} ({human_size(info.size_bytes)})")
     if info.pruned:
         err_console().print(f"Deleted {len(info.pruned)} backup(s) older than {retention_days} days")
     typer.echo(info.location)
 
 
 @app.command("list")
-def list_backups(stack: str = STACK_OPTION, json_output: bool = JSON_OPTION) -> None:
+def list_backups(
+    stack: str = STACK_OPTION,
+    source: str = typer.Option(None, "--from", help="List those under a bucket prefix, s3://bucket/prefix/."),
+    json_output: bool = JSON_OPTION,
+) -> None:
     """The stack's backups, newest first, with size and age."""
     from helixflow.stacks.backup import operations
     from helixflow.stacks.backup.model import human_age, human_size
     from helixflow.stacks.driver import StackDriver
 
-    backups = operations.list_backups(StackDriver(stack))
+    backups = operations.list_backups(StackDriver(stack), source=source)
     if json_output:
         print_json({"stack": stack, "backups": [b.to_dict() for b in backups]})
         return
@@ -72,7 +82,7 @@ def list_backups(stack: str = STACK_OPTION, json_output: bool = JSON_OPTION) -> 
 
 def restore(
     backup_name: str = typer.Argument(
-        ..., metavar="BACKUP", help="A backup from `backup list`, or a dump file's path."
+        ..., metavar="BACKUP", help="A backup from `backup list`, a dump file's path, or s3://bucket/prefix/NAME.dump."
     ),
     stack: str = STACK_OPTION,
     yes: bool = typer.Option(False, "--yes", "-y", help="Restore even while the gateway is serving."),

@@ -124,11 +124,16 @@ class AwsPlatform(pulumi.ComponentResource):
                 lambda v: redis_url(str(v[0]), str(v[1]), int(v[2])))),
         )  # fmt: skip
         layer_args = args.layer(data)
+        # The roles are bound to the layer's own service accounts (Pod Identity needs no annotation on them).
         identities = Identities(f"{name}-identities", IdentitiesArgs(
             cluster_name=cluster.cluster_name, namespace=layer_args.namespace, bucket_arn=bucket.arn,
             kms_key_arn=bucket.kms_key_arn, model_prefix=args.bucket.model_prefix,
-            backup_prefix=args.bucket.backup_prefix,
+            backup_prefix=args.bucket.backup_prefix, worker_service_account=layer_args.accounts.worker,
+            backup_service_account=layer_args.accounts.backup,
         ), opts=child)  # fmt: skip
+        if layer_args.backup:  # into the prefix the lifecycle rule expires and the backup role may write
+            backup_uri = pulumi.Output.concat("s3://", bucket.bucket, "/", args.bucket.backup_prefix)
+            layer_args = replace(layer_args, backup=layer_args.backup.into(backup_uri, "s3"))
         self.kubeconfig = kubeconfig(cluster.cluster_name, cluster.endpoint, cluster.certificate_authority,
                                      args.region)  # fmt: skip
         provider = k8s.Provider(f"{name}-eks", kubeconfig=self.kubeconfig, delete_unreachable=False,

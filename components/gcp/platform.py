@@ -18,8 +18,9 @@ from helixflow.components.gcp.bucket import Bucket, BucketArgs
 from helixflow.components.gcp.cache import Cache, CacheArgs
 from helixflow.components.gcp.cluster import GpuCluster, GpuClusterArgs
 from helixflow.components.gcp.database import DATABASE, USER, Database, DatabaseArgs
-from helixflow.components.gcp.identity import BACKUP_KSA, WORKER_KSA, Identities, IdentitiesArgs
+from helixflow.components.gcp.identity import Identities, IdentitiesArgs
 from helixflow.components.gcp.network import Network, NetworkArgs
+from helixflow.components.k8s.accounts import GKE_SERVICE_ACCOUNT
 from helixflow.components.k8s.layer import ExternalData, KubernetesLayer, LayerArgs
 from helixflow.components.k8s.runtime import DATA_CA_DIR
 from helixflow.runtime.db.roles import RUNTIME_ROLE
@@ -121,10 +122,19 @@ class GcpPlatform(pulumi.ComponentResource):
             ca_files={"postgres-ca.pem": database.server_ca, "redis-ca.pem": cache.server_ca},
         )  # fmt: skip
         layer_args = args.layer(data)
+        accounts = layer_args.accounts
         identities = Identities(f"{name}-identities", IdentitiesArgs(
             project=args.project, namespace=layer_args.namespace, bucket=bucket.bucket_name,
             model_prefix=args.bucket.model_prefix, backup_prefix=args.bucket.backup_prefix,
+            worker_service_account=accounts.worker, backup_service_account=accounts.backup,
         ), opts=child)  # fmt: skip
+        # Workload Identity: the layer's service accounts name the Google ones they act as
+        layer_args = replace(layer_args, accounts=replace(
+            accounts, worker_annotations={**accounts.worker_annotations, GKE_SERVICE_ACCOUNT: identities.worker_email},
+            backup_annotations={**accounts.backup_annotations, GKE_SERVICE_ACCOUNT: identities.backup_email}))
+        if layer_args.backup:  # into the prefix the lifecycle rule expires and the backup account may write
+            backup_uri = pulumi.Output.concat("gs://", bucket.bucket_name, "/", args.bucket.backup_prefix)
+            layer_args = replace(layer_args, backup=layer_args.backup.into(backup_uri, "gs"))
         # No credential in it (the exec plugin fetches a token at each use): `status` reads it from the outputs.
         self.kubeconfig = kubeconfig(cluster.cluster_name, cluster.endpoint, cluster.ca_certificate, args.project,
                                      args.region)  # fmt: skip
@@ -133,7 +143,6 @@ class GcpPlatform(pulumi.ComponentResource):
         on_cluster = pulumi.ResourceOptions(parent=self, providers=[provider])
         layer = KubernetesLayer(f"{name}-k8s", layer_args, pulumi.ResourceOptions.merge(
             on_cluster, pulumi.ResourceOptions(depends_on=[cluster, database, cache, identities])))  # fmt: skip
-        self._cluster_side(name, layer.namespace, database, cache, identities, on_cluster)
         self.cluster_name = cluster.cluster_name
         self.database_ip = database.private_ip
         self.database_instance = database.instance_name
@@ -146,14 +155,3 @@ class GcpPlatform(pulumi.ComponentResource):
         self.register_outputs({"cluster_name": self.cluster_name, "database_ip": self.database_ip,
                                "cache_host": self.cache_host, "bucket": self.bucket, "namespace": self.namespace,
                                "gateway_service": self.gateway_service})  # fmt: skip
-
-    def _cluster_side(self, name: str, namespace: pulumi.Output[str], database: Database, cache: Cache,
-                      identities: Identities, opts: pulumi.ResourceOptions) -> None:  # fmt: skip
-        """In the runtime namespace: the data stores' CAs, and the Kubernetes service accounts that
-        Workload Identity maps to the Google ones (the annotation names the GSA)."""
-        for ksa, email in ((WORKER_KSA, identities.worker_email), (BACKUP_KSA, identities.backup_email)):
-            k8s.core.v1.ServiceAccount(
-                f"{name}-{ksa}-ksa", metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=ksa, namespace=namespace, annotations={"iam.gke.io/gcp-service-account": email}),
-                automount_service_account_token=False, opts=opts,
-            )  # fmt: skip

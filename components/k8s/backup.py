@@ -19,19 +19,22 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from helixflow.components.k8s import pods
+from helixflow.components.k8s.cloud_cli import CLI_ENV, CLI_IMAGES
 from helixflow.components.k8s.pods import Resources
 
 TYPE = "helixflow:k8s:BackupJob"
 APP = "db-backup"
 DATA_USER = 999  # the postgres user of the official image; the cloud CLIs run as any user with HOME=/tmp
 DEFAULT_SCHEDULE = "17 3 * * *"  # daily, off the hour most jobs pick
-UPLOADER_IMAGES = {  # pinned: the CLI that copies to the bucket, by the bucket URI's scheme
-    "s3": "amazon/aws-cli:2.31.9",
-    "gs": "gcr.io/google.com/cloudsdktool/google-cloud-cli:542.0.0-slim",
-}
+UPLOADER_IMAGES = CLI_IMAGES  # pinned: the CLI that copies to the bucket, by the bucket URI's scheme
 _CRON_FIELD = r"(\*|[0-9*/,\-]+)"
 _CRON = re.compile(rf"^{_CRON_FIELD}( {_CRON_FIELD}){{4}}$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def valid_schedule(schedule: str) -> bool:
+    """A five-field cron expression (what a CronJob's schedule takes)."""
+    return bool(_CRON.match(schedule.strip()))
 
 DUMP_SCRIPT = """set -eu
 name="helixflow-$(date -u +%Y%m%dT%H%M%SZ).dump"
@@ -52,31 +55,33 @@ UPLOAD_COMMANDS = {
 class BackupArgs:
     """namespace: where the job runs (the runtime's); image: a pinned PostgreSQL image (pg_dump of the server's
     major version or newer); database_url_secret / database_url_key: the Secret and key holding the runtime's
-    postgresql:// URL; bucket_uri: the stack's backup prefix, s3://bucket/prefix/ or gs://bucket/prefix/;
-    service_account: the one with write access to that prefix."""
+    postgresql:// URL; bucket_uri: the stack's backup prefix, s3://bucket/prefix/ or gs://bucket/prefix/ (an
+    Output when the bucket is made in the same program: then give its `scheme`); service_account: the one with
+    write access to that prefix."""
 
     namespace: str
     image: str
     database_url_secret: str
-    bucket_uri: str
+    bucket_uri: pulumi.Input[str]
     service_account: str
     database_url_key: str = "HELIXFLOW_DATABASE_URL"
     schedule: str = DEFAULT_SCHEDULE
     uploader_image: str | None = None  # default: UPLOADER_IMAGES for the bucket's scheme
+    bucket_scheme: str | None = None  # default: the bucket URI's, when it is a string
 
     @property
     def scheme(self) -> str:
-        return self.bucket_uri.split("://", 1)[0]
+        if self.bucket_scheme is not None:
+            return self.bucket_scheme
+        return self.bucket_uri.split("://", 1)[0] if isinstance(self.bucket_uri, str) else ""
 
     def validate(self) -> None:
         """Raises ValueError for arguments no cluster would run (before any resource is created)."""
-        if self.scheme not in UPLOADER_IMAGES or not re.match(
-            r"^[a-z0-9]+://[a-z0-9][a-z0-9._-]{1,220}/", self.bucket_uri
-        ):
+        if self.scheme not in UPLOADER_IMAGES:
             raise ValueError(f"bucket_uri {self.bucket_uri!r} must be s3://bucket/prefix/ or gs://bucket/prefix/")
-        if not self.bucket_uri.endswith("/"):
-            raise ValueError(f"bucket_uri {self.bucket_uri!r} must end with '/' (it is a prefix)")
-        if not _CRON.match(self.schedule.strip()):
+        if isinstance(self.bucket_uri, str):
+            self._validate_uri(self.bucket_uri)
+        if not valid_schedule(self.schedule):
             raise ValueError(
                 f"schedule {self.schedule!r} is not a five-field cron expression, e.g. {DEFAULT_SCHEDULE!r}"
             )
@@ -91,8 +96,38 @@ class BackupArgs:
             if "@sha256:" not in image and tag in ("", "latest"):
                 raise ValueError(f"image {image!r} must be pinned to a tag other than latest (or a digest)")
 
+    def _validate_uri(self, uri: str) -> None:
+        if not re.match(r"^[a-z0-9]+://[a-z0-9][a-z0-9._-]{1,220}/", uri) or not uri.startswith(f"{self.scheme}://"):
+            raise ValueError(f"bucket_uri {uri!r} must be s3://bucket/prefix/ or gs://bucket/prefix/")
+        if not uri.endswith("/"):
+            raise ValueError(f"bucket_uri {uri!r} must end with '/' (it is a prefix)")
+
     def uploader(self) -> str:
         return self.uploader_image or UPLOADER_IMAGES.get(self.scheme, "")
+
+
+@dataclass(frozen=True)
+class BucketBackup:
+    """What the Kubernetes layer needs to run the job: the PostgreSQL image that dumps, when, and where: the
+    stack's backup prefix (`bucket_uri`, with its `scheme` when it is an Output). The cloud platforms fill
+    bucket_uri in with their own bucket's; the layer refuses a backup without one."""
+
+    image: str
+    schedule: str = DEFAULT_SCHEDULE
+    bucket_uri: pulumi.Input[str] | None = None
+    scheme: str | None = None
+
+    def into(self, bucket_uri: pulumi.Input[str], scheme: str) -> BucketBackup:
+        return BucketBackup(image=self.image, schedule=self.schedule, bucket_uri=bucket_uri, scheme=scheme)
+
+    def job_args(self, namespace: str, database_url_secret: str, database_url_key: str,
+                 service_account: str) -> BackupArgs:  # fmt: skip
+        """Raises ValueError when no bucket was given."""
+        if self.bucket_uri is None:
+            raise ValueError("the backup job needs the bucket's backup prefix (bucket_uri)")
+        return BackupArgs(namespace=namespace, image=self.image, database_url_secret=database_url_secret,
+                          database_url_key=database_url_key, bucket_uri=self.bucket_uri,
+                          service_account=service_account, schedule=self.schedule, bucket_scheme=self.scheme)
 
 
 class BackupJob(pulumi.ComponentResource):
@@ -139,14 +174,15 @@ class BackupJob(pulumi.ComponentResource):
         )  # fmt: skip
         upload = k8s.core.v1.ContainerArgs(
             name="upload", image=a.uploader(), command=UPLOAD_COMMANDS[a.scheme],
-            env=pods.env({"BUCKET_URI": a.bucket_uri, "HOME": "/tmp", "CLOUDSDK_CONFIG": "/tmp/gcloud"}),
+            env=[k8s.core.v1.EnvVarArgs(name="BUCKET_URI", value=a.bucket_uri), *pods.env(CLI_ENV)],
             resources=Resources("50m", "128Mi", "500m", "512Mi").args(), security_context=pods.container_security(),
             volume_mounts=[backup_mount, tmp_mount],
         )  # fmt: skip
         return k8s.core.v1.PodTemplateSpecArgs(
             metadata=k8s.meta.v1.ObjectMetaArgs(labels=pods.labels(APP)),
             spec=k8s.core.v1.PodSpecArgs(
-                service_account_name=a.service_account, restart_policy="Never",
+                # the token is what EKS Pod Identity / GKE Workload Identity exchange for the bucket's credentials
+                service_account_name=a.service_account, automount_service_account_token=True, restart_policy="Never",
                 security_context=pods.pod_security(DATA_USER), init_containers=[dump], containers=[upload],
                 volumes=[pods.scratch_volume("backup", size="50Gi"), pods.scratch_volume()],
             ),

@@ -17,13 +17,17 @@ from typing import Literal
 
 import pulumi
 
+from helixflow.components.k8s.accounts import AccountsArgs, ServiceAccounts, WorkloadAccounts
 from helixflow.components.k8s.addons import AddonsArgs, ClusterAddons
+from helixflow.components.k8s.backup import APP as BACKUP_APP
+from helixflow.components.k8s.backup import BackupJob, BucketBackup
 from helixflow.components.k8s.data import DataArgs, DataStores, InClusterData
 from helixflow.components.k8s.edge import Edge, EdgeArgs
 from helixflow.components.k8s.monitoring import Monitoring, MonitoringArgs, SlackReceiver
 from helixflow.components.k8s.network import NetworkArgs, NetworkPolicies
 from helixflow.components.k8s.pool import GpuPlacement, InferencePool, PoolArgs
 from helixflow.components.k8s.runtime import (
+    DATABASE_URL_KEY,
     SECRET_NAME,
     AdminAccount,
     Runtime,
@@ -68,6 +72,8 @@ class LayerArgs:
     acme_server: Literal["production", "staging"] = "production"
     slack: SlackReceiver | None = None  # Alertmanager's Slack receiver
     admin_tenant: str = "default"  # the first tenant, whose admin's API key is the layer's `admin_api_key`
+    accounts: WorkloadAccounts = field(default_factory=WorkloadAccounts)  # what the cloud identities bind
+    backup: BucketBackup | None = None  # the daily pg_dump CronJob into the stack's bucket (None: no job)
 
     @property
     def namespace(self) -> str:
@@ -89,6 +95,11 @@ class KubernetesLayer(pulumi.ComponentResource):
     def __init__(self, name: str, args: LayerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         if args.worker.api_key is not None:
             raise ValueError("the worker spec's api_key comes from the layer's pool_api_key; leave it unset")
+        args.accounts.validate()
+        backup = args.backup.job_args(args.namespace, SECRET_NAME, DATABASE_URL_KEY,
+                                      args.accounts.backup) if args.backup else None  # fmt: skip
+        if backup:
+            backup.validate()
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         addons = ClusterAddons(f"{name}-addons", args.addons, opts=child)
@@ -116,13 +127,19 @@ class KubernetesLayer(pulumi.ComponentResource):
                                    pool_api_key=args.pool_api_key, database_admin_url=admin_url),
         ), opts=runtime_opts)  # fmt: skip
         in_runtime = pulumi.ResourceOptions(parent=self, depends_on=[runtime])
+        accounts = ServiceAccounts(f"{name}-accounts", AccountsArgs(namespace=args.namespace, accounts=args.accounts),
+                                   opts=in_runtime)  # fmt: skip
+        under_accounts = pulumi.ResourceOptions(parent=self, depends_on=[runtime, accounts])
         pool = InferencePool(f"{name}-pool", PoolArgs(
             namespace=args.namespace, runtime_image=args.runtime_image, sglang_image=args.sglang_image,
             secret_name=SECRET_NAME, worker=args.worker, workers=args.workers,
-            router_replicas=args.router_replicas, placement=args.placement,
-        ), opts=in_runtime)  # fmt: skip
-        NetworkPolicies(f"{name}-network", NetworkArgs(namespace=args.namespace,
-                                                       data_namespace=args.data_namespace), opts=in_runtime)
+            router_replicas=args.router_replicas, placement=args.placement, service_account=args.accounts.worker,
+        ), opts=under_accounts)  # fmt: skip
+        if backup:
+            BackupJob(f"{name}-backup", backup, opts=under_accounts)
+        NetworkPolicies(f"{name}-network", NetworkArgs(namespace=args.namespace, data_namespace=args.data_namespace,
+                                                       backup_app=BACKUP_APP if backup else None),
+                        opts=in_runtime)  # fmt: skip
         Edge(f"{name}-edge", EdgeArgs(
             namespace=args.namespace, domain=args.domain, acme_email=args.acme_email, acme_server=args.acme_server,
             wait_for=tuple(addons.dependencies("cert_manager", "ingress_nginx")),

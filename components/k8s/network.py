@@ -3,6 +3,8 @@
     ingress controller -> gateway, auth      gateway -> auth, router, monitoring
     router -> workers                        gateway, auth, monitoring, migrations -> PostgreSQL, Redis
     Prometheus -> every metrics port         every pod -> DNS
+    workers, backup job -> HTTPS (the bucket) and the node-local credential endpoints of the pod identities
+    backup job -> PostgreSQL
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 Ingress = k8s.networking.v1.NetworkPolicyIngressRuleArgs
 Egress = k8s.networking.v1.NetworkPolicyEgressRuleArgs
 Peer = k8s.networking.v1.NetworkPolicyPeerArgs
+# Where pods exchange their service account for cloud credentials: the GKE metadata server (port 80, and 988
+# under Dataplane V2) and the EKS Pod Identity agent; both link-local, on the node.
+CREDENTIAL_ENDPOINTS = (("169.254.169.254/32", (80, 988)), ("169.254.170.23/32", (80,)))
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,7 @@ class NetworkArgs:
     data_namespace: str | None  # in-cluster data stores' namespace, if any
     ingress_namespace: str = "ingress-nginx"
     monitoring_namespace: str = "monitoring"
+    backup_app: str | None = None  # the backup job's pods' app label, when the layer runs one
 
 
 def _app(app: str, namespace: str | None = None) -> k8s.networking.v1.NetworkPolicyPeerArgs:
@@ -76,6 +82,9 @@ class NetworkPolicies(pulumi.ComponentResource):
         def egress(peers: list[Peer], *port: int) -> Egress:
             return Egress(to=peers, ports=_ports(*port))
 
+        credentials = [egress([Peer(ip_block=k8s.networking.v1.IPBlockArgs(cidr=cidr))], *ports)
+                       for cidr, ports in CREDENTIAL_ENDPOINTS]  # fmt: skip
+
         data_ports = (5432, 6379)
         to_data = [egress(data_peer, *data_ports)] if data_peer else [egress([], *data_ports)]  # external: any address
         policy("default-deny", ns, {}, [], [])
@@ -98,7 +107,10 @@ class NetworkPolicies(pulumi.ComponentResource):
                [dns, egress([_app("sglang-worker")], WORKER_PORT), egress([], 443, 6443)])  # fmt: skip
         policy("sglang-worker", ns, {pods.APP_LABEL: "sglang-worker"},
                [ingress([_app("sglang-router")], WORKER_PORT), ingress([prometheus], WORKER_PORT)],
-               [dns, egress([], 443)])  # fmt: skip  (model downloads: the hub or the bucket over HTTPS)
+               [dns, egress([], 443), *credentials])  # fmt: skip  (model downloads: the hub or the bucket)
+        if args.backup_app:
+            policy(args.backup_app, ns, {pods.APP_LABEL: args.backup_app}, [],
+                   [dns, *to_data, egress([], 443), *credentials])  # fmt: skip
         if args.data_namespace:
             runtime_peer = _namespace(ns)
             policy("default-deny", args.data_namespace, {}, [], [])

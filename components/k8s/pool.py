@@ -10,6 +10,8 @@ import pulumi_kubernetes as k8s
 from pydantic import SecretStr
 
 from helixflow.components.k8s import pods
+from helixflow.components.k8s.accounts import WORKER_ACCOUNT
+from helixflow.components.k8s.cloud_cli import CLI_ENV, CLI_IMAGES, scheme_of, sync_down
 from helixflow.components.k8s.pods import Resources
 from helixflow.runtime.pool.router import RouterSpec, ServiceDiscovery
 from helixflow.runtime.pool.sglang_worker import API_KEY_ENV, SGLangWorkerSpec
@@ -18,7 +20,7 @@ TYPE = "helixflow:k8s:InferencePool"
 ROUTER_PORT, ROUTER_METRICS_PORT, WORKER_PORT = 8082, 29000, 30000
 GPU = "nvidia.com/gpu"
 POOL_KEY_ENV = "HELIXFLOW_POOL_API_KEY"
-SGLANG_USER = 1000
+SGLANG_USER = 10001  # above the hosts' own users (checkov CKV_K8S_40): the caches are on volumes, any uid works
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class PoolArgs:
     router_replicas: int = 2
     placement: GpuPlacement = GpuPlacement()
     model_cache_size: str = "200Gi"
+    service_account: str = WORKER_ACCOUNT  # the one the cloud identity lets read the model prefix
     # Model loading takes minutes (tens for the largest): the startup probe allows this long.
     startup_budget_seconds: int = 1800
 
@@ -48,6 +51,11 @@ class PoolArgs:
             raise ValueError("workers must be >= 0 and router_replicas >= 1")
         if self.startup_budget_seconds < 60:
             raise ValueError("the workers' startup budget must allow at least 60 s of model loading")
+        if self.worker.model_uri is not None:
+            scheme_of(self.worker.model_uri)
+            if not self.worker.model_path.startswith("/models/"):
+                raise ValueError(f"a bucket model is synced into the model cache: model_path "
+                                 f"{self.worker.model_path!r} must be under /models/")  # fmt: skip
 
 
 class InferencePool(pulumi.ComponentResource):
@@ -85,7 +93,7 @@ class InferencePool(pulumi.ComponentResource):
         )  # fmt: skip
         spec = RouterSpec(
             host="0.0.0.0", port=ROUTER_PORT, policy="cache_aware", prometheus_host="0.0.0.0",
-            prometheus_port=ROUTER_METRICS_PORT, api_key=SecretStr(f"$({POOL_KEY_ENV})"),
+            prometheus_port=ROUTER_METRICS_PORT, api_key_env=POOL_KEY_ENV,
             service_discovery=ServiceDiscovery(selector={pods.APP_LABEL: "sglang-worker"}, namespace=a.namespace,
                                                port=WORKER_PORT),
         )  # fmt: skip
@@ -165,6 +173,7 @@ class InferencePool(pulumi.ComponentResource):
         # `up` does not wait for the workers: loading a large model takes tens of minutes, and GPUs may not be
         # there yet (a node pool scaling from zero). `helixflow status` shows their progress and why any is Pending.
         metadata = self._meta("sglang-worker", "sglang-worker", annotations={"pulumi.com/skipAwait": "true"})
+        fetch = self._model_fetch()
         k8s.apps.v1.Deployment(
             f"{name}-workers", metadata=metadata,
             spec=k8s.apps.v1.DeploymentSpecArgs(
@@ -178,7 +187,9 @@ class InferencePool(pulumi.ComponentResource):
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=pods.labels("sglang-worker")),
                     spec=k8s.core.v1.PodSpecArgs(
                         security_context=pods.pod_security(SGLANG_USER), affinity=affinity, containers=[container],
-                        automount_service_account_token=False, termination_grace_period_seconds=60,
+                        init_containers=[fetch] if fetch else None, service_account_name=a.service_account,
+                        # only a bucket model needs cloud credentials: the token is what the identity exchanges
+                        automount_service_account_token=fetch is not None, termination_grace_period_seconds=60,
                         tolerations=[k8s.core.v1.TolerationArgs(key=a.placement.toleration_key, operator="Exists",
                                                                 effect="NoSchedule")],
                         volumes=[pods.scratch_volume("dshm", medium="Memory", size=worker.shm_size),
@@ -188,4 +199,18 @@ class InferencePool(pulumi.ComponentResource):
                 ),
             ),
             opts=pulumi.ResourceOptions(parent=self),
+        )  # fmt: skip
+
+    def _model_fetch(self) -> k8s.core.v1.ContainerArgs | None:
+        """With a bucket model: an init container that syncs it into the model cache before SGLang starts (with
+        the cloud's CLI image, so any SGLang image works). None when SGLang loads the model itself."""
+        worker = self._args.worker
+        if worker.model_uri is None:
+            return None
+        return k8s.core.v1.ContainerArgs(
+            name="fetch-model", image=CLI_IMAGES[scheme_of(worker.model_uri)],
+            command=sync_down(worker.model_uri, worker.model_path), env=pods.env(CLI_ENV),
+            resources=Resources("500m", "512Mi", "2", "2Gi").args(), security_context=pods.container_security(),
+            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="models", mount_path="/models"),
+                           k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp")],
         )  # fmt: skip

@@ -16,6 +16,7 @@ from helixflow.components.k8s.pods import Resources
 TYPE = "helixflow:k8s:Runtime"
 RUNTIME_USER = 10001  # the runtime image's user (templates/runtime/Dockerfile)
 SECRET_NAME = "helixflow-runtime"  # every runtime pod's environment: the runtime role's database URL
+DATABASE_URL_KEY = "HELIXFLOW_DATABASE_URL"  # the runtime role's URL in SECRET_NAME (what a backup dumps)
 MIGRATIONS_SECRET = "helixflow-migrations"  # the database's admin URL: the migrations Job's alone
 ADMIN_URL_KEY = "HELIXFLOW_DATABASE_ADMIN_URL"
 GATEWAY_PORT, AUTH_PORT, MONITORING_PORT = 8080, 8081, 8083
@@ -105,7 +106,7 @@ class Runtime(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(name=SECRET_NAME, namespace=args.namespace, labels=pods.PART_OF),
             type="Opaque",
             string_data={
-                "HELIXFLOW_DATABASE_URL": args.secrets.database_url,
+                DATABASE_URL_KEY: args.secrets.database_url,
                 "HELIXFLOW_REDIS_URL": args.secrets.redis_url,
                 "HELIXFLOW_SECRET_KEY": args.secrets.secret_key,
                 "HELIXFLOW_POOL_API_KEY": args.secrets.pool_api_key,

@@ -221,9 +221,11 @@ class Platform(pulumi.ComponentResource):
         )
         data_stores = [postgres, redis]
         workers = [self._worker(i, port) for i, port in enumerate(p.workers)]
+        spec = self._router_spec()
         router = self._process(
-            "router", "sglang-router", p.router, self._router_argv(), health_path="/liveness", depends_on=workers
-        )
+            "router", "sglang-router", p.router, spec.argv(python=a.python),
+            env={"PYTHONUNBUFFERED": "1", **spec.env()}, health_path="/liveness", depends_on=workers,
+        )  # fmt: skip
         auth = self._process(
             "auth", "auth service", p.auth, [a.python, "-m", "helixflow.runtime.auth"], env=env,
             health_path="/health/ready", depends_on=data_stores,
@@ -294,9 +296,9 @@ class Platform(pulumi.ComponentResource):
         env = {ENGINE_API_KEY_ENV: a.secrets.router_api_key, "PYTHONUNBUFFERED": "1"}
         return self._process(f"worker-{index}", "CPU engine worker", port, argv, env=env, health_path="/health")
 
-    def _router_argv(self) -> list[str]:
+    def _router_spec(self) -> RouterSpec:
         a, p = self._args, self._args.ports
-        spec = RouterSpec(
+        return RouterSpec(
             host="127.0.0.1",
             port=p.router,
             worker_urls=[f"http://127.0.0.1:{port}" for port in p.workers],
@@ -305,7 +307,6 @@ class Platform(pulumi.ComponentResource):
             prometheus_port=p.router_metrics,
             api_key=a.secrets.router_api_key,
         )
-        return spec.argv(python=a.python)
 
     def _process(
         self,

@@ -27,6 +27,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+ROUTER_API_KEY_ENV = "HELIXFLOW_ROUTER_API_KEY"
 RouterPolicy = Literal["cache_aware", "round_robin", "random", "power_of_two"]
 LogLevel = Literal["debug", "info", "warn", "error"]
 
@@ -50,8 +51,11 @@ class RouterSpec(BaseModel):
     port: int = Field(default=30000, ge=1, le=65535)
     worker_urls: list[str] = Field(default_factory=list)
     policy: RouterPolicy = "cache_aware"
-    # Bearer key the router sends to workers (workers started with the same --api-key).
+    # Bearer key the router sends to workers (workers started with the same key) and requires of callers. It never
+    # goes on the command line: the process gets it in ROUTER_API_KEY_ENV (`env()`), or, with api_key_env, the
+    # environment already holds it (a pod's Secret), and launch_router reads it from there.
     api_key: SecretStr | None = None
+    api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     prometheus_host: str = "127.0.0.1"
     prometheus_port: int = Field(default=29000, ge=1, le=65535)
 
@@ -104,6 +108,8 @@ class RouterSpec(BaseModel):
             raise ValueError(f"port and prometheus_port are both {self.port}")
         if self.retry_max_backoff_ms < self.retry_initial_backoff_ms:
             raise ValueError("retry_max_backoff_ms must be >= retry_initial_backoff_ms")
+        if self.api_key is not None and self.api_key_env is not None:
+            raise ValueError("give api_key or api_key_env, not both")
         return self
 
     @property
@@ -116,9 +122,25 @@ class RouterSpec(BaseModel):
         """Longest time from a worker's death to the router marking it unhealthy."""
         return self.health_check_interval_secs * self.health_failure_threshold + self.health_check_timeout_secs
 
+    @property
+    def key_variable(self) -> str | None:
+        """The environment variable the router reads its key from, or None when it has no key."""
+        if self.api_key_env is not None:
+            return self.api_key_env
+        return ROUTER_API_KEY_ENV if self.api_key is not None else None
+
+    def env(self) -> dict[str, str]:
+        """What the router process's environment must add: the key, when this spec holds it."""
+        return {ROUTER_API_KEY_ENV: self.api_key.get_secret_value()} if self.api_key is not None else {}
+
     def argv(self, python: str | None = None) -> list[str]:
-        """The exact command line: `python -m sglang_router.launch_router …`."""
-        args = [python or sys.executable, "-m", "sglang_router.launch_router"]
+        """The exact command line: `python -m sglang_router.launch_router …`, or with a key HelixFlow's launcher
+        (`helixflow.runtime.pool.launch_router --api-key-env VAR …`), which keeps the key off the command line."""
+        variable = self.key_variable
+        if variable is None:
+            args = [python or sys.executable, "-m", "sglang_router.launch_router"]
+        else:
+            args = [python or sys.executable, "-m", "helixflow.runtime.pool.launch_router", "--api-key-env", variable]
         args += ["--host", self.host, "--port", str(self.port), "--policy", self.policy]
         if self.worker_urls:
             args += ["--worker-urls", *self.worker_urls]
@@ -141,9 +163,6 @@ class RouterSpec(BaseModel):
             "--max-concurrent-requests", str(self.max_concurrent_requests),
             "--log-level", self.log_level,
         ]  # fmt: skip
-        if self.api_key is not None:
-            # One argument, "--api-key=KEY": a key that starts with "-" would read as an option otherwise.
-            args.append(f"--api-key={self.api_key.get_secret_value()}")
         if self.tokenizer_path is not None:
             args += ["--tokenizer-path", str(self.tokenizer_path)]
         if self.model_path is not None:

@@ -1,9 +1,10 @@
 """An SGLang GPU worker (sglang 0.5.23) as a typed spec: the exact command and environment of its pod.
 
 Free of FastAPI and Pulumi so the Kubernetes components can import it. The API
-key never appears in the command: it is rendered as Kubernetes' `$(VAR)`
-reference, expanded by the kubelet from an environment variable the pod takes
-from a Secret (see `secret_env`).
+key never appears in any command line: SGLang takes it only as `--api-key`, so
+with a key the container runs a few lines of Python (`KEY_LAUNCHER`) that move
+it from the environment (a Secret, see `secret_env`) into the server's argument
+list in-process; `ps` in the pod, or on the node, shows no key.
 """
 
 from __future__ import annotations
@@ -21,6 +22,20 @@ KvCacheDtype = Literal["auto", "fp8_e5m2", "fp8_e4m3", "bf16"]
 API_KEY_ENV = "SGLANG_API_KEY"
 MODEL_URI_ENV = "HELIXFLOW_MODEL_URI"
 MODEL_DIR_ENV = "HELIXFLOW_MODEL_DIR"
+SERVER_MODULE = "sglang.launch_server"
+
+
+def key_launcher(module: str = SERVER_MODULE) -> str:
+    """`python3 -c` source that runs `module` as `-m` would, with --api-key taken from API_KEY_ENV (which it
+    removes from the environment, so the server's child processes do not inherit it)."""
+    return (
+        "import os, runpy, sys\n"
+        f"key = os.environ.pop({API_KEY_ENV!r}, '')\n"
+        f"if not key: sys.exit('error: {API_KEY_ENV} (the worker API key) is not set or empty')\n"
+        "sys.argv.append('--api-key=' + key)\n"  # one argument: a key may start with "-"
+        f"runpy.run_module({module!r}, run_name='__main__', alter_sys=True)\n"
+    )
+
 
 # Flags this spec renders itself: passing them again in extra_args would be ambiguous.
 _OWNED_FLAGS = frozenset(
@@ -115,8 +130,9 @@ class SGLangWorkerSpec(BaseModel):
         return self.dp_size if self.dp_size is not None else self.gpus // self.tp_size
 
     def command(self, python: str = "python3") -> list[str]:
-        """The container's argv: `python3 -m sglang.launch_server …`."""
-        args = [python, "-m", "sglang.launch_server", "--model-path", self.model_path]
+        """The container's argv: `python3 -m sglang.launch_server …`, or with a key `python3 -c KEY_LAUNCHER …`."""
+        start = ["-c", key_launcher()] if self.api_key is not None else ["-m", SERVER_MODULE]
+        args = [python, *start, "--model-path", self.model_path]
         if self.served_model_name:
             args += ["--served-model-name", self.served_model_name]
         args += ["--host", self.host, "--port", str(self.port), "--tp-size", str(self.tp_size)]
@@ -138,8 +154,6 @@ class SGLangWorkerSpec(BaseModel):
             args += ["--kv-cache-dtype", self.kv_cache_dtype]
         if self.enable_metrics:
             args.append("--enable-metrics")
-        if self.api_key is not None:
-            args.append(f"--api-key=$({API_KEY_ENV})")  # one argument: a key may start with "-"
         if self.trust_remote_code:
             args.append("--trust-remote-code")
         args += ["--log-level", self.log_level]
@@ -156,5 +170,5 @@ class SGLangWorkerSpec(BaseModel):
         return env
 
     def secret_env(self) -> dict[str, SecretStr]:
-        """Variables that belong in a Kubernetes Secret; the command references them as `$(NAME)`."""
+        """Variables that belong in a Kubernetes Secret; the launcher reads the key from there."""
         return {API_KEY_ENV: self.api_key} if self.api_key is not None else {}

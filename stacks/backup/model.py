@@ -12,11 +12,12 @@ DEFAULT_RETENTION_DAYS = 30  # the seed's routine keeps 30 days
 @dataclass(frozen=True)
 class BackupInfo:
     """One backup of a stack's database. `location` is a file path or a bucket URI; `kind` is
-    `manual` (`helixflow backup`) or `pre-restore` (the state a restore replaced, kept to undo it)."""
+    `manual` (`helixflow backup`), `pre-restore` (the state a restore replaced, kept to undo it) or
+    `cluster-job` (a run of a cluster stack's backup CronJob: `name` is the Job's)."""
 
     name: str
     location: str
-    size_bytes: int
+    size_bytes: int | None  # None: known only where it was written (a cluster job's dump, in its bucket)
     created: dt.datetime
     kind: str = "manual"
     pruned: tuple[str, ...] = ()  # backups past retention that taking this one deleted
@@ -53,7 +54,9 @@ class RestoreSummary:
         }
 
 
-def human_size(size: int) -> str:
+def human_size(size: int | None) -> str:
+    if size is None:
+        return "unknown"
     value = float(size)
     for unit in ("B", "KiB", "MiB", "GiB"):
         if value < 1024 or unit == "GiB":

@@ -40,9 +40,9 @@ def backup(
                          destination=destination)  # fmt: skip
 
 
-def list_backups(driver: StackDriver) -> list[BackupInfo]:
+def list_backups(driver: StackDriver, source: str | None = None) -> list[BackupInfo]:
     config = driver.load_config()
-    return driver.target().backups(config, driver.paths)
+    return driver.target().backups(config, driver.paths, source=source)
 
 
 def restore(

@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 
 from helixflow.stacks.config.aws_catalog import aws_catalog
 from helixflow.stacks.config.common import StackBase, Strict
-from helixflow.stacks.config.kubernetes import ImageSettings, ModelSettings, ScalingSettings
+from helixflow.stacks.config.kubernetes import CloudBackupSettings, ImageSettings, ModelSettings, ScalingSettings
 
 NAME = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 CIDR = r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$"
@@ -223,6 +223,7 @@ class AwsSettings(Strict):
     database: DatabaseSettings = DatabaseSettings()
     cache: CacheSettings = CacheSettings()
     bucket: BucketSettings = BucketSettings()
+    backup: CloudBackupSettings = CloudBackupSettings()
     deletion_protection: bool = Field(True, description="RDS deletion protection; the cache and bucket kept by "
                                       "Pulumi: set false and `up` before `down`")  # fmt: skip
     namespace_prefix: str = Field("helixflow", min_length=1, max_length=40, pattern=NAME)

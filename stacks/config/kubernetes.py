@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from helixflow.stacks.config.common import StackBase, Strict
 
@@ -12,6 +13,9 @@ RUNTIME_IMAGE = "ghcr.io/helixflow/runtime:0.1.0"
 SGLANG_IMAGE = "lmsysorg/sglang:v0.5.23-cu130-runtime"
 POSTGRES_IMAGE = "postgres:16.10-bookworm"
 REDIS_IMAGE = "redis:7.4.6-bookworm"
+BACKUP_SCHEDULE = "17 3 * * *"  # daily, off the hour most jobs pick
+BUCKET_PREFIX = r"^(s3|gs)://[a-z0-9][a-z0-9._-]{1,220}/([^/]+/)*$"
+CRON = r"^(\*|[0-9*/,\-]+)( (\*|[0-9*/,\-]+)){4}$"  # five fields, as a CronJob's schedule takes them
 
 
 class GpuPool(Strict):
@@ -39,6 +43,44 @@ class ModelSettings(Strict):
     @property
     def name(self) -> str:
         return self.served_name or self.id
+
+
+class BackupSchedule(Strict):
+    schedule: str = Field(BACKUP_SCHEDULE, description="when the pg_dump CronJob runs: five-field cron, UTC")
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, schedule: str) -> str:
+        if not re.match(CRON, schedule.strip()):
+            raise ValueError(f"backup.schedule {schedule!r} is not a five-field cron expression, "
+                             f"e.g. {BACKUP_SCHEDULE!r} (minute hour day month weekday, UTC)")  # fmt: skip
+        return schedule.strip()
+
+
+class CloudBackupSettings(BackupSchedule):
+    """The pg_dump CronJob into the stack's bucket, under bucket.backup_prefix (which the bucket's lifecycle
+    rule expires after bucket.backup_retention_days)."""
+
+    enabled: bool = Field(True, description="run the CronJob (the managed database keeps its own backups too)")
+
+
+class KubernetesBackupSettings(BackupSchedule):
+    """The pg_dump CronJob into a bucket you have: off until bucket_uri is set. Expiring old backups is the
+    bucket's lifecycle rule's job. The `backup` service account must be able to write there: give it the
+    annotation your cluster's identity needs (IRSA's eks.amazonaws.com/role-arn, GKE's
+    iam.gke.io/gcp-service-account), or bind it with EKS Pod Identity (no annotation)."""
+
+    bucket_uri: str | None = Field(None, description="s3://bucket/prefix/ or gs://bucket/prefix/ (none: no CronJob)")
+    service_account_annotations: dict[str, str] = Field(
+        default_factory=dict, description="annotations on the `backup` service account the job runs under")
+
+    @field_validator("bucket_uri")
+    @classmethod
+    def _prefix(cls, uri: str | None) -> str | None:
+        if uri is not None and not re.match(BUCKET_PREFIX, uri):
+            raise ValueError(f"backup.bucket_uri {uri!r} must be a bucket prefix ending in '/': "
+                             "s3://bucket/prefix/ or gs://bucket/prefix/")  # fmt: skip
+        return uri
 
 
 class DataSettings(Strict):
@@ -170,6 +212,10 @@ class KubernetesSettings(Strict):
     admin_tenant: str = Field("default", min_length=1, max_length=63, pattern=r"^[a-z0-9][a-z0-9-]*$")
     edge: EdgeSettings = EdgeSettings()
     alerting: AlertingSettings = AlertingSettings()
+    backup: KubernetesBackupSettings = KubernetesBackupSettings()
+    worker_service_account_annotations: dict[str, str] = Field(
+        default_factory=dict, description="annotations on the `sglang-worker` service account (its cloud identity, "
+        "for a bucket model)")  # fmt: skip
 
 
 class KubernetesStack(StackBase):

@@ -18,6 +18,8 @@ from helixflow.components.aws.network import NetworkArgs
 from helixflow.components.aws.nodegroups import NodePoolSpec
 from helixflow.components.aws.platform import AwsPlatform, AwsPlatformArgs
 from helixflow.components.k8s.addons import AddonsArgs
+from helixflow.components.k8s.backup import APP as BACKUP_APP
+from helixflow.components.k8s.backup import BucketBackup
 from helixflow.components.k8s.layer import ExternalData, LayerArgs
 from helixflow.components.k8s.pool import GpuPlacement
 from helixflow.components.k8s.runtime import Scaling
@@ -91,6 +93,8 @@ def layer_args(a: AwsSettings, secrets: StackSecrets, data: ExternalData, domain
                           nvidia_device_plugin="install", dcgm_exporter="install",
                           load_balancer_annotations=NLB_ANNOTATIONS),
         domain=domain, acme_email=acme_email,
+        # the platform points it at its bucket's backup prefix
+        backup=BucketBackup(image=a.images.postgres, schedule=a.backup.schedule) if a.backup.enabled else None,
     )  # fmt: skip
 
 
@@ -150,6 +154,10 @@ def build_aws_program(config: AwsStack, secrets: SecretSource, access: AwsAccess
         pulumi.export("database_address", platform.database_address)
         pulumi.export("cache_endpoint", platform.cache_endpoint)
         pulumi.export("bucket", platform.bucket)
+        if a.backup.enabled:  # what `helixflow backup` runs
+            pulumi.export("backup_cron_job", {
+                "namespace": a.namespace_prefix, "name": BACKUP_APP,
+                "bucket_uri": pulumi.Output.concat("s3://", platform.bucket, "/", a.bucket.backup_prefix)})  # fmt: skip
         if config.domain:
             pulumi.export("endpoint", f"https://{config.domain}")
         pulumi.export("namespace", platform.namespace)

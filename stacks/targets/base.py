@@ -163,8 +163,8 @@ class Target(ABC, Generic[ConfigT]):
         start: called only once the target knows it can back up)."""
         raise self._no_backups("backup")
 
-    def backups(self, config: ConfigT, paths: StackPaths) -> list[BackupInfo]:
-        """The stack's backups, newest first."""
+    def backups(self, config: ConfigT, paths: StackPaths, source: str | None = None) -> list[BackupInfo]:
+        """The stack's backups, newest first (those under `source`, a bucket URL, when given)."""
         raise self._no_backups("backup list")
 
     def restore(

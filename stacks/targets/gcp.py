@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from helixflow.stacks.backup.model import BackupInfo
 from helixflow.stacks.config import GcpStack
 from helixflow.stacks.errors import HelixFlowError
 from helixflow.stacks.paths import StackPaths
@@ -76,3 +77,28 @@ class GcpTarget(Target[GcpStack]):
             path.write_text(text)
             path.chmod(0o600)
             return cluster_statuses({**outputs, "kubeconfig": str(path), "context": ""})
+
+    # --- backups: the layer's pg_dump CronJob into the platform's bucket, run now through the Kubernetes API --
+    backup_hint = ("restore into a cluster stack is not run by helixflow in this release: its backup identity "
+                   "may only write the backup prefix; the managed database's own backups restore from the console")
+
+    def backup(
+        self, config: GcpStack, paths: StackPaths, outputs: Callable[[], Mapping[str, Any]], *, retention_days: int,
+        destination: str | None = None,
+    ) -> BackupInfo:  # fmt: skip
+        from helixflow.stacks.backup import cluster
+
+        cluster.refuse_destination(destination, self.name)
+        if not config.gcp.backup.enabled:
+            raise HelixFlowError("this stack runs no backup CronJob (gcp.backup.enabled is false)",
+                                 hint="`helixflow config set gcp.backup.enabled true`, then `helixflow up`")
+        return cluster.cluster_backup(outputs())  # expiry is the bucket's lifecycle rule's, not retention_days
+
+    def backups(self, config: GcpStack, paths: StackPaths, source: str | None = None) -> list[BackupInfo]:
+        from helixflow.stacks.backup import cluster
+
+        if not source:  # the bucket's name is chosen by the cloud: it is in the outputs, not the configuration
+            prefix = config.gcp.bucket.backup_prefix
+            raise HelixFlowError(f"give the stack's backup prefix: --from gs://BUCKET/{prefix}",
+                                 hint="`helixflow outputs` shows BUCKET (its bucket)")
+        return cluster.bucket_backups(None, source)

@@ -18,6 +18,8 @@ from helixflow.components.gcp.network import NetworkArgs
 from helixflow.components.gcp.nodepools import NodePoolSpec
 from helixflow.components.gcp.platform import GcpPlatform, GcpPlatformArgs
 from helixflow.components.k8s.addons import AddonsArgs
+from helixflow.components.k8s.backup import APP as BACKUP_APP
+from helixflow.components.k8s.backup import BucketBackup
 from helixflow.components.k8s.layer import ExternalData, LayerArgs
 from helixflow.components.k8s.pool import GpuPlacement
 from helixflow.components.k8s.runtime import Scaling
@@ -79,6 +81,8 @@ def layer_args(g: GcpSettings, secrets: StackSecrets, data: ExternalData, domain
         addons=AddonsArgs(ingress_nginx="install", cert_manager="install", kube_prometheus_stack="install",
                           nvidia_device_plugin="none", dcgm_exporter="install"),
         domain=domain, acme_email=acme_email,
+        # the platform points it at its bucket's backup prefix
+        backup=BucketBackup(image=g.images.postgres, schedule=g.backup.schedule) if g.backup.enabled else None,
     )  # fmt: skip
 
 
@@ -143,6 +147,10 @@ def build_gcp_program(config: GcpStack, secrets: SecretSource, access: GcpAccess
         pulumi.export("database_instance", platform.database_instance)
         pulumi.export("cache_host", platform.cache_host)
         pulumi.export("bucket", platform.bucket)
+        if g.backup.enabled:  # what `helixflow backup` runs
+            pulumi.export("backup_cron_job", {
+                "namespace": g.namespace_prefix, "name": BACKUP_APP,
+                "bucket_uri": pulumi.Output.concat("gs://", platform.bucket, "/", g.bucket.backup_prefix)})  # fmt: skip
         pulumi.export("namespace", platform.namespace)
         pulumi.export("gateway_service", platform.gateway_service)
         pulumi.export("pool_url", platform.pool_url)

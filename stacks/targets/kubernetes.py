@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from helixflow.stacks.backup.model import BackupInfo
 from helixflow.stacks.config import KubernetesStack
 from helixflow.stacks.errors import HelixFlowError
 from helixflow.stacks.paths import StackPaths
@@ -122,3 +123,26 @@ class KubernetesTarget(Target[KubernetesStack]):
         if config.kubernetes.data.mode == "in-cluster":
             delete_namespace(kubeconfig_path(config), config.kubernetes.context,
                              f"{config.kubernetes.namespace_prefix}-data")  # fmt: skip
+
+    # --- backups: the layer's pg_dump CronJob, run now through the Kubernetes API ------------------------
+    backup_hint = ("restore into a cluster stack is not run by helixflow in this release: its backup identity "
+                   "may only write the backup prefix; restore a dump with pg_restore from a machine that reaches "
+                   "the database")
+
+    def backup(
+        self, config: KubernetesStack, paths: StackPaths, outputs: Callable[[], Mapping[str, Any]], *,
+        retention_days: int, destination: str | None = None,
+    ) -> BackupInfo:  # fmt: skip
+        from helixflow.stacks.backup import cluster
+
+        cluster.refuse_destination(destination, self.name)
+        if not config.kubernetes.backup.bucket_uri:
+            raise HelixFlowError("this stack runs no backup CronJob: kubernetes.backup.bucket_uri is not set",
+                                 hint="set it (`helixflow config set kubernetes.backup.bucket_uri s3://bucket/prefix/`)"
+                                 " and give the backup service account its identity, then `helixflow up`")  # fmt: skip
+        return cluster.cluster_backup(outputs())  # expiry is the bucket's lifecycle rule's, not retention_days
+
+    def backups(self, config: KubernetesStack, paths: StackPaths, source: str | None = None) -> list[BackupInfo]:
+        from helixflow.stacks.backup import cluster
+
+        return cluster.bucket_backups(config.kubernetes.backup.bucket_uri, source)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
+from helixflow.components.k8s.accounts import WorkloadAccounts
 from helixflow.components.k8s.addons import AddonsArgs
+from helixflow.components.k8s.backup import APP as BACKUP_APP
+from helixflow.components.k8s.backup import BucketBackup
 from helixflow.components.k8s.data import InClusterData
 from helixflow.components.k8s.layer import ExternalData, KubernetesLayer, LayerArgs
 from helixflow.components.k8s.monitoring import SlackReceiver
@@ -60,6 +63,10 @@ def layer_args(config: KubernetesStack, secrets: StackSecrets) -> LayerArgs:
         domain=config.domain, acme_email=config.acme_email, acme_server=k.edge.acme_server, admin_tenant=k.admin_tenant,
         slack=SlackReceiver(secret=k.alerting.slack_secret, key=k.alerting.slack_secret_key,
                             channel=k.alerting.slack_channel) if k.alerting.slack_secret else None,
+        accounts=WorkloadAccounts(worker_annotations=dict(k.worker_service_account_annotations),
+                                  backup_annotations=dict(k.backup.service_account_annotations)),
+        backup=BucketBackup(image=k.images.postgres, schedule=k.backup.schedule, bucket_uri=k.backup.bucket_uri)
+        if k.backup.bucket_uri else None,
     )  # fmt: skip
 
 
@@ -85,6 +92,9 @@ def build_kubernetes_program(config: KubernetesStack, secrets: SecretSource, acc
             pulumi.export("endpoint", f"https://{config.domain}")
         pulumi.export("kubeconfig", str(kubeconfig_path(config)))
         pulumi.export("context", access.context or "")
+        if k.backup.bucket_uri:  # what `helixflow backup` runs
+            pulumi.export("backup_cron_job", {"namespace": k.namespace_prefix, "name": BACKUP_APP,
+                                              "bucket_uri": k.backup.bucket_uri})  # fmt: skip
         pulumi.export("workloads", [
             {"kind": kind, "namespace": f"{k.namespace_prefix}{suffix}", "name": name}
             for kind, suffix, name in workloads

@@ -1,5 +1,6 @@
-"""The backup verbs' refusals, without an engine or a database: a target without backups says what it offers
-instead, and a local stack refuses a bucket destination or a retention that would delete the new backup."""
+"""The backup verbs' refusals, without an engine or a database: a cluster stack says what its backup verbs
+need (a configured bucket, --from for a cloud's bucket) and why it offers no restore, and a local stack
+refuses a destination it cannot write or a retention that would delete the new backup."""
 
 from __future__ import annotations
 
@@ -27,24 +28,38 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("argv", "verb"),
-    [(["backup"], "backup"), (["backup", "list"], "backup list"), (["restore", "x.dump"], "restore")],
-)
-def test_a_cluster_target_refuses_and_names_the_cron_job(
-    home: Path, capsys: pytest.CaptureFixture[str], argv: list[str], verb: str
+    ("target", "argv", "says"),
+    [("kubernetes", ["backup"], "kubernetes.backup.bucket_uri is not set"),
+     ("kubernetes", ["backup", "list"], "runs no backup CronJob, so it has no bucket"),
+     ("kubernetes", ["backup", "--to", "s3://b/p/"], "go where its CronJob writes them"),
+     ("kubernetes", ["restore", "x.dump"], "does not support `helixflow restore`"),
+     ("aws", ["backup", "list"], "--from s3://BUCKET/backups/"),
+     ("gcp", ["backup", "list", "--from", "gs://b/backups/"], "Google Cloud Storage) are not supported"),
+     ("gcp", ["restore", "x.dump"], "may only write the backup prefix")],
+)  # fmt: skip
+def test_a_cluster_target_says_what_its_backup_verbs_need_before_the_engine(
+    home: Path, capsys: pytest.CaptureFixture[str], target: str, argv: list[str], says: str
 ) -> None:
-    write_stack(home, "cluster", {"helixflow:target": "kubernetes"})
+    write_stack(home, "cluster", {"helixflow:target": target, **({"helixflow:gcp": {"project": "acme-inference"}}
+                                                                if target == "gcp" else {})})  # fmt: skip
     assert run([*argv, "-s", "cluster"]) == 1
-    err = capsys.readouterr().err
-    assert f"target 'kubernetes' does not support `helixflow {verb}`" in err
-    assert "components/k8s/backup.py" in err and "Traceback" not in err
+    err = " ".join(capsys.readouterr().err.split())
+    assert says in err and "Traceback" not in err
 
 
-def test_a_local_stack_refuses_a_bucket_destination(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("destination", "says"),
+    [("/srv/backups", "backs up into its own backup folder or a bucket"),
+     ("gs://bucket/backups/", "Google Cloud Storage) are not supported"),
+     ("s3://bucket/backups", "is not a bucket prefix"), ("ftp://host/backups/", "not a bucket URL")],
+)  # fmt: skip
+def test_a_local_stack_refuses_a_destination_it_cannot_write_before_the_engine(
+    home: Path, capsys: pytest.CaptureFixture[str], destination: str, says: str
+) -> None:
     write_stack(home, "dev", {})
-    assert run(["backup", "-s", "dev", "--to", "s3://bucket/backups/"]) == 1
+    assert run(["backup", "-s", "dev", "--to", destination]) == 1
     err = capsys.readouterr().err
-    assert "backs up only into its own backup folder" in err and str(home / "stacks" / "dev" / "backups") in err
+    assert says in err and "Traceback" not in err
 
 
 def test_a_retention_of_zero_days_is_refused(home: Path, capsys: pytest.CaptureFixture[str]) -> None:

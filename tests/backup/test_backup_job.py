@@ -98,3 +98,55 @@ def test_the_dump_is_a_checked_custom_format_archive_with_its_checksum() -> None
 def test_bad_arguments_are_refused_before_anything_is_created(change: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         replace(ARGS, **change).validate()  # type: ignore[arg-type]
+
+
+# --- wired into the Kubernetes layer (the `kubernetes` target's program) ------------------------------------
+def _layer(settings: dict[str, Any]) -> list[dict[str, Any]]:
+    from tests.k8s.test_manifests import render as render_stack
+
+    return render_stack(settings).objects
+
+
+def test_the_kubernetes_target_runs_no_backup_job_until_given_a_bucket() -> None:
+    objects = _layer({})
+    assert not [o for o in objects if o["kind"] == "CronJob"]
+    assert "db-backup" not in {o["metadata"]["name"] for o in objects if o["kind"] == "NetworkPolicy"}
+
+
+def test_with_a_bucket_the_layer_runs_the_job_under_the_backup_account_with_the_runtime_database_url() -> None:
+    role = {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/backup"}
+    objects = _layer({"backup": {"bucket_uri": "s3://acme-backups/helixflow/", "schedule": "0 2 * * *",
+                                 "service_account_annotations": role}})  # fmt: skip
+    for obj in objects:
+        kubernetes_validate.validate(obj, "1.34", strict=True)
+    [cron] = [o for o in objects if o["kind"] == "CronJob"]
+    assert cron["spec"]["schedule"] == "0 2 * * *" and cron["metadata"]["namespace"] == "helixflow"
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    accounts = {o["metadata"]["name"]: o for o in objects if o["kind"] == "ServiceAccount"}
+    assert accounts[pod["serviceAccountName"]]["metadata"]["annotations"] == role
+    secret = next(o for o in objects if o["kind"] == "Secret" and o["metadata"]["name"] == "helixflow-runtime")
+    ref = pod["initContainers"][0]["env"][0]["valueFrom"]["secretKeyRef"]
+    assert ref["name"] == secret["metadata"]["name"] and ref["key"] in secret["stringData"]
+    assert secret["stringData"][ref["key"]].startswith("postgresql://")
+    policy = next(o for o in objects if o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == "db-backup")
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod_labels(cron).items()
+    ports = {p["port"] for rule in policy["spec"]["egress"] for p in rule.get("ports", [])}
+    assert {53, 5432, 443, 80} <= ports
+
+
+def pod_labels(cron: dict[str, Any]) -> dict[str, str]:
+    return dict(cron["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"])
+
+
+@pytest.mark.parametrize(
+    ("backup", "says"),
+    [({"bucket_uri": "https://acme/backups/"}, "s3://bucket/prefix/"),
+     ({"bucket_uri": "s3://acme/backups"}, "ending in '/'"),
+     ({"bucket_uri": "s3://acme/b/", "schedule": "daily"}, "five-field cron")],
+)  # fmt: skip
+def test_a_bad_backup_setting_is_refused_naming_the_field(backup: dict[str, str], says: str) -> None:
+    from helixflow.stacks.config import parse_config
+    from helixflow.stacks.errors import HelixFlowError
+
+    with pytest.raises(HelixFlowError, match=says):
+        parse_config({"target": "kubernetes", "kubernetes": {"backup": backup}})

@@ -72,6 +72,16 @@ def providers_of(stack: LocalStack) -> list[int]:
     return found
 
 
+def process_command_lines() -> list[str]:
+    lines = []
+    for proc_dir in Path("/proc").iterdir():
+        try:
+            lines.append((proc_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:
+            continue
+    return lines
+
+
 def outputs_with_key(stack: LocalStack) -> dict[str, Any]:
     rc, outputs = stack.cli_json("outputs", "--show-secrets")
     assert rc == 0
@@ -210,6 +220,10 @@ class TestLifecycle:
         texts += [f.read_text(errors="replace") for f in files]
         for secret in secrets:
             assert not any(secret in text for text in texts), "a secret leaked"
+        command_lines = process_command_lines()  # what `ps` shows every user of the machine
+        assert any("helixflow.runtime.gateway" in line for line in command_lines)
+        for secret in secrets:
+            assert not [line for line in command_lines if secret in line], "a secret is on a command line"
 
     def test_component_killed_behind_the_engines_back(self, local_stack: LocalStack) -> None:
         local_stack.ensure_up()

@@ -168,8 +168,9 @@ def test_workload_identity_gives_each_job_only_its_prefix(plan: PlanOf) -> None:
     node_roles = {r.inputs["role"] for r in p.of("gcp:projects/iAMMember:IAMMember")}
     assert not any("storage" in role or role in ("roles/owner", "roles/editor") for role in node_roles)
     ksas = {r.inputs["metadata"]["name"]: r.inputs["metadata"]["annotations"]
-            for r in p.of("kubernetes:core/v1:ServiceAccount") if r.parent == "hf-unit"}  # fmt: skip
+            for r in p.of("kubernetes:core/v1:ServiceAccount") if r.parent == "hf-unit-k8s-accounts"}  # fmt: skip
     assert ksas["sglang-worker"]["iam.gke.io/gcp-service-account"].startswith("hf-unit-identities-worker@")
+    assert ksas["backup"]["iam.gke.io/gcp-service-account"].startswith("hf-unit-identities-backup@")
 
 
 def test_the_layer_reaches_the_managed_stores_over_verified_tls(plan: PlanOf) -> None:

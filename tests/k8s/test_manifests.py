@@ -37,6 +37,16 @@ CUSTOM_GROUPS = ("cert-manager.io/", "monitoring.coreos.com/")  # custom resourc
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
+def as_manifest(type_token: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
+    """A Kubernetes object's inputs as the manifest the provider sends; None for anything else (a Helm release,
+    a provider, a component). Used for the plan runner's records too (tests/k8s/test_checkov.py)."""
+    if type_token == HELM_RELEASE or not type_token.startswith("kubernetes:") or type_token.startswith(
+            "kubernetes:pulumi"):  # fmt: skip
+        return None
+    group_version, kind = type_token.removeprefix("kubernetes:").rsplit(":", 1)
+    return {**plain(inputs), "apiVersion": group_version.removeprefix("core/"), "kind": kind}
+
+
 class Recorder(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.objects: list[dict[str, Any]] = []  # built-in kinds, validated against the Kubernetes schema
@@ -45,13 +55,11 @@ class Recorder(pulumi.runtime.Mocks):
         self.components: list[str] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        obj = as_manifest(args.typ, dict(args.inputs))
         if args.typ == HELM_RELEASE:
             self.releases.append(plain(dict(args.inputs)))
-        elif args.typ.startswith("kubernetes:") and not args.typ.startswith("kubernetes:pulumi"):
-            group_version, kind = args.typ.removeprefix("kubernetes:").rsplit(":", 1)
-            api_version = group_version.removeprefix("core/")
-            obj = {**plain(dict(args.inputs)), "apiVersion": api_version, "kind": kind}
-            (self.custom if api_version.startswith(CUSTOM_GROUPS) else self.objects).append(obj)
+        elif obj is not None:
+            (self.custom if obj["apiVersion"].startswith(CUSTOM_GROUPS) else self.objects).append(obj)
         elif args.typ.startswith("helixflow:"):
             self.components.append(args.typ)
         return f"{args.name}-id", dict(args.inputs)
@@ -132,7 +140,10 @@ def test_workers_land_only_on_gpu_nodes_and_the_services_spread_across_zones() -
     assert terms == [{"matchExpressions": [{"key": "nvidia.com/gpu.present", "operator": "In", "values": ["true"]}]}]
     container = pod["containers"][0]
     assert container["resources"]["limits"]["nvidia.com/gpu"] == "2"
-    assert "--tp-size" in container["command"] and "--api-key=$(SGLANG_API_KEY)" in container["command"]
+    assert "--tp-size" in container["command"] and container["command"][1] == "-c"
+    assert not any(arg.startswith("--api-key") for arg in container["command"]), "the key stays in the Secret"
+    assert {"name": "SGLANG_API_KEY", "valueFrom": {"secretKeyRef": {"name": "helixflow-runtime",
+            "key": "HELIXFLOW_POOL_API_KEY"}}} in container["env"]  # fmt: skip
     assert {v["name"]: v for v in pod["volumes"]}["dshm"]["emptyDir"]["medium"] == "Memory"
     assert container["startupProbe"]["periodSeconds"] * container["startupProbe"]["failureThreshold"] >= 1800
     for name in ("gateway", "auth", "monitoring", "sglang-router"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -66,9 +67,12 @@ def test_workers_added_and_removed_while_running(start_engine: EngineFactory, st
 def test_api_key_between_caller_router_and_workers(start_engine: EngineFactory, start_router: RouterFactory) -> None:
     key = "pool-secret"
     worker = engine_url(start_engine(api_key=key))
-    _, spec = start_router(worker_urls=[worker], api_key=key)
+    router, spec = start_router(worker_urls=[worker], api_key=key)
     with RouterAdmin(spec.url, api_key=key) as admin:
         admin.wait_for_workers(1, timeout_s=30)
+    # The router retitles itself (setproctitle) once started; the spec's argv shows what it was started with.
+    assert key.encode() not in Path(f"/proc/{router.pid}/cmdline").read_bytes(), "ps would show the key"
+    assert key not in " ".join(spec.argv())
     assert httpx.post(spec.url + "/v1/chat/completions", json=CHAT, timeout=30).status_code == 401
     bad = httpx.post(spec.url + "/v1/chat/completions", json=CHAT, headers={"Authorization": "Bearer x"}, timeout=30)
     assert bad.status_code == 401

@@ -8,7 +8,7 @@ import sys
 import pytest
 from pydantic import ValidationError
 
-from helixflow.runtime.pool.router import RouterSpec, ServiceDiscovery
+from helixflow.runtime.pool.router import ROUTER_API_KEY_ENV, RouterSpec, ServiceDiscovery
 
 pytestmark = pytest.mark.unit
 
@@ -62,7 +62,9 @@ def test_every_option_renders() -> None:
     }  # fmt: skip
     for flag, value in expected.items():
         assert _flag(argv, flag) == value, flag
-    assert "--service-discovery" in argv and "--api-key=k3y" in argv
+    assert "--service-discovery" in argv and not any(a.startswith("--api-key=") for a in argv)
+    assert argv[1:5] == ["-m", "helixflow.runtime.pool.launch_router", "--api-key-env", ROUTER_API_KEY_ENV]
+    assert spec.env() == {ROUTER_API_KEY_ENV: "k3y"} and "k3y" not in " ".join(argv)
     assert argv[argv.index("--selector") + 1 : argv.index("--selector") + 3] == ["app=sglang", "tier=gpu"]
     assert "k3y" not in repr(spec), "the key must not leak into logs"
     assert spec.url == "http://127.0.0.1:8082"
@@ -78,6 +80,8 @@ def test_every_option_renders() -> None:
         ({"retry_initial_backoff_ms": 100, "retry_max_backoff_ms": 10}, "retry_max_backoff_ms"),
         ({"health_check_interval": 2}, "Extra inputs"),
         ({"port": 0}, "greater than or equal to 1"),
+        ({"api_key": "k", "api_key_env": "K"}, "not both"),
+        ({"api_key_env": "1-bad"}, "pattern"),
     ],
 )
 def test_bad_values_are_refused(fields: dict[str, object], message: str) -> None:
@@ -96,8 +100,10 @@ def test_installed_router_accepts_every_rendered_flag() -> None:
         "p = argparse.ArgumentParser(); RouterArgs.add_cli_args(p)\n"
         "ns = p.parse_args(sys.argv[1:]); print(RouterArgs.from_cli_args(ns).policy)"
     )
+    argv = spec.argv()
+    router_args = [*argv[argv.index("--api-key-env") + 2 :], "--api-key=k"]  # what the launcher hands on
     done = subprocess.run(
-        [sys.executable, "-c", code, *spec.argv()[3:]], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-c", code, *router_args], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "cache_aware"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from helixflow.runtime.pool.sglang_worker import API_KEY_ENV, SGLangWorkerSpec
+from helixflow.runtime.pool.sglang_worker import API_KEY_ENV, SGLangWorkerSpec, key_launcher
 
 pytestmark = pytest.mark.unit
 
@@ -43,9 +43,9 @@ def test_every_option_renders() -> None:
     }  # fmt: skip
     for flag, value in expected.items():
         assert _flag(argv, flag) == value, flag
-    assert argv[0] == "python"
+    assert argv[:3] == ["python", "-c", key_launcher()]
     assert "--enable-metrics" in argv and "--trust-remote-code" in argv
-    assert f"--api-key=$({API_KEY_ENV})" in argv  # one argument, so a key starting with "-" stays a value
+    assert not any(a.startswith("--api-key") for a in argv), "not even as a $(VAR) the kubelet would expand"
     assert argv[-1] == "--enable-torch-compile"
     assert "s3cret" not in " ".join(argv), "the key goes through a Secret, never the command line"
     assert spec.secret_env()[API_KEY_ENV].get_secret_value() == "s3cret"

@@ -72,7 +72,7 @@ def test_the_image_requirements_alone_run_every_service_entry_point(tmp_path: Pa
     (package / "cli" / "__init__.py").write_text('__version__ = "0.0.0"\n')
     modules = ["helixflow.runtime.gateway.app", "helixflow.runtime.auth.app", "helixflow.runtime.monitoring.app",
                "helixflow.runtime.db.migrate", "helixflow.runtime.bootstrap.bootstrap", "sglang_router.launch_router",
-               "hiredis", "uvloop", "httptools"]  # fmt: skip
+               "helixflow.runtime.pool.launch_router", "hiredis", "uvloop", "httptools"]  # fmt: skip
     code = "import importlib, sys\nfor m in sys.argv[1:]: importlib.import_module(m)\nprint('ok')"
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path / "site"), "HOME": str(tmp_path)}
     proc = subprocess.run([str(venv / "bin" / "python"), "-s", "-c", code, *modules], capture_output=True,

@@ -41,5 +41,5 @@ def router_process(spec: RouterSpec, *, log_path: Path) -> ManagedProcess:
         log_path=log_path,
         ready_url=f"{spec.url}/liveness",
         # The router logs with ANSI colours unless told otherwise.
-        env={"NO_COLOR": "1", "RUST_LOG_STYLE": "never"},
+        env={"NO_COLOR": "1", "RUST_LOG_STYLE": "never", **spec.env()},
     )

@@ -5,9 +5,13 @@ is still reported, and `tenant apply` applies the others when one tenant fails."
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import httpx
 import pytest
@@ -125,3 +129,55 @@ def test_apply_reconciles_and_one_failing_tenant_does_not_stop_the_others(local_
     assert [(t["tenant"], t["plan"]) for t in listed] == [("globex", "standard")]
     rc, applied, err = tenant(local_stack, "apply", str(manifest), "--yes")
     assert rc == 0 and applied["results"] == [] and applied["unchanged"] == ["globex"]
+
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "tenants-ci"
+
+
+def provision(stack: LocalStack, tenants_file: Path, reports: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    bin_dir = str(Path(sys.executable).parent)  # where `helixflow` is installed
+    return subprocess.run([str(EXAMPLE / "provision.sh"), str(tenants_file)], capture_output=True, text=True,
+                          timeout=900, check=False, env={**stack.env, "PATH": f"{bin_dir}:{os.environ['PATH']}",
+                                                         "HELIXFLOW_STACK": stack.name, "REPORTS": str(reports),
+                                                         **env})  # fmt: skip
+
+
+def junit_counts(path: Path) -> dict[str, int]:
+    root = ElementTree.parse(path).getroot()
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    return {k: sum(int(s.get(k, 0)) for s in suites) for k in ("tests", "failures", "errors")}
+
+
+def test_the_ci_example_provisions_the_tenants_and_validates(local_stack: LocalStack,  # noqa: F811
+                                                            tmp_path: Path) -> None:  # fmt: skip
+    local_stack.ensure_up()
+    wanted = {t["name"] for t in yaml.safe_load((EXAMPLE / "tenants.yaml").read_text())["tenants"]}
+    first = provision(local_stack, EXAMPLE / "tenants.yaml", tmp_path / "first")
+    assert first.returncode == 0, first.stdout + first.stderr
+    results = json.loads((tmp_path / "first" / "tenants.json").read_text())
+    assert {r["tenant"] for r in results["results"] if r["ok"]} | set(results["unchanged"]) >= wanted
+    keys_file = tmp_path / "first" / "new-keys.json"
+    keys = json.loads(keys_file.read_text())
+    created = {r["tenant"] for r in results["results"] if r["action"] == "create"}
+    assert set(keys) == created and all(k.startswith("hf_") for k in keys.values())
+    assert keys_file.stat().st_mode & 0o777 == 0o600
+    for key in keys.values():
+        assert key not in first.stdout + first.stderr + (tmp_path / "first" / "tenants.json").read_text()
+    counts = junit_counts(tmp_path / "first" / "validate.xml")
+    assert counts["tests"] > 0 and counts["failures"] == counts["errors"] == 0, counts
+    rc, listed, _ = tenant(local_stack, "list")
+    assert rc == 0 and {t["tenant"] for t in listed} == wanted
+
+    # One tenant the runtime refuses (the platform's own admin tenant): the run fails, the others stay
+    # unchanged, and the reports are still written for the pipeline.
+    failing = tmp_path / "failing.yaml"
+    document = yaml.safe_load((EXAMPLE / "tenants.yaml").read_text())
+    document["tenants"].append({"name": "default"})
+    failing.write_text(yaml.safe_dump(document))
+    second = provision(local_stack, failing, tmp_path / "second", VALIDATE_GROUPS="availability")
+    assert second.returncode == 1, second.stdout + second.stderr
+    assert "default: create FAILED" in second.stdout and "tenant apply failed" in second.stderr
+    results = json.loads((tmp_path / "second" / "tenants.json").read_text())
+    assert set(results["unchanged"]) == wanted
+    assert junit_counts(tmp_path / "second" / "validate.xml")["failures"] == 0
+    assert json.loads((tmp_path / "second" / "new-keys.json").read_text()) == {}

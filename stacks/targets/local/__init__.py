@@ -92,26 +92,34 @@ class LocalTarget(Target[LocalStack]):
         self, config: LocalStack, paths: StackPaths, outputs: Callable[[], Mapping[str, Any]], *, retention_days: int,
         destination: str | None = None,
     ) -> BackupInfo:  # fmt: skip
-        from helixflow.stacks.backup import local
+        from helixflow.stacks.backup import bucket, local
 
-        if destination:
+        if not destination:
+            return local.take_backup(LocalPaths(paths), outputs(), retention_days)
+        if not bucket.is_bucket_url(destination):
             raise HelixFlowError(
-                f"a local stack backs up only into its own backup folder, not {destination!r}",
-                hint=f"drop --to; backups go to {local.backup_folder(LocalPaths(paths)).directory} "
-                "(copy them to a bucket from there)",
+                f"a local stack backs up into its own backup folder or a bucket, not {destination!r}",
+                hint=f"drop --to (backups go to {local.backup_folder(LocalPaths(paths)).directory}), "
+                "or give s3://bucket/prefix/",
             )
-        return local.take_backup(LocalPaths(paths), outputs(), retention_days)
+        prefix = bucket.BucketPrefix.parse(destination)  # before the engine is asked anything
+        # the folder keeps a copy (and its retention applies there); the bucket's own lifecycle rules expire its
+        return bucket.upload(local.take_backup(LocalPaths(paths), outputs(), retention_days), prefix)
 
-    def backups(self, config: LocalStack, paths: StackPaths) -> list[BackupInfo]:
-        from helixflow.stacks.backup import local
+    def backups(self, config: LocalStack, paths: StackPaths, source: str | None = None) -> list[BackupInfo]:
+        from helixflow.stacks.backup import bucket, local
 
+        if source:
+            return bucket.list_backups(bucket.BucketPrefix.parse(source))
         return local.backup_folder(LocalPaths(paths)).list()
 
     def restore(
         self, config: LocalStack, paths: StackPaths, outputs: Callable[[], Mapping[str, Any]], backup: str, *,
         confirmed: bool, retention_days: int, restart: Callable[[], None],
     ) -> RestoreSummary:  # fmt: skip
-        from helixflow.stacks.backup import local
+        from helixflow.stacks.backup import bucket, local
 
+        if bucket.is_bucket_url(backup):  # fetched into the folder, then checked there like any of its backups
+            backup = bucket.fetch(backup, local.backup_folder(LocalPaths(paths)).directory).name
         return local.restore(LocalPaths(paths), outputs, backup, confirmed=confirmed, retention_days=retention_days,
                              restart=restart)  # fmt: skip
