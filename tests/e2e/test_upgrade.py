@@ -36,6 +36,8 @@ PREVIOUS_RELEASE = "050ae5f0410f5c5fbb7740c5852c6a606e996225"
 SUPERUSER_RELEASE = "a12eaf2f6a6b11919162b68e912684f46a82d02b"
 # What moves to the runtime's role: PostgreSQL (it migrates), the bootstrap and the services (their URL).
 ROLE_CHANGES = {"postgres", "admin-bootstrap", "auth", "gateway", "monitoring"}
+# Updated in place since PREVIOUS_RELEASE: those, and the router (its API key left its command line).
+UPDATED_SINCE_PREVIOUS = ROLE_CHANGES | {"router"}
 
 
 @pytest.fixture
@@ -76,9 +78,9 @@ def test_a_stack_of_the_previous_release_upgrades_in_place(old_stack: tuple[Loca
 
     preview = stack.cli("preview", "--json")
     assert preview.returncode == 0, preview.stderr
-    # the platform component is new; its 12 children and the provider stay (those the database role
-    # changes are updated in place)
-    expected = {"create": 1, "update": len(ROLE_CHANGES), "same": 13 - len(ROLE_CHANGES)}
+    # the platform component is new; its 12 children and the provider stay (UPDATED_SINCE_PREVIOUS updated
+    # in place)
+    expected = {"create": 1, "update": len(UPDATED_SINCE_PREVIOUS), "same": 13 - len(UPDATED_SINCE_PREVIOUS)}
     assert json.loads(preview.stdout)["changes"] == expected
     upgraded = stack.cli("up", "--yes", "--no-validate", "--json")
     assert upgraded.returncode == 0, upgraded.stderr
@@ -89,8 +91,9 @@ def test_a_stack_of_the_previous_release_upgrades_in_place(old_stack: tuple[Loca
     children = [r for r in resources if r["type"] == "pulumi-python:dynamic:Resource"]
     assert len(children) == 12 and all(r["parent"] == platform["urn"] for r in children)
     pids = _pids(stack)
-    assert {k: v for k, v in pids.items() if k not in ROLE_CHANGES} == {
-        k: v for k, v in pids_before.items() if k not in ROLE_CHANGES}  # nothing else was restarted
+    assert {k: v for k, v in pids.items() if k not in UPDATED_SINCE_PREVIOUS} == {
+        k: v for k, v in pids_before.items() if k not in UPDATED_SINCE_PREVIOUS}  # nothing else was restarted
+    assert all(pids[k] != pids_before[k] for k in UPDATED_SINCE_PREVIOUS if k in pids)
     outputs = json.loads(stack.cli("outputs", "--json", "--show-secrets").stdout)
     assert outputs["admin_api_key"] == old_outputs["admin_api_key"]
     assert len(wait_for(lambda: usage_rows(stack, request_id), 30, "the usage row")) == 1  # the data is there
