@@ -4,7 +4,10 @@ Variables (all optional in development; see runtime/README.md):
 
 - ``HELIXFLOW_ENV``: ``development`` (default) or ``production``. Outside
   development the built-in default secret is refused.
-- ``HELIXFLOW_DATABASE_URL``: ``postgresql://user:pw@host:port/db``.
+- ``HELIXFLOW_DATABASE_URL``: ``postgresql://user:pw@host:port/db``, as the runtime's own role (it owns schema
+  ``helixflow``, where the services find their tables).
+- ``HELIXFLOW_DATABASE_ADMIN_URL``: the migrations only (never a service): an admin that creates that role and
+  schema first (``runtime/db/roles.py``); unset, the migrations run as ``HELIXFLOW_DATABASE_URL``'s user.
 - ``HELIXFLOW_REDIS_URL``: ``redis://:pw@host:port/0``.
 - ``HELIXFLOW_POOL_URL``: base URL of the OpenAI-compatible inference pool
   (sglang-router), e.g. ``http://127.0.0.1:8082``; ``HELIXFLOW_POOL_API_KEY``
@@ -57,6 +60,7 @@ class RuntimeSettings(BaseSettings):
 
     env: Literal["development", "production"] = "development"
     database_url: str = "postgresql://helixflow:helixflow@127.0.0.1:5432/helixflow"
+    database_admin_url: SecretStr = SecretStr("")  # the migrations' admin step only
     redis_url: str = "redis://127.0.0.1:6379/0"
     pool_url: str = "http://127.0.0.1:8082"
     pool_api_key: SecretStr = SecretStr("")

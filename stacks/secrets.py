@@ -1,6 +1,6 @@
 """The secrets a stack generates once and keeps, encrypted with the stack's passphrase,
 in Pulumi.<stack>.yaml: database and cache passwords, the runtime's secret key, the
-router's API key."""
+router's API key. A stack of an earlier release gets the ones it lacks at its next `up`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from dataclasses import dataclass, fields
 
 # config key (under helixflow:) for each field
 CONFIG_KEYS = {
-    "postgres_password": "postgresPassword",
+    "postgres_password": "postgresPassword",  # the database's admin (superuser / master user): migrations only
+    "postgres_runtime_password": "postgresRuntimePassword",  # the runtime's own role (runtime/db/roles.py)
     "redis_password": "redisPassword",
     "secret_key": "secretKey",
     "router_api_key": "routerApiKey",
@@ -20,6 +21,7 @@ CONFIG_KEYS = {
 @dataclass(frozen=True)
 class StackSecrets:
     postgres_password: str
+    postgres_runtime_password: str
     redis_password: str
     secret_key: str
     router_api_key: str

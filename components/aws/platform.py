@@ -21,6 +21,7 @@ from helixflow.components.aws.database import Database, DatabaseArgs
 from helixflow.components.aws.identity import Identities, IdentitiesArgs
 from helixflow.components.aws.network import Network, NetworkArgs
 from helixflow.components.k8s.layer import ExternalData, KubernetesLayer, LayerArgs
+from helixflow.runtime.db.roles import RUNTIME_ROLE
 
 TYPE = "helixflow:aws:Platform"
 RDS_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"  # the runtime image's store holds the Amazon RDS roots
@@ -38,6 +39,9 @@ class AwsPlatformArgs:
     cache: CacheArgs
     bucket: BucketArgs
     layer: Callable[[ExternalData], LayerArgs]  # the layer's arguments, given the managed data stores
+    # The runtime's own database role (RUNTIME_ROLE, owning schema `helixflow`): the services connect with
+    # it; the master user's URL goes to the migrations Job alone, which makes the role.
+    runtime_password: pulumi.Input[str]
     deletion_protection: bool = True  # the data stores: RDS's own setting, and Pulumi's protect for all three
 
 
@@ -101,14 +105,19 @@ class AwsPlatform(pulumi.ComponentResource):
         cache = Cache(f"{name}-cache", replace(args.cache, vpc_id=vpc, subnet_ids=subnets,
                                                client_security_group_id=clients), opts=kept)  # fmt: skip
         bucket = Bucket(f"{name}-bucket", args.bucket, opts=kept)
-        # The managed master password, read from Secrets Manager for the runtime's URL (kept secret in state).
+        # The managed master password, read from Secrets Manager for the migrations' admin URL (secret in state).
         secret = aws.secretsmanager.get_secret_version_output(secret_id=database.master_secret_arn,
                                                               opts=pulumi.InvokeOutputOptions(parent=self))
         password: pulumi.Output[str] = pulumi.Output.secret(
             secret.secret_string.apply(lambda text: str(json.loads(text)["password"])))
         user, db_name = args.database.username, args.database.db_name
         data = ExternalData(
-            database_url=pulumi.Output.secret(pulumi.Output.all(password, database.address, database.port).apply(
+            database_url=pulumi.Output.secret(pulumi.Output.all(args.runtime_password, database.address,
+                                                                database.port).apply(
+                lambda v: postgres_url(RUNTIME_ROLE, str(v[0]), str(v[1]), int(v[2]), db_name))),
+            # the master user's (rotated by Secrets Manager): read at each `up`, for the migrations Job only
+            database_admin_url=pulumi.Output.secret(pulumi.Output.all(password, database.address,
+                                                                      database.port).apply(
                 lambda v: postgres_url(user, str(v[0]), str(v[1]), int(v[2]), db_name))),
             redis_url=pulumi.Output.secret(pulumi.Output.all(args.cache.auth_token, cache.primary_endpoint,
                                                              cache.port).apply(

@@ -23,6 +23,7 @@ from helixflow.components.gcp.network import Network, NetworkArgs
 from helixflow.components.k8s.accounts import GKE_SERVICE_ACCOUNT
 from helixflow.components.k8s.layer import ExternalData, KubernetesLayer, LayerArgs
 from helixflow.components.k8s.runtime import DATA_CA_DIR
+from helixflow.runtime.db.roles import RUNTIME_ROLE
 
 TYPE = "helixflow:gcp:Platform"
 CA_DIR = DATA_CA_DIR  # where the runtime's pods find the data stores' CAs (the layer mounts them)
@@ -41,6 +42,9 @@ class GcpPlatformArgs:
     cache: CacheArgs
     bucket: BucketArgs
     layer: Callable[[ExternalData], LayerArgs]  # the layer's arguments, given the managed data stores
+    # The runtime's own database role (RUNTIME_ROLE, owning schema `helixflow`): the services connect with
+    # it; the master user's URL goes to the migrations Job alone, which makes the role.
+    runtime_password: pulumi.Input[str]
     deletion_protection: bool = True  # Pulumi's protect on the data stores and the bucket
 
 
@@ -66,9 +70,9 @@ def kubeconfig(cluster_name: pulumi.Input[str], endpoint: pulumi.Input[str], ca:
     return pulumi.Output.all(cluster_name, endpoint, ca).apply(render)
 
 
-def postgres_url(password: str, host: str) -> str:
+def postgres_url(password: str, host: str, user: str = USER) -> str:
     """TLS with the server's certificate verified against the instance's own CA (sslmode=verify-full)."""
-    return (f"postgresql://{USER}:{quote(password, safe='')}@{host}:5432/{DATABASE}"
+    return (f"postgresql://{user}:{quote(password, safe='')}@{host}:5432/{DATABASE}"
             f"?sslmode=verify-full&sslrootcert={CA_DIR}/postgres-ca.pem")  # fmt: skip
 
 
@@ -107,7 +111,11 @@ class GcpPlatform(pulumi.ComponentResource):
         bucket = Bucket(f"{name}-bucket", args.bucket, opts=pulumi.ResourceOptions(
             parent=self, protect=args.deletion_protection))  # fmt: skip
         data = ExternalData(
-            database_url=pulumi.Output.secret(pulumi.Output.all(args.database.password, database.private_ip).apply(
+            database_url=pulumi.Output.secret(pulumi.Output.all(args.runtime_password, database.private_ip).apply(
+                lambda v: postgres_url(str(v[0]), str(v[1]), RUNTIME_ROLE))),
+            # the built-in user's (a cloudsqlsuperuser): for the migrations Job only, which makes the role
+            database_admin_url=pulumi.Output.secret(pulumi.Output.all(args.database.password,
+                                                                      database.private_ip).apply(
                 lambda v: postgres_url(str(v[0]), str(v[1])))),
             redis_url=pulumi.Output.secret(pulumi.Output.all(cache.auth_string, cache.host, cache.port).apply(
                 lambda v: redis_url(str(v[0]), str(v[1]), int(v[2])))),

@@ -38,7 +38,8 @@ def valid_schedule(schedule: str) -> bool:
 
 DUMP_SCRIPT = """set -eu
 name="helixflow-$(date -u +%Y%m%dT%H%M%SZ).dump"
-pg_dump --format=custom --compress=6 --no-owner --no-privileges --dbname="$DATABASE_URL" --file="/backup/$name.partial"
+pg_dump --format=custom --compress=6 --no-owner --no-privileges --schema=helixflow --dbname="$DATABASE_URL" \\
+  --file="/backup/$name.partial"
 pg_restore --list "/backup/$name.partial" > /dev/null
 mv "/backup/$name.partial" "/backup/$name"
 cd /backup && sha256sum "$name" > "$name.sha256"

@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 
 from helixflow.components.k8s import pods
 from helixflow.components.k8s.pods import Resources
+from helixflow.runtime.db.roles import RUNTIME_ROLE
 
 TYPE = "helixflow:k8s:DataStores"
 POSTGRES_PORT, REDIS_PORT = 5432, 6379
@@ -24,8 +25,10 @@ class InClusterData:
 
     postgres_image: str
     redis_image: str
-    postgres_password: pulumi.Input[str]
+    postgres_password: pulumi.Input[str]  # the `postgres` superuser's: the migrations' admin step only
     redis_password: pulumi.Input[str]
+    # the runtime's own role's (RUNTIME_ROLE, made by the migrations Job): what the services connect with
+    postgres_runtime_password: pulumi.Input[str] = ""
     postgres_storage: str = "20Gi"
     redis_storage: str = "5Gi"
     storage_class: str | None = None
@@ -38,12 +41,17 @@ class DataArgs:
 
 
 class DataStores(pulumi.ComponentResource):
-    """In-cluster PostgreSQL and Redis; `database_url` and `redis_url` (secrets) reach them by Service name."""
+    """In-cluster PostgreSQL and Redis; `database_url` (the runtime's role), `database_admin_url` (the
+    superuser, for the migrations) and `redis_url`, all secrets, reach them by Service name.
+    Raises ValueError without a runtime password."""
 
     database_url: pulumi.Output[str]
+    database_admin_url: pulumi.Output[str]
     redis_url: pulumi.Output[str]
 
     def __init__(self, name: str, args: DataArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        if isinstance(args.stores.postgres_runtime_password, str) and not args.stores.postgres_runtime_password:
+            raise ValueError("the in-cluster data stores need postgres_runtime_password (the runtime role's)")
         super().__init__(TYPE, name, None, opts)
         self._namespace, self._stores = args.namespace, args.stores
         ns = k8s.core.v1.Namespace(
@@ -66,11 +74,15 @@ class DataStores(pulumi.ComponentResource):
         self._postgres(name, after)
         self._redis(name, after)
         host = f"{self._namespace}.svc.cluster.local"
-        self.database_url = pulumi.Output.secret(pulumi.Output.from_input(self._stores.postgres_password).apply(
+        self.database_admin_url = pulumi.Output.secret(pulumi.Output.from_input(self._stores.postgres_password).apply(
             lambda p: f"postgresql://postgres:{p}@postgres.{host}:{POSTGRES_PORT}/{DATABASE}"))  # fmt: skip
+        self.database_url = pulumi.Output.secret(pulumi.Output.from_input(
+            self._stores.postgres_runtime_password).apply(
+            lambda p: f"postgresql://{RUNTIME_ROLE}:{p}@postgres.{host}:{POSTGRES_PORT}/{DATABASE}"))  # fmt: skip
         self.redis_url = pulumi.Output.secret(pulumi.Output.from_input(self._stores.redis_password).apply(
             lambda p: f"redis://:{p}@redis.{host}:{REDIS_PORT}/0"))  # fmt: skip
-        self.register_outputs({"database_url": self.database_url, "redis_url": self.redis_url})
+        self.register_outputs({"database_url": self.database_url, "database_admin_url": self.database_admin_url,
+                               "redis_url": self.redis_url})  # fmt: skip
 
     def _claim(self, size: str) -> k8s.core.v1.PersistentVolumeClaimArgs:
         return k8s.core.v1.PersistentVolumeClaimArgs(

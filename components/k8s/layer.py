@@ -43,11 +43,14 @@ TYPE = "helixflow:k8s:Layer"
 
 @dataclass(frozen=True)
 class ExternalData:
-    database_url: pulumi.Input[str]
+    database_url: pulumi.Input[str]  # what the services connect with: a role owning schema `helixflow`
     redis_url: pulumi.Input[str]
     # file name -> PEM: the data stores' CAs, mounted read-only at DATA_CA_DIR in every runtime pod (the URLs
     # name them, e.g. sslrootcert=/etc/helixflow/ca/postgres-ca.pem); empty when the image's store has them
     ca_files: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    # The database's admin, for the migrations Job only: it makes database_url's role and schema first
+    # (runtime/db/roles.py). None: database_url is used as is, migrations included.
+    database_admin_url: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -105,10 +108,12 @@ class KubernetesLayer(pulumi.ComponentResource):
             assert args.data_namespace is not None
             stores = DataStores(f"{name}-data", DataArgs(namespace=args.data_namespace, stores=args.data), opts=child)
             database_url: pulumi.Input[str] = stores.database_url
+            admin_url: pulumi.Input[str] | None = stores.database_admin_url
             redis_url: pulumi.Input[str] = stores.redis_url
             runtime_opts = pulumi.ResourceOptions(parent=self, depends_on=[stores])
         else:
             database_url, redis_url = args.data.database_url, args.data.redis_url
+            admin_url = args.data.database_admin_url
             ca_files = dict(args.data.ca_files)
             runtime_opts = child
         pool_url = f"http://sglang-router.{args.namespace}.svc.cluster.local:8082"
@@ -119,7 +124,7 @@ class KubernetesLayer(pulumi.ComponentResource):
             namespace=args.namespace, image=args.runtime_image, pool_url=pool_url, scaling=args.scaling,
             admin=AdminAccount(api_key=admin_key, tenant=args.admin_tenant), ca_files=ca_files,
             secrets=RuntimeSecrets(database_url=database_url, redis_url=redis_url, secret_key=args.secret_key,
-                                   pool_api_key=args.pool_api_key),
+                                   pool_api_key=args.pool_api_key, database_admin_url=admin_url),
         ), opts=runtime_opts)  # fmt: skip
         in_runtime = pulumi.ResourceOptions(parent=self, depends_on=[runtime])
         accounts = ServiceAccounts(f"{name}-accounts", AccountsArgs(namespace=args.namespace, accounts=args.accounts),

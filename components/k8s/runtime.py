@@ -15,18 +15,23 @@ from helixflow.components.k8s.pods import Resources
 
 TYPE = "helixflow:k8s:Runtime"
 RUNTIME_USER = 10001  # the runtime image's user (templates/runtime/Dockerfile)
-SECRET_NAME = "helixflow-runtime"
-DATABASE_URL_KEY = "HELIXFLOW_DATABASE_URL"  # the runtime's database URL in SECRET_NAME (what a backup dumps)
+SECRET_NAME = "helixflow-runtime"  # every runtime pod's environment: the runtime role's database URL
+DATABASE_URL_KEY = "HELIXFLOW_DATABASE_URL"  # the runtime role's URL in SECRET_NAME (what a backup dumps)
+MIGRATIONS_SECRET = "helixflow-migrations"  # the database's admin URL: the migrations Job's alone
+ADMIN_URL_KEY = "HELIXFLOW_DATABASE_ADMIN_URL"
 GATEWAY_PORT, AUTH_PORT, MONITORING_PORT = 8080, 8081, 8083
 DATA_CA_DIR, DATA_CA_SECRET = "/etc/helixflow/ca", "helixflow-data-ca"
 
 
 @dataclass(frozen=True)
 class RuntimeSecrets:
-    database_url: pulumi.Input[str]
+    database_url: pulumi.Input[str]  # the runtime's own role (it owns schema `helixflow`)
     redis_url: pulumi.Input[str]
     secret_key: pulumi.Input[str]
     pool_api_key: pulumi.Input[str]
+    # The database's admin: the migrations Job makes the role of database_url and its schema with it first
+    # (runtime/db/roles.py). None: the migrations run as database_url's user.
+    database_admin_url: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,12 @@ class Runtime(pulumi.ComponentResource):
             opts=in_ns,
         )
         secrets: list[pulumi.Resource] = [secret]
+        if args.secrets.database_admin_url is not None:  # a Secret of its own: no service's env_from reaches it
+            secrets.append(k8s.core.v1.Secret(
+                f"{name}-migrations-secret", metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=MIGRATIONS_SECRET, namespace=args.namespace, labels=pods.PART_OF),
+                type="Opaque", string_data={ADMIN_URL_KEY: args.secrets.database_admin_url}, opts=in_ns,
+            ))  # fmt: skip
         if args.ca_files:  # before any pod that mounts it
             secrets.append(k8s.core.v1.Secret(
                 f"{name}-data-ca", metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -157,9 +168,10 @@ class Runtime(pulumi.ComponentResource):
             secret_name=DATA_CA_SECRET, default_mode=0o444))]  # fmt: skip
 
     def _container(self, app: str, command: list[str], resources: Resources, port: int | None = None,
-                   probes: bool = True) -> k8s.core.v1.ContainerArgs:  # fmt: skip
+                   probes: bool = True, extra_env: list[k8s.core.v1.EnvVarArgs] | None = None,
+                   ) -> k8s.core.v1.ContainerArgs:  # fmt: skip
         return k8s.core.v1.ContainerArgs(
-            name=app, image=self._args.image, command=command, env=self._env(),
+            name=app, image=self._args.image, command=command, env=[*self._env(), *(extra_env or [])],
             env_from=pods.env_from_secret(SECRET_NAME),
             ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=port)] if port else None,
             resources=resources.args(), security_context=pods.container_security(),
@@ -178,7 +190,11 @@ class Runtime(pulumi.ComponentResource):
         if admin:  # then the first tenant and admin; its output (with the generated password) stays out of the log
             command = ["sh", "-c", " ".join(command) + " && python -m helixflow.runtime.bootstrap bootstrap "
                        f"--tenant {admin.tenant} --username {admin.username} --email {admin.email} --json >/dev/null"]
-        container = self._container("migrate", command, Resources("100m", "128Mi", "500m", "256Mi"), probes=False)
+        admin_url = [k8s.core.v1.EnvVarArgs(name=ADMIN_URL_KEY, value_from=k8s.core.v1.EnvVarSourceArgs(
+            secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=MIGRATIONS_SECRET, key=ADMIN_URL_KEY)))
+        ] if self._args.secrets.database_admin_url is not None else []  # fmt: skip
+        container = self._container("migrate", command, Resources("100m", "128Mi", "500m", "256Mi"), probes=False,
+                                    extra_env=admin_url)
         return k8s.batch.v1.Job(
             f"{name}-migrate",
             metadata=k8s.meta.v1.ObjectMetaArgs(namespace=self._args.namespace, labels=pods.labels("migrate")),

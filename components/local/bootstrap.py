@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CreateResult, ReadResult, Resource, ResourceProvider
+from pulumi.dynamic import CreateResult, ReadResult, Resource, ResourceProvider, UpdateResult
 from pydantic import BaseModel, ConfigDict
 
 from helixflow.components.processes import ProcessError
@@ -60,6 +60,12 @@ class AdminBootstrapProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         return ReadResult(id_=id_, outs=props)
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """New connection settings (the runtime's own database role, a rotated password): the tenant, user and
+        key made at create stay, and so does the key the stack hands out."""
+        made = {key: olds.get(key) for key in ("tenant_id", "user_id", "api_key", "api_key_id")}
+        return UpdateResult(outs={**news, **made})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Nothing to do: the tenant and its keys are data, kept unless `down --purge-data`."""

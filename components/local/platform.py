@@ -20,7 +20,7 @@ import pulumi
 
 from helixflow.components.local.bootstrap import AdminBootstrap
 from helixflow.components.local.nginx import Nginx
-from helixflow.components.local.postgres import PostgresServer, database_url
+from helixflow.components.local.postgres import PostgresServer, database_url, runtime_url
 from helixflow.components.local.prometheus import Prometheus
 from helixflow.components.local.redis import RedisServer, redis_url
 from helixflow.components.local.service import LocalProcess, ProcessResource
@@ -52,7 +52,8 @@ class PlatformPorts:
 class PlatformSecrets:
     """Generated once per stack and kept encrypted in its configuration; stored as secrets in its state."""
 
-    postgres_password: str
+    postgres_password: str  # the superuser's: the migrations' admin step and restores only
+    postgres_runtime_password: str  # the runtime's own role's: every service
     redis_password: str
     secret_key: str
     router_api_key: str
@@ -121,6 +122,7 @@ class Platform(pulumi.ComponentResource):
     certificate_not_after: pulumi.Output[str]
     admin_api_key: pulumi.Output[str]
     database_url: pulumi.Output[str]
+    database_admin_url: pulumi.Output[str]
     prometheus_url: pulumi.Output[str]
     components: pulumi.Output[dict[str, Any]]
 
@@ -139,6 +141,7 @@ class Platform(pulumi.ComponentResource):
                 "certificate_not_after": self.certificate_not_after,
                 "admin_api_key": self.admin_api_key,
                 "database_url": self.database_url,
+                "database_admin_url": self.database_admin_url,
                 "prometheus_url": self.prometheus_url,
                 "components": self.components,
             }
@@ -165,7 +168,7 @@ class Platform(pulumi.ComponentResource):
         a, p = self._args, self._args.ports
         return {
             "HELIXFLOW_ENV": "production",
-            "HELIXFLOW_DATABASE_URL": database_url(p.postgres, a.secrets.postgres_password),
+            "HELIXFLOW_DATABASE_URL": runtime_url(p.postgres, a.secrets.postgres_runtime_password),
             "HELIXFLOW_REDIS_URL": redis_url(p.redis, a.secrets.redis_password),
             "HELIXFLOW_SECRET_KEY": a.secrets.secret_key,
             "HELIXFLOW_POOL_URL": f"http://127.0.0.1:{p.router}",
@@ -187,6 +190,7 @@ class Platform(pulumi.ComponentResource):
             "postgres",
             port=p.postgres,
             password=a.secrets.postgres_password,
+            runtime_password=a.secrets.postgres_runtime_password,
             data_dir=dirs.postgres_data,
             bin_dir=a.postgres_bin_dir,
             run_as=a.run_postgres_as,
@@ -277,9 +281,12 @@ class Platform(pulumi.ComponentResource):
         self.ca_file = ca.ca_file
         self.certificate_not_after = ca.not_after
         self.admin_api_key = pulumi.Output.secret(bootstrap.api_key)
-        # Read-only sessions: what `helixflow validate` uses to find its own usage records.
+        # Read-only sessions as the runtime's role: what `helixflow validate` uses to find its own usage records,
+        # and `helixflow backup` to dump the schema. Only a restore (a new database) needs the superuser.
         read_only = "?options=-c%20default_transaction_read_only%3Don"
-        self.database_url = pulumi.Output.secret(database_url(p.postgres, a.secrets.postgres_password) + read_only)
+        self.database_url = pulumi.Output.secret(
+            runtime_url(p.postgres, a.secrets.postgres_runtime_password) + read_only)
+        self.database_admin_url = pulumi.Output.secret(database_url(p.postgres, a.secrets.postgres_password))
         self.prometheus_url = pulumi.Output.from_input(f"http://127.0.0.1:{p.prometheus}")
         self.components = pulumi.Output.from_input(self._components)
 

@@ -1,5 +1,8 @@
 """PostgreSQL for the local target: initdb once, password auth, the runtime's migrations applied.
 
+The initdb superuser is the admin: it runs the migrations' admin step, which gives the runtime a role of its
+own (RUNTIME_ROLE, owning schema `helixflow` only) that the services connect as (`runtime_url`).
+
 PostgreSQL refuses to run as root; when HelixFlow runs as root the server runs
 as the `postgres` OS user, with a data directory that user owns.
 """
@@ -9,6 +12,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -19,13 +23,20 @@ import pulumi
 
 from helixflow.components.local.service import LocalServiceProvider, ProcessProps, ProcessResource
 from helixflow.components.processes import ProcessError, as_user
+from helixflow.runtime.db.roles import RUNTIME_ROLE
 
 DATABASE = "helixflow"
 SUPERUSER = "helixflow"
 
 
 def database_url(port: int, password: str, database: str = DATABASE) -> str:
+    """As the superuser: the migrations' admin step and the restore of a backup, nothing else."""
     return f"postgresql://{SUPERUSER}:{password}@127.0.0.1:{port}/{database}"
+
+
+def runtime_url(port: int, password: str) -> str:
+    """As the runtime's role: what the services get."""
+    return f"postgresql://{RUNTIME_ROLE}:{password}@127.0.0.1:{port}/{DATABASE}"
 
 
 def _chown_tree(path: Path, user: str) -> None:
@@ -39,6 +50,7 @@ def _chown_tree(path: Path, user: str) -> None:
 class PostgresProps(ProcessProps):
     port: int
     password: str
+    runtime_password: str = ""  # empty in the state of a stack from before the runtime had its own role
     data_dir: str
     bin_dir: str
     run_as: str = ""
@@ -47,6 +59,9 @@ class PostgresProps(ProcessProps):
 class PostgresServerProvider(LocalServiceProvider[PostgresProps]):
     what = "PostgreSQL"
     props_model = PostgresProps
+    # Fast shutdown: SIGTERM (smart) waits for every client to leave, and the services' pools stay connected
+    # through an update; the SIGKILL that followed left a lock file and orphan backends the restart refused.
+    stop_signal = signal.SIGINT
 
     def run_as(self, props: PostgresProps) -> str | None:
         return props.run_as or None
@@ -119,8 +134,9 @@ class PostgresServerProvider(LocalServiceProvider[PostgresProps]):
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{DATABASE}"')
-        env = {**os.environ, "HELIXFLOW_DATABASE_URL": database_url(props.port, props.password)}
-        env = {k: v for k, v in env.items() if not k.startswith("PULUMI_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "HELIXFLOW_DATABASE_"))}
+        env["HELIXFLOW_DATABASE_URL"] = runtime_url(props.port, props.runtime_password)
+        env["HELIXFLOW_DATABASE_ADMIN_URL"] = database_url(props.port, props.password)
         migrate = subprocess.run(
             [sys.executable, "-m", "helixflow.runtime.db", "upgrade"],
             capture_output=True,
@@ -147,6 +163,7 @@ class PostgresServer(ProcessResource):
         *,
         port: int,
         password: pulumi.Input[str],
+        runtime_password: pulumi.Input[str],
         data_dir: str,
         bin_dir: str,
         state_dir: str,
@@ -161,10 +178,12 @@ class PostgresServer(ProcessResource):
             start_timeout=60,
             port=port,
             password=pulumi.Output.secret(password),
+            runtime_password=pulumi.Output.secret(runtime_password),
             data_dir=data_dir,
             bin_dir=bin_dir,
             run_as=run_as or "",
             database=None,
         )
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["password"]))
+        secret_outputs = ["password", "runtime_password"]
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=secret_outputs))
         super().__init__(PostgresServerProvider(), name, props, opts)

@@ -13,6 +13,7 @@ module paths and names are a stable API. Do not move or rename them.
 from __future__ import annotations
 
 import os
+import signal
 from abc import abstractmethod
 from pathlib import Path
 from typing import Any, Generic, TypeVar, cast
@@ -66,6 +67,7 @@ class LocalServiceProvider(ResourceProvider, Generic[PropsT]):
 
     what = "service"
     props_model: type[ProcessProps] = ProcessProps
+    stop_signal: int = signal.SIGTERM  # what asks the process to stop; SIGKILL follows after stop_timeout
 
     # --- hooks -------------------------------------------------------------------
     def prepare(self, props: PropsT) -> None:
@@ -154,10 +156,10 @@ class LocalServiceProvider(ResourceProvider, Generic[PropsT]):
             pid, started = (int(v) for v in props.pid_file.read_text().split())
         except (OSError, ValueError):
             return
-        stop_process(pid, started)
+        stop_process(pid, started, sig=self.stop_signal)
 
     def _stop(self, props: PropsT) -> None:
-        stop_process(props.pid, props.started, timeout=props.stop_timeout)
+        stop_process(props.pid, props.started, timeout=props.stop_timeout, sig=self.stop_signal)
         props.pid_file.unlink(missing_ok=True)
 
 

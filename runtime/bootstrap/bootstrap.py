@@ -15,6 +15,7 @@ import asyncpg
 
 from helixflow.runtime.auth import operations as ops
 from helixflow.runtime.common.errors import ApiError
+from helixflow.runtime.db.roles import SCHEMA
 from helixflow.runtime.security.api_keys import known_api_key
 
 
@@ -26,7 +27,7 @@ async def bootstrap(database_url: str, *, tenant: str, username: str, email: str
                     password: str | None, api_key: str | None = None) -> dict[str, Any]:
     """Raises BootstrapError."""
     try:
-        connection = await asyncpg.connect(database_url, timeout=10)
+        connection = await asyncpg.connect(database_url, timeout=10, server_settings={"search_path": SCHEMA})
     except (OSError, asyncpg.PostgresError, TimeoutError) as err:
         raise BootstrapError(f"cannot connect to HELIXFLOW_DATABASE_URL: {type(err).__name__}: {err}") from err
     try:

@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 import asyncpg
 
 from helixflow.runtime.common.principal import Principal, TenantLimits
+from helixflow.runtime.db.roles import SCHEMA
 from helixflow.runtime.settings import RuntimeSettings
 
 _KEY_COLUMNS = """
@@ -122,6 +123,7 @@ class Directory:
 
 async def connect_database(settings: RuntimeSettings, max_size: int = 10) -> asyncpg.Pool:
     """Database connections opened on demand (min_size 0), so start-up does not need the database."""
+    # HelixFlow's schema first, whatever the role's own search_path (a single-URL database may not set it)
     connections = asyncpg.create_pool(settings.database_url, min_size=0, max_size=max_size, command_timeout=10,
-                                        timeout=3)
+                                        timeout=3, server_settings={"search_path": SCHEMA})
     return await connections

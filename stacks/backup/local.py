@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from helixflow.runtime.db.roles import SCHEMA
 from helixflow.stacks.backup import pg
 from helixflow.stacks.backup.archive import BackupFolder
 from helixflow.stacks.backup.model import BackupInfo, RestoreSummary
@@ -46,6 +47,9 @@ def _components(outputs: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     components = outputs.get("components")
     if not isinstance(components, dict) or "postgres" not in components or not outputs.get("database_url"):
         raise HelixFlowError("the stack is not deployed", hint="bring it up with `helixflow up`")
+    if not outputs.get("database_admin_url"):
+        raise HelixFlowError("the stack was deployed by an earlier release (its services still connect as the "
+                             "database's superuser)", hint="run `helixflow up` once to upgrade it")  # fmt: skip
     return components
 
 
@@ -55,22 +59,24 @@ def _states(components: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     return {s.name: s.state for s in component_statuses(components)}
 
 
-def _require_database(outputs: Mapping[str, Any]) -> pg.Database:
+def _require_database(outputs: Mapping[str, Any]) -> tuple[pg.Database, pg.Database]:
+    """(as the runtime's role, as the superuser): the role dumps the schema it owns; only a restore (a new
+    database, renamed into place) needs the superuser."""
     if _states(_components(outputs)).get("postgres") != "healthy":
         raise HelixFlowError("the stack's PostgreSQL is not running", hint="start it with `helixflow up`")
-    db = pg.Database.from_url(str(outputs["database_url"]))
-    pg.recover_interrupted_swap(db)
-    return db
+    runtime, admin = (pg.Database.from_url(str(outputs[key])) for key in ("database_url", "database_admin_url"))
+    pg.recover_interrupted_swap(admin)
+    return runtime, admin
 
 
 def take_backup(paths: LocalPaths, outputs: Mapping[str, Any], retention_days: int, kind: str = "manual") -> BackupInfo:
     """A compressed custom-format pg_dump of the runtime database, then backups past retention pruned."""
-    db = _require_database(outputs)
+    db, _ = _require_database(outputs)
     folder = backup_folder(paths)
     now = dt.datetime.now(dt.UTC)
     partial, final = folder.new_partial(now, kind)
     try:
-        pg.dump(db, partial, _bin_dir())
+        pg.dump(db, partial, _bin_dir(), schema=SCHEMA)
         info = folder.seal(partial, final)
     finally:
         partial.unlink(missing_ok=True)
@@ -87,25 +93,25 @@ def verify(paths: LocalPaths, reference: str) -> Path:
     return archive
 
 
-def _migrate(db: pg.Database) -> None:
-    """A backup of an earlier release gets this release's schema before it goes live."""
-    from urllib.parse import quote
-
-    url = f"postgresql://{quote(db.user)}:{quote(db.password)}@{db.host}:{db.port}/{db.name}"
+def _migrate(admin: pg.Database, runtime: pg.Database) -> None:
+    """The restored database (owned by the superuser that restored it) is handed to the runtime's role, and a
+    backup of an earlier release (tables in `public`) gets this release's schema, before it goes live."""
+    env = {**os.environ, "HELIXFLOW_DATABASE_URL": runtime.named(admin.name).url(),
+           "HELIXFLOW_DATABASE_ADMIN_URL": admin.url()}  # fmt: skip
     proc = subprocess.run([sys.executable, "-m", "helixflow.runtime.db", "upgrade"], capture_output=True, text=True,
-                          env={**os.environ, "HELIXFLOW_DATABASE_URL": url}, check=False, timeout=300)  # fmt: skip
+                          env=env, check=False, timeout=300)  # fmt: skip
     if proc.returncode != 0:
-        pg.drop_database(db, db.name)
+        pg.drop_database(admin, admin.name)
         raise HelixFlowError(f"the restored database's migrations failed: {proc.stderr.strip()[-400:]}",
                              hint="the live database was not changed")  # fmt: skip
 
 
-def _restore_and_swap(db: pg.Database, archive: Path) -> None:
+def _restore_and_swap(db: pg.Database, runtime: pg.Database, archive: Path) -> None:
     import psycopg
 
     try:
         fresh = pg.restore_into_fresh(db, archive, _bin_dir())
-        _migrate(fresh)
+        _migrate(fresh, runtime)
         pg.swap_in(db, fresh)
     except psycopg.Error as err:
         raise HelixFlowError(f"the restore failed: {err}", hint="the live database was not changed") from None
@@ -159,7 +165,7 @@ def restore(
     lap("verify")
     outputs = read_outputs()
     components = _components(outputs)
-    db = _require_database(outputs)
+    runtime, db = _require_database(outputs)
     lap("read_outputs")
     if _states(components).get("gateway") == "healthy" and not confirmed:
         raise HelixFlowError(
@@ -172,7 +178,7 @@ def restore(
     stopped = _stop_writers(components)
     lap("stop_writers")
     try:
-        _restore_and_swap(db, archive)
+        _restore_and_swap(db, runtime, archive)
     except BaseException as failure:
         _restart_after_failure(restart, failure)  # the writers come back on the database they left, unchanged
         raise

@@ -12,7 +12,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import quote, unquote, urlparse
 
 from helixflow.stacks.errors import HelixFlowError
 
@@ -49,6 +49,10 @@ class Database:
     def named(self, name: str) -> Database:
         return Database(self.host, self.port, self.user, self.password, name)
 
+    def url(self) -> str:
+        return f"postgresql://{quote(self.user, safe='')}:{quote(self.password, safe='')}@{self.host}:{self.port}/" \
+               f"{quote(self.name, safe='')}"
+
     def conninfo(self) -> str:
         return f"host={self.host} port={self.port} user={self.user} dbname={self.name} connect_timeout=5"
 
@@ -76,10 +80,13 @@ def _last_lines(text: str, count: int = 3) -> str:
     return " / ".join(line.strip() for line in text.strip().splitlines()[-count:]) or "no output"
 
 
-def dump(db: Database, destination: Path, bin_dir: Path) -> None:
-    """A compressed custom-format dump of db into destination. Raises HelixFlowError with pg_dump's reason."""
-    proc = _run([str(bin_dir / "pg_dump"), *db.tool_args(), "--dbname", db.name, "--format=custom", "--compress=6",
-                 "--no-owner", "--no-privileges", "--file", str(destination)], env=db.env())  # fmt: skip
+def dump(db: Database, destination: Path, bin_dir: Path, schema: str | None = None) -> None:
+    """A compressed custom-format dump of db (of `schema` only, with its CREATE SCHEMA, when given: what a role
+    owning just that schema can read) into destination. Raises HelixFlowError with pg_dump's reason."""
+    only = ["--schema", schema] if schema else []
+    proc = _run([str(bin_dir / "pg_dump"), *db.tool_args(), "--dbname", db.name, *only, "--format=custom",
+                 "--compress=6", "--no-owner", "--no-privileges", "--file", str(destination)],
+                env=db.env())  # fmt: skip
     if proc.returncode != 0:
         destination.unlink(missing_ok=True)
         raise HelixFlowError(f"pg_dump of database {db.name!r} failed: {_last_lines(proc.stderr)}",

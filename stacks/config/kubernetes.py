@@ -87,7 +87,18 @@ class DataSettings(Strict):
     """PostgreSQL and Redis: in the cluster (development), or the ones you run (their URLs, TLS verified)."""
 
     mode: Literal["in-cluster", "external"] = "in-cluster"
-    postgres_url: str | None = Field(None, description="external: postgresql://... ?sslmode=verify-full")
+    postgres_url: str | None = Field(
+        None, description="external: what the services connect with, postgresql://USER:PASSWORD@HOST/DB"
+        "?sslmode=verify-full. It should be a role that owns schema `helixflow` only (not a superuser); with "
+        "postgres_admin_url, the migrations create that role (NOSUPERUSER, its own password) and its schema; "
+        "without it, the URL is used as is, migrations included (they create the schema if its user may)",
+    )  # fmt: skip
+    postgres_admin_url: str | None = Field(
+        None, description="external, optional: an admin of the database (the superuser or the managed master "
+        "user), used by the migrations Job only, from a Secret no service mounts: it creates postgres_url's "
+        "role and schema `helixflow`, moves an earlier release's tables from `public` into it, and revokes "
+        "what PUBLIC has on the database. Must connect as another user than postgres_url",
+    )  # fmt: skip
     redis_url: str | None = Field(None, description="external: rediss://user:password@host:6379/0")
     storage_class: str | None = Field(None, description="in-cluster: the volumes' StorageClass (default: cluster's)")
     postgres_storage: str = Field("20Gi", pattern=r"^\d+(Mi|Gi|Ti)$")
@@ -100,7 +111,22 @@ class DataSettings(Strict):
                 raise ValueError("data.mode external needs data.postgres_url (postgresql://...)")
             if not (self.redis_url or "").startswith(("redis://", "rediss://")):
                 raise ValueError("data.mode external needs data.redis_url (rediss://...)")
+            if self.postgres_admin_url is not None:
+                self._check_admin_url(self.postgres_url or "", self.postgres_admin_url)
+        elif self.postgres_admin_url is not None:
+            raise ValueError("data.postgres_admin_url is for data.mode external (in the cluster, the stack "
+                             "makes the runtime's role itself); remove it")
         return self
+
+    @staticmethod
+    def _check_admin_url(url: str, admin_url: str) -> None:
+        from urllib.parse import urlsplit
+
+        if not admin_url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("data.postgres_admin_url must be a postgresql:// URL")
+        if urlsplit(admin_url).username == urlsplit(url).username:
+            raise ValueError("data.postgres_admin_url connects as the same user as data.postgres_url: give the "
+                             "services a role of their own, or leave postgres_admin_url out")
 
 
 Addon = Literal["install", "present"]

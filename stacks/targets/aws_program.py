@@ -122,6 +122,7 @@ def platform_args(a: AwsSettings, secrets: StackSecrets, name: str, domain: str 
                         snapshot_retention_days=k.snapshot_retention_days),
         bucket=BucketArgs(model_prefix=a.bucket.model_prefix, backup_prefix=a.bucket.backup_prefix,
                           backup_retention_days=a.bucket.backup_retention_days),
+        runtime_password=pulumi.Output.secret(secrets.postgres_runtime_password),
         layer=lambda data: layer_args(a, secrets, data, domain, acme_email),
         deletion_protection=a.deletion_protection,
     )  # fmt: skip

@@ -112,6 +112,7 @@ def platform_args(g: GcpSettings, secrets: StackSecrets, name: str, domain: str 
                           backup_retention_days=b.backup_retention_days,
                           noncurrent_retention_days=b.noncurrent_retention_days,
                           force_destroy=not g.deletion_protection),
+        runtime_password=pulumi.Output.secret(secrets.postgres_runtime_password),
         layer=lambda data: layer_args(g, secrets, data, domain, acme_email),
         deletion_protection=g.deletion_protection,
     )  # fmt: skip

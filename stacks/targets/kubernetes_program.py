@@ -33,12 +33,15 @@ def layer_args(config: KubernetesStack, secrets: StackSecrets) -> LayerArgs:
     data: ExternalData | InClusterData
     if k.data.mode == "external":
         assert k.data.postgres_url and k.data.redis_url  # the configuration model requires them
+        admin_url = k.data.postgres_admin_url
         data = ExternalData(database_url=pulumi.Output.secret(k.data.postgres_url),
-                            redis_url=pulumi.Output.secret(k.data.redis_url))  # fmt: skip
+                            redis_url=pulumi.Output.secret(k.data.redis_url),
+                            database_admin_url=pulumi.Output.secret(admin_url) if admin_url else None)  # fmt: skip
     else:
         data = InClusterData(
             postgres_image=k.images.postgres, redis_image=k.images.redis,
             postgres_password=pulumi.Output.secret(secrets.postgres_password),
+            postgres_runtime_password=pulumi.Output.secret(secrets.postgres_runtime_password),
             redis_password=pulumi.Output.secret(secrets.redis_password),
             postgres_storage=k.data.postgres_storage, redis_storage=k.data.redis_storage,
             storage_class=k.data.storage_class,

@@ -228,3 +228,16 @@ def test_a_component_refuses_unwired_network_ids_before_registering(plan: Planne
 
     with pytest.raises(ValueError, match="give the network's"):
         Database("db", DatabaseArgs(), pulumi.ResourceOptions())
+
+
+def test_the_master_users_url_is_the_migrations_jobs_alone(plan: Planner) -> None:
+    """The plan masks secret values; what it shows: the admin URL is a Secret of its own, read by the Job only."""
+    p = plan()
+    assert {s["metadata"]["name"] for s in p.props("kubernetes:core/v1:Secret")} >= {"helixflow-runtime",
+                                                                                    "helixflow-migrations"}
+    job = p.one("kubernetes:batch/v1:Job").properties["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "HELIXFLOW_DATABASE_ADMIN_URL", "valueFrom": {"secretKeyRef": {
+        "key": "HELIXFLOW_DATABASE_ADMIN_URL", "name": "helixflow-migrations"}}} in job["env"]
+    for deployment in p.props("kubernetes:apps/v1:Deployment"):
+        for container in deployment["spec"]["template"]["spec"]["containers"]:
+            assert "helixflow-migrations" not in str(container), deployment["metadata"]["name"]

@@ -182,7 +182,7 @@ class TestBackupAndRestore:
 
 def foreign_dump(stack: LocalStack, destination: Path) -> None:
     """A well-formed dump that cannot go live: its schema is at a migration this release does not know."""
-    url = urlsplit(outputs_with_secrets(stack)["database_url"])
+    url = urlsplit(outputs_with_secrets(stack)["database_admin_url"])
     admin = f"postgresql://{url.username}:{url.password}@{url.hostname}:{url.port}"
     with psycopg.connect(f"{admin}/postgres", autocommit=True) as conn:
         conn.execute("DROP DATABASE IF EXISTS scratch")

@@ -164,6 +164,32 @@ class TestLifecycle:
 
         assert wait_for(scraped, 40, "api_requests_total in Prometheus") >= 1
 
+    def test_the_services_connect_as_a_role_that_owns_only_its_schema(self, local_stack: LocalStack) -> None:
+        local_stack.ensure_up()
+        outputs = outputs_with_key(local_stack)
+        assert chat(local_stack, outputs, outputs["admin_api_key"], f"role-{uuid.uuid4().hex}").status_code == 200
+        secrets, port = local_stack.secrets(), local_stack.ports["postgres"]
+        admin = f"postgresql://helixflow:{secrets['postgresPassword']}@127.0.0.1:{port}/helixflow"
+        with psycopg.connect(admin) as conn:
+            sessions = conn.execute("SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = 'helixflow' "
+                                    "AND pid <> pg_backend_pid() AND backend_type = 'client backend'").fetchall()
+            owners = conn.execute("SELECT DISTINCT schemaname, tableowner FROM pg_tables "
+                                  "WHERE schemaname NOT IN ('pg_catalog', 'information_schema')").fetchall()
+        assert sessions == [("helixflow_app",)]  # the gateway's, auth's and monitoring's pools
+        assert owners == [("helixflow", "helixflow_app")]
+        role = f"postgresql://helixflow_app:{secrets['postgresRuntimePassword']}@127.0.0.1:{port}/helixflow"
+        with psycopg.connect(role, autocommit=True) as conn:
+            assert conn.execute("SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles "
+                                "WHERE rolname = current_user").fetchone() == (False, False, False)
+            for statement in ("CREATE DATABASE stolen", "CREATE ROLE intruder"):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    conn.execute(statement)
+        # the superuser's password is in no service's environment, nor in the outputs validate reads
+        for name in ("gateway", "auth", "monitoring"):
+            pid = next(c["pid"] for c in local_stack.cli_json("status")[1]["components"] if c["name"] == name)
+            assert secrets["postgresPassword"].encode() not in Path(f"/proc/{pid}/environ").read_bytes(), name
+        assert secrets["postgresPassword"] not in outputs["database_url"]
+
     def test_the_openai_sdk_example_works(self, local_stack: LocalStack) -> None:
         local_stack.ensure_up()
         example = Path(__file__).resolve().parents[2] / "examples" / "openai_client.py"
@@ -179,10 +205,10 @@ class TestLifecycle:
     def test_secrets_never_in_output_logs_or_plain_state(self, local_stack: LocalStack) -> None:
         local_stack.ensure_up()
         secrets = [v for k, v in local_stack.secrets().items() if k in {
-            "postgresPassword", "redisPassword", "secretKey", "routerApiKey"}]  # fmt: skip
+            "postgresPassword", "postgresRuntimePassword", "redisPassword", "secretKey", "routerApiKey"}]  # fmt: skip
         secrets.append(outputs_with_key(local_stack)["admin_api_key"])
         secrets.append((local_stack.home / "passphrase").read_text().strip())
-        assert len(secrets) == 6 and all(len(s) >= 16 for s in secrets)
+        assert len(secrets) == 7 and all(len(s) >= 16 for s in secrets)
 
         texts = [
             local_stack.cli("status").stdout,

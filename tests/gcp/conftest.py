@@ -15,7 +15,8 @@ from helixflow.stacks.targets.gcp_program import GcpAccess, build_gcp_program
 from tests.gcp.mocks import Recorded, run_program
 
 PROJECT = "acme-inference"
-SECRETS = StackSecrets(postgres_password="pg-secret", redis_password="redis-secret", secret_key="key",
+SECRETS = StackSecrets(postgres_password="pg-secret", postgres_runtime_password="app-secret",
+                       redis_password="redis-secret", secret_key="key",
                        router_api_key="router")  # fmt: skip
 
 

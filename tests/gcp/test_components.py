@@ -178,8 +178,13 @@ def test_the_layer_reaches_the_managed_stores_over_verified_tls(plan: PlanOf) ->
     secret = p.named("hf-unit-k8s-runtime-secret", "kubernetes:core/v1:Secret").inputs["stringData"]
     database_url = next(v for v in secret.values() if str(v).startswith("postgresql://"))
     redis_url = next(v for v in secret.values() if str(v).startswith("redis"))
-    assert database_url.startswith("postgresql://helixflow:pg-secret@10.16.0.")
-    assert "sslmode=verify-full" in database_url and "sslrootcert=/etc/helixflow/ca/postgres-ca.pem" in database_url
+    # the services connect as the runtime's own role; the built-in user's URL is the migrations Job's alone
+    assert database_url.startswith("postgresql://helixflow_app:app-secret@10.16.0.")
+    assert "pg-secret" not in str(secret) and "HELIXFLOW_DATABASE_ADMIN_URL" not in secret
+    admin = p.named("hf-unit-k8s-runtime-migrations-secret", "kubernetes:core/v1:Secret").inputs["stringData"]
+    assert admin["HELIXFLOW_DATABASE_ADMIN_URL"].startswith("postgresql://helixflow:pg-secret@10.16.0.")
+    for url in (database_url, admin["HELIXFLOW_DATABASE_ADMIN_URL"]):
+        assert "sslmode=verify-full" in url and "sslrootcert=/etc/helixflow/ca/postgres-ca.pem" in url
     assert redis_url.startswith("rediss://:plan-auth-") and ":6378/0" in redis_url
     ca = p.named("hf-unit-k8s-runtime-data-ca", "kubernetes:core/v1:Secret").inputs["stringData"]
     assert ca["postgres-ca.pem"].startswith("-----BEGIN CERTIFICATE-----") and ca["redis-ca.pem"]

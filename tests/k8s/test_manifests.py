@@ -196,3 +196,48 @@ def test_the_migrations_job_bootstraps_the_admin_whose_key_the_stack_derives() -
     key = secret["HELIXFLOW_BOOTSTRAP_API_KEY"]
     assert key == derive_api_key(secret["HELIXFLOW_SECRET_KEY"], "admin") and known_api_key(key).prefix == key[:11]
     assert key != derive_api_key(secret["HELIXFLOW_SECRET_KEY"], "other")
+
+
+def _migrations_secret_refs(obj: dict[str, Any]) -> list[str]:
+    """The Secrets a workload's containers read, by env_from or by key."""
+    spec = obj["spec"]["template"]["spec"]
+    names = []
+    for container in spec["containers"]:
+        names += [source["secretRef"]["name"] for source in container.get("envFrom") or []]
+        names += [var["valueFrom"]["secretKeyRef"]["name"] for var in container.get("env") or []
+                  if "secretKeyRef" in (var.get("valueFrom") or {})]
+    return names
+
+
+@pytest.mark.parametrize("data", ["in-cluster", "external"])
+def test_the_services_get_the_runtime_role_and_only_the_migrations_job_the_admin_url(data: str) -> None:
+    settings: dict[str, Any] = {"data": {"mode": data}}
+    if data == "external":
+        settings["data"] |= {"postgres_url": "postgresql://app:app-pw@db.example.com/h?sslmode=verify-full",
+                             "postgres_admin_url": "postgresql://master:master-pw@db.example.com/h",
+                             "redis_url": "rediss://default:p@cache.example.com:6379/0"}  # fmt: skip
+    recorder = render(settings)
+    secrets = {o["metadata"]["name"]: o["stringData"] for o in recorder.objects if o["kind"] == "Secret"}
+    runtime_url = secrets["helixflow-runtime"]["HELIXFLOW_DATABASE_URL"]
+    admin_url = secrets["helixflow-migrations"]["HELIXFLOW_DATABASE_ADMIN_URL"]
+    if data == "external":
+        assert runtime_url.startswith("postgresql://app:app-pw@") and admin_url.startswith("postgresql://master:")
+    else:
+        assert runtime_url.startswith("postgresql://helixflow_app:") and admin_url.startswith("postgresql://postgres:")
+    assert "HELIXFLOW_DATABASE_ADMIN_URL" not in secrets["helixflow-runtime"]
+    admin_password = admin_url.split(":")[2].split("@")[0]
+    assert admin_password not in str(secrets["helixflow-runtime"])
+    job = next(o for o in recorder.objects if o["kind"] == "Job")
+    assert "helixflow-migrations" in _migrations_secret_refs(job)
+    for workload in (o for o in recorder.objects if o["kind"] in ("Deployment", "StatefulSet", "CronJob")):
+        assert "helixflow-migrations" not in _migrations_secret_refs(workload), workload["metadata"]["name"]
+
+
+def test_a_single_external_url_is_used_as_is_migrations_included() -> None:
+    recorder = render({"data": {"mode": "external",
+                                "postgres_url": "postgresql://owner:pw@db.example.com/h?sslmode=verify-full",
+                                "redis_url": "rediss://default:p@cache.example.com:6379/0"}})  # fmt: skip
+    secrets = {o["metadata"]["name"] for o in recorder.objects if o["kind"] == "Secret"}
+    assert "helixflow-migrations" not in secrets
+    job = next(o for o in recorder.objects if o["kind"] == "Job")
+    assert _migrations_secret_refs(job) == ["helixflow-runtime"]

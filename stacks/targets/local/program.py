@@ -30,6 +30,7 @@ def platform_args(local: LocalSettings, secrets: StackSecrets, paths: LocalPaths
         ),
         secrets=PlatformSecrets(
             postgres_password=secrets.postgres_password,
+            postgres_runtime_password=secrets.postgres_runtime_password,
             redis_password=secrets.redis_password,
             secret_key=secrets.secret_key,
             router_api_key=secrets.router_api_key,
@@ -66,6 +67,7 @@ def build_local_program(local: LocalSettings, secrets: SecretSource, paths: Loca
         pulumi.export("admin_tenant", local.admin_tenant)
         pulumi.export("admin_api_key", platform.admin_api_key)
         pulumi.export("database_url", platform.database_url)
+        pulumi.export("database_admin_url", platform.database_admin_url)
         pulumi.export("prometheus_url", platform.prometheus_url)
         pulumi.export("logs_dir", str(paths.logs_dir))
         pulumi.export("components", platform.components)
