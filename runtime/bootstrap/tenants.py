@@ -19,6 +19,7 @@ from helixflow.runtime.auth import operations as ops
 from helixflow.runtime.bootstrap.bootstrap import BootstrapError
 from helixflow.runtime.common.errors import ApiError
 from helixflow.runtime.common.invalidation import bump_epoch
+from helixflow.runtime.db.roles import SCHEMA
 from helixflow.runtime.security.api_keys import known_api_key
 
 KEY_NAME = "tenant-stack"  # the admin-API record's name for its keys too
@@ -99,7 +100,8 @@ async def apply_record(database_url: str, redis_url: str, *, name: str, api_key:
                        limits: dict[str, int | None], retire: bool = False) -> dict[str, Any]:  # fmt: skip
     """Upsert (or retire) the tenant, then bump the auth epoch. Raises BootstrapError."""
     try:
-        db = await asyncpg.connect(database_url, timeout=10)
+        # HelixFlow's schema first, as every service connects (a single-URL database may not set it on the role)
+        db = await asyncpg.connect(database_url, timeout=10, server_settings={"search_path": SCHEMA})
     except (OSError, asyncpg.PostgresError, TimeoutError) as err:
         raise BootstrapError(f"cannot connect to HELIXFLOW_DATABASE_URL: {type(err).__name__}: {err}") from err
     try:
