@@ -15,10 +15,9 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from helixflow.stacks.config.aws_catalog import aws_catalog
+from helixflow.stacks.config.cloud import NAME, ClusterRuntimeSettings
 from helixflow.stacks.config.common import StackBase, Strict
-from helixflow.stacks.config.kubernetes import CloudBackupSettings, ImageSettings, ModelSettings, ScalingSettings
 
-NAME = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 CIDR = r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$"
 
 
@@ -215,7 +214,7 @@ def _default_pools() -> list[GpuPoolSettings]:
     return [GpuPoolSettings(name="gpu", gpu="L4", instance_type="g6.2xlarge", min_nodes=0, max_nodes=4)]
 
 
-class AwsSettings(Strict):
+class AwsSettings(ClusterRuntimeSettings):
     region: str = Field("us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", description="the AWS region")
     network: NetworkSettings = NetworkSettings()
     cluster: ClusterSettings = ClusterSettings()
@@ -223,16 +222,8 @@ class AwsSettings(Strict):
     database: DatabaseSettings = DatabaseSettings()
     cache: CacheSettings = CacheSettings()
     bucket: BucketSettings = BucketSettings()
-    backup: CloudBackupSettings = CloudBackupSettings()
     deletion_protection: bool = Field(True, description="RDS deletion protection; the cache and bucket kept by "
                                       "Pulumi: set false and `up` before `down`")  # fmt: skip
-    namespace_prefix: str = Field("helixflow", min_length=1, max_length=40, pattern=NAME)
-    workers: int = Field(2, ge=0, le=1000, description="SGLang workers")
-    gpus_per_worker: int = Field(1, ge=1, le=16)
-    router_replicas: int = Field(2, ge=1, le=10)
-    model: ModelSettings = ModelSettings()
-    images: ImageSettings = ImageSettings()
-    scaling: ScalingSettings = ScalingSettings()
 
     @model_validator(mode="after")
     def _against_the_catalog(self) -> AwsSettings:
@@ -245,23 +236,9 @@ class AwsSettings(Strict):
         if not self.network.availability_zones and self.network.zones > len(catalog.zones[self.region]):
             raise ValueError(f"network.zones {self.network.zones}: {self.region} has "
                              f"{len(catalog.zones[self.region])} zones")  # fmt: skip
-        names = [pool.name for pool in self.gpu_pools]
-        if len(set(names)) != len(names):
-            raise ValueError(f"gpu_pools: pool names must differ (got {', '.join(names)})")
-        for index, pool in enumerate(self.gpu_pools):
-            pool.check(self.region, f"gpu_pools.{index}")
-        self._workers_fit()
+        self.check_gpu_pools(self.gpu_pools, self.region)
         return self
 
-    def _workers_fit(self) -> None:
-        widest = max(pool.gpus_per_node() for pool in self.gpu_pools)
-        if self.gpus_per_worker > widest:
-            raise ValueError(f"gpus_per_worker {self.gpus_per_worker}: the largest GPU node has {widest} GPUs; "
-                             "lower gpus_per_worker or add a pool with larger nodes")  # fmt: skip
-        capacity = sum(pool.max_nodes * (pool.gpus_per_node() // self.gpus_per_worker) for pool in self.gpu_pools)
-        if self.workers > capacity:
-            raise ValueError(f"workers {self.workers} x gpus_per_worker {self.gpus_per_worker}: the GPU pools hold "
-                             f"at most {capacity} workers at max_nodes; raise gpu_pools' max_nodes or lower workers")
 
 
 class AwsStack(StackBase):

@@ -15,11 +15,10 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from helixflow.stacks.config.cloud import NAME, ClusterRuntimeSettings
 from helixflow.stacks.config.common import StackBase, Strict
 from helixflow.stacks.config.gcp_catalog import GpuOffer, gcp_catalog
-from helixflow.stacks.config.kubernetes import CloudBackupSettings, ImageSettings, ModelSettings, ScalingSettings
 
-NAME = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 CIDR = r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$"
 PROJECT = r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$"
 
@@ -235,7 +234,7 @@ def _default_pools() -> list[GpuPoolSettings]:
     return [GpuPoolSettings(name="gpu", gpu="L4", machine_type="g2-standard-8", min_nodes=0, max_nodes=4)]
 
 
-class GcpSettings(Strict):
+class GcpSettings(ClusterRuntimeSettings):
     project: str | None = Field(None, pattern=PROJECT, description="the GCP project id (required to deploy)")
     region: str = Field("us-central1", pattern=r"^[a-z]+-[a-z]+\d+$", description="the GCP region")
     network: NetworkSettings = NetworkSettings()
@@ -244,16 +243,8 @@ class GcpSettings(Strict):
     database: DatabaseSettings = DatabaseSettings()
     cache: CacheSettings = CacheSettings()
     bucket: BucketSettings = BucketSettings()
-    backup: CloudBackupSettings = CloudBackupSettings()
     deletion_protection: bool = Field(True, description="Cloud SQL (Pulumi's and the API's), the GKE cluster and "
                                       "the bucket's objects: set false and `up` before `down`")  # fmt: skip
-    namespace_prefix: str = Field("helixflow", min_length=1, max_length=40, pattern=NAME)
-    workers: int = Field(2, ge=0, le=1000, description="SGLang workers")
-    gpus_per_worker: int = Field(1, ge=1, le=16)
-    router_replicas: int = Field(2, ge=1, le=10)
-    model: ModelSettings = ModelSettings()
-    images: ImageSettings = ImageSettings()
-    scaling: ScalingSettings = ScalingSettings()
 
     @model_validator(mode="after")
     def _against_the_catalog(self) -> GcpSettings:
@@ -261,25 +252,11 @@ class GcpSettings(Strict):
         catalog.require_region(self.region)
         for zone in self.cluster.zones or []:
             catalog.require_zone(self.region, zone, "cluster.zones")
-        names = [pool.name for pool in self.gpu_pools]
-        if len(set(names)) != len(names):
-            raise ValueError(f"gpu_pools: pool names must differ (got {', '.join(names)})")
-        for index, pool in enumerate(self.gpu_pools):
-            pool.check(self.region, f"gpu_pools.{index}")
+        self.check_gpu_pools(self.gpu_pools, self.region)
         if self.model.source == "bucket" and not (self.model.uri or "").startswith("gs://"):
             raise ValueError("model.uri: on GCP the model comes from a gs:// prefix (the stack's bucket)")
-        self._workers_fit()
         return self
 
-    def _workers_fit(self) -> None:
-        widest = max(pool.gpus_per_node() for pool in self.gpu_pools)
-        if self.gpus_per_worker > widest:
-            raise ValueError(f"gpus_per_worker {self.gpus_per_worker}: the largest GPU node has {widest} GPUs; "
-                             "lower gpus_per_worker or add a pool with larger nodes")  # fmt: skip
-        capacity = sum(pool.max_nodes * (pool.gpus_per_node() // self.gpus_per_worker) for pool in self.gpu_pools)
-        if self.workers > capacity:
-            raise ValueError(f"workers {self.workers} x gpus_per_worker {self.gpus_per_worker}: the GPU pools hold "
-                             f"at most {capacity} workers at max_nodes; raise gpu_pools' max_nodes or lower workers")
 
 
 class GcpStack(StackBase):
