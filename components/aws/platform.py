@@ -129,7 +129,7 @@ class AwsPlatform(pulumi.ComponentResource):
             cluster_name=cluster.cluster_name, namespace=layer_args.namespace, bucket_arn=bucket.arn,
             kms_key_arn=bucket.kms_key_arn, model_prefix=args.bucket.model_prefix,
             backup_prefix=args.bucket.backup_prefix, worker_service_account=layer_args.accounts.worker,
-            backup_service_account=layer_args.accounts.backup,
+            backup_service_account=layer_args.accounts.backup, restore_service_account=layer_args.accounts.restore,
         ), opts=child)  # fmt: skip
         if layer_args.backup:  # into the prefix the lifecycle rule expires and the backup role may write
             backup_uri = pulumi.Output.concat("s3://", bucket.bucket, "/", args.bucket.backup_prefix)

@@ -1,7 +1,8 @@
 """Who may touch the bucket, through Workload Identity: a Google service account per job, which only its
 Kubernetes service account may impersonate (roles/iam.workloadIdentityUser on that GSA, for
 `PROJECT.svc.id.goog[NAMESPACE/KSA]`). The SGLang workers read the model prefix; the backup job creates
-objects under the backup prefix (objectCreator: no read, no overwrite, no delete); nobody else gets a grant.
+objects under the backup prefix (objectCreator: no read, no overwrite, no delete); the restore job reads
+that prefix (objectViewer); nobody else gets a grant.
 
 One bucket with IAM conditions on the object name rather than two buckets: the lifecycle, versioning and
 public-access settings stay in one place, and a condition cannot be widened by an object ACL because
@@ -16,7 +17,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 TYPE = "helixflow:gcp:Identities"
-WORKER_KSA, BACKUP_KSA = "sglang-worker", "backup"  # the same names the AWS target binds
+WORKER_KSA, BACKUP_KSA, RESTORE_KSA = "sglang-worker", "backup", "db-restore"  # the names the AWS target binds
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,13 @@ class IdentitiesArgs:
     backup_prefix: str = "backups/"
     worker_service_account: str = WORKER_KSA
     backup_service_account: str = BACKUP_KSA
+    restore_service_account: str = RESTORE_KSA
 
     def validate(self) -> None:
-        if self.worker_service_account == self.backup_service_account:
-            raise ValueError("the workers and the backup job need different service accounts (their grants differ)")
+        accounts = (self.worker_service_account, self.backup_service_account, self.restore_service_account)
+        if len(set(accounts)) < len(accounts):
+            raise ValueError("the workers, the backup job and the restore job need different service accounts "
+                             "(their grants differ)")  # fmt: skip
 
 
 def prefix_condition(bucket: pulumi.Input[str], prefix: str, with_listing: bool,
@@ -50,10 +54,11 @@ def account_id(base: str, role: str) -> str:
 
 
 class Identities(pulumi.ComponentResource):
-    """Raises ValueError (before anything is created) when both jobs would share one service account."""
+    """Raises ValueError (before anything is created) when two jobs would share one service account."""
 
     worker_email: pulumi.Output[str]
     backup_email: pulumi.Output[str]
+    restore_email: pulumi.Output[str]
 
     def __init__(self, name: str, args: IdentitiesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         args.validate()
@@ -72,9 +77,17 @@ class Identities(pulumi.ComponentResource):
             condition=prefix_condition(args.bucket, args.backup_prefix, with_listing=False,
                                        title="backup prefix only"),
         )  # fmt: skip
+        restore = self._account(name, "restore", args, args.restore_service_account)
+        gcp.storage.BucketIAMMember(
+            f"{name}-restore-reads-backups", bucket=args.bucket, role="roles/storage.objectViewer",
+            member=restore.member, opts=child,
+            condition=prefix_condition(args.bucket, args.backup_prefix, with_listing=True, title="backup prefix only"),
+        )  # fmt: skip
         self.worker_email = worker.email
         self.backup_email = backup.email
-        self.register_outputs({"worker_email": self.worker_email, "backup_email": self.backup_email})
+        self.restore_email = restore.email
+        self.register_outputs({"worker_email": self.worker_email, "backup_email": self.backup_email,
+                               "restore_email": self.restore_email})  # fmt: skip
 
     def _account(self, base: str, role: str, args: IdentitiesArgs, ksa: str) -> gcp.serviceaccount.Account:
         child = pulumi.ResourceOptions(parent=self)

@@ -127,11 +127,13 @@ class GcpPlatform(pulumi.ComponentResource):
             project=args.project, namespace=layer_args.namespace, bucket=bucket.bucket_name,
             model_prefix=args.bucket.model_prefix, backup_prefix=args.bucket.backup_prefix,
             worker_service_account=accounts.worker, backup_service_account=accounts.backup,
+            restore_service_account=accounts.restore,
         ), opts=child)  # fmt: skip
         # Workload Identity: the layer's service accounts name the Google ones they act as
         layer_args = replace(layer_args, accounts=replace(
             accounts, worker_annotations={**accounts.worker_annotations, GKE_SERVICE_ACCOUNT: identities.worker_email},
-            backup_annotations={**accounts.backup_annotations, GKE_SERVICE_ACCOUNT: identities.backup_email}))
+            backup_annotations={**accounts.backup_annotations, GKE_SERVICE_ACCOUNT: identities.backup_email},
+            restore_annotations={**accounts.restore_annotations, GKE_SERVICE_ACCOUNT: identities.restore_email}))
         if layer_args.backup:  # into the prefix the lifecycle rule expires and the backup account may write
             backup_uri = pulumi.Output.concat("gs://", bucket.bucket_name, "/", args.bucket.backup_prefix)
             layer_args = replace(layer_args, backup=layer_args.backup.into(backup_uri, "gs"))

@@ -37,13 +37,14 @@ def valid_schedule(schedule: str) -> bool:
     return bool(_CRON.match(schedule.strip()))
 
 DUMP_SCRIPT = """set -eu
-name="helixflow-$(date -u +%Y%m%dT%H%M%SZ).dump"
+cd "${BACKUP_DIR:-/backup}"
+name="helixflow-$(date -u +%Y%m%dT%H%M%SZ)${BACKUP_KIND:+-$BACKUP_KIND}.dump"  # pre-restore: before a restore
 pg_dump --format=custom --compress=6 --no-owner --no-privileges --schema=helixflow --dbname="$DATABASE_URL" \\
-  --file="/backup/$name.partial"
-pg_restore --list "/backup/$name.partial" > /dev/null
-mv "/backup/$name.partial" "/backup/$name"
-cd /backup && sha256sum "$name" > "$name.sha256"
-ls -l /backup
+  --file="$name.partial"
+pg_restore --list "$name.partial" > /dev/null
+mv "$name.partial" "$name"
+sha256sum "$name" > "$name.sha256"
+ls -l
 """
 UPLOAD_COMMANDS = {
     "s3": ["aws", "s3", "cp", "/backup/", "$(BUCKET_URI)", "--recursive", "--only-show-errors"],
@@ -68,6 +69,8 @@ class BackupArgs:
     schedule: str = DEFAULT_SCHEDULE
     uploader_image: str | None = None  # default: UPLOADER_IMAGES for the bucket's scheme
     bucket_scheme: str | None = None  # default: the bucket URI's, when it is a string
+    ca_secret: str | None = None  # the data stores' CAs, mounted at ca_dir (where the database URL names them)
+    ca_dir: str = "/etc/helixflow/ca"
 
     @property
     def scheme(self) -> str:
@@ -105,6 +108,17 @@ class BackupArgs:
     def uploader(self) -> str:
         return self.uploader_image or UPLOADER_IMAGES.get(self.scheme, "")
 
+    def ca_mounts(self) -> list[k8s.core.v1.VolumeMountArgs]:
+        if not self.ca_secret:
+            return []
+        return [k8s.core.v1.VolumeMountArgs(name="data-ca", mount_path=self.ca_dir, read_only=True)]
+
+    def ca_volumes(self) -> list[k8s.core.v1.VolumeArgs]:
+        if not self.ca_secret:
+            return []
+        return [k8s.core.v1.VolumeArgs(name="data-ca", secret=k8s.core.v1.SecretVolumeSourceArgs(
+            secret_name=self.ca_secret, default_mode=0o444))]  # fmt: skip
+
 
 @dataclass(frozen=True)
 class BucketBackup:
@@ -121,13 +135,14 @@ class BucketBackup:
         return BucketBackup(image=self.image, schedule=self.schedule, bucket_uri=bucket_uri, scheme=scheme)
 
     def job_args(self, namespace: str, database_url_secret: str, database_url_key: str,
-                 service_account: str) -> BackupArgs:  # fmt: skip
+                 service_account: str, ca_secret: str | None = None) -> BackupArgs:  # fmt: skip
         """Raises ValueError when no bucket was given."""
         if self.bucket_uri is None:
             raise ValueError("the backup job needs the bucket's backup prefix (bucket_uri)")
         return BackupArgs(namespace=namespace, image=self.image, database_url_secret=database_url_secret,
                           database_url_key=database_url_key, bucket_uri=self.bucket_uri,
-                          service_account=service_account, schedule=self.schedule, bucket_scheme=self.scheme)
+                          service_account=service_account, schedule=self.schedule, bucket_scheme=self.scheme,
+                          ca_secret=ca_secret)  # fmt: skip
 
 
 class BackupJob(pulumi.ComponentResource):
@@ -170,7 +185,7 @@ class BackupJob(pulumi.ComponentResource):
             name="dump", image=a.image, command=["sh", "-c", DUMP_SCRIPT],
             env=[k8s.core.v1.EnvVarArgs(name="DATABASE_URL", value_from=url)],
             resources=Resources("100m", "256Mi", "1", "1Gi").args(), security_context=pods.container_security(),
-            volume_mounts=[backup_mount, tmp_mount],
+            volume_mounts=[backup_mount, tmp_mount, *a.ca_mounts()],
         )  # fmt: skip
         upload = k8s.core.v1.ContainerArgs(
             name="upload", image=a.uploader(), command=UPLOAD_COMMANDS[a.scheme],
@@ -184,6 +199,6 @@ class BackupJob(pulumi.ComponentResource):
                 # the token is what EKS Pod Identity / GKE Workload Identity exchange for the bucket's credentials
                 service_account_name=a.service_account, automount_service_account_token=True, restart_policy="Never",
                 security_context=pods.pod_security(DATA_USER), init_containers=[dump], containers=[upload],
-                volumes=[pods.scratch_volume("backup", size="50Gi"), pods.scratch_volume()],
+                volumes=[pods.scratch_volume("backup", size="50Gi"), pods.scratch_volume(), *a.ca_volumes()],
             ),
         )  # fmt: skip

@@ -12,7 +12,7 @@ they create, through a provider made from its credentials (pass it in `opts.prov
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import pulumi
@@ -26,8 +26,14 @@ from helixflow.components.k8s.edge import Edge, EdgeArgs
 from helixflow.components.k8s.monitoring import Monitoring, MonitoringArgs, SlackReceiver
 from helixflow.components.k8s.network import NetworkArgs, NetworkPolicies
 from helixflow.components.k8s.pool import GpuPlacement, InferencePool, PoolArgs
+from helixflow.components.k8s.restore import APP as RESTORE_APP
+from helixflow.components.k8s.restore import RestoreArgs, RestoreJob
 from helixflow.components.k8s.runtime import (
+    ADMIN_URL_KEY,
+    DATA_CA_DIR,
+    DATA_CA_SECRET,
     DATABASE_URL_KEY,
+    MIGRATIONS_SECRET,
     SECRET_NAME,
     AdminAccount,
     Runtime,
@@ -96,10 +102,9 @@ class KubernetesLayer(pulumi.ComponentResource):
         if args.worker.api_key is not None:
             raise ValueError("the worker spec's api_key comes from the layer's pool_api_key; leave it unset")
         args.accounts.validate()
-        backup = args.backup.job_args(args.namespace, SECRET_NAME, DATABASE_URL_KEY,
-                                      args.accounts.backup) if args.backup else None  # fmt: skip
-        if backup:
-            backup.validate()
+        restore = self._restore_args(args)
+        if restore:
+            restore.validate()
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         addons = ClusterAddons(f"{name}-addons", args.addons, opts=child)
@@ -135,10 +140,11 @@ class KubernetesLayer(pulumi.ComponentResource):
             secret_name=SECRET_NAME, worker=args.worker, workers=args.workers,
             router_replicas=args.router_replicas, placement=args.placement, service_account=args.accounts.worker,
         ), opts=under_accounts)  # fmt: skip
-        if backup:
-            BackupJob(f"{name}-backup", backup, opts=under_accounts)
+        if restore:
+            BackupJob(f"{name}-backup", restore.backup, opts=under_accounts)
+            RestoreJob(f"{name}-restore", restore, opts=under_accounts)
         NetworkPolicies(f"{name}-network", NetworkArgs(namespace=args.namespace, data_namespace=args.data_namespace,
-                                                       backup_app=BACKUP_APP if backup else None),
+                                                       bucket_jobs=(BACKUP_APP, RESTORE_APP) if restore else ()),
                         opts=in_runtime)  # fmt: skip
         Edge(f"{name}-edge", EdgeArgs(
             namespace=args.namespace, domain=args.domain, acme_email=args.acme_email, acme_server=args.acme_server,
@@ -154,4 +160,18 @@ class KubernetesLayer(pulumi.ComponentResource):
         self.admin_api_key = admin_key
         self.register_outputs({"namespace": self.namespace, "gateway_service": self.gateway_service,
                                "pool_url": self.pool_url, "admin_api_key": self.admin_api_key})  # fmt: skip
+
+    @staticmethod
+    def _restore_args(args: LayerArgs) -> RestoreArgs | None:
+        """The backup CronJob's and the restore template's arguments (None: the stack runs no backups)."""
+        if not args.backup:
+            return None
+        has_admin = (args.data.database_admin_url is not None if isinstance(args.data, ExternalData)
+                     else True)  # fmt: skip  (the in-cluster stores always make an admin)
+        ca_secret = DATA_CA_SECRET if isinstance(args.data, ExternalData) and args.data.ca_files else None
+        backup = args.backup.job_args(args.namespace, SECRET_NAME, DATABASE_URL_KEY, args.accounts.backup,
+                                      ca_secret=ca_secret)  # fmt: skip
+        return RestoreArgs(backup=replace(backup, ca_dir=DATA_CA_DIR), runtime_image=args.runtime_image,
+                           service_account=args.accounts.restore,
+                           admin_url_secret=MIGRATIONS_SECRET if has_admin else None, admin_url_key=ADMIN_URL_KEY)
 

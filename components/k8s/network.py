@@ -3,8 +3,8 @@
     ingress controller -> gateway, auth      gateway -> auth, router, monitoring
     router -> workers                        gateway, auth, monitoring, migrations -> PostgreSQL, Redis
     Prometheus -> every metrics port         every pod -> DNS
-    workers, backup job -> HTTPS (the bucket) and the node-local credential endpoints of the pod identities
-    backup job -> PostgreSQL
+    workers, backup and restore jobs -> HTTPS (the bucket) and the node-local credential endpoints of the pod
+    identities; backup and restore jobs -> PostgreSQL
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class NetworkArgs:
     data_namespace: str | None  # in-cluster data stores' namespace, if any
     ingress_namespace: str = "ingress-nginx"
     monitoring_namespace: str = "monitoring"
-    backup_app: str | None = None  # the backup job's pods' app label, when the layer runs one
+    bucket_jobs: tuple[str, ...] = ()  # the app labels of the backup and restore jobs' pods, when the layer runs them
 
 
 def _app(app: str, namespace: str | None = None) -> k8s.networking.v1.NetworkPolicyPeerArgs:
@@ -108,9 +108,8 @@ class NetworkPolicies(pulumi.ComponentResource):
         policy("sglang-worker", ns, {pods.APP_LABEL: "sglang-worker"},
                [ingress([_app("sglang-router")], WORKER_PORT), ingress([prometheus], WORKER_PORT)],
                [dns, egress([], 443), *credentials])  # fmt: skip  (model downloads: the hub or the bucket)
-        if args.backup_app:
-            policy(args.backup_app, ns, {pods.APP_LABEL: args.backup_app}, [],
-                   [dns, *to_data, egress([], 443), *credentials])  # fmt: skip
+        for job in args.bucket_jobs:
+            policy(job, ns, {pods.APP_LABEL: job}, [], [dns, *to_data, egress([], 443), *credentials])
         if args.data_namespace:
             runtime_peer = _namespace(ns)
             policy("default-deny", args.data_namespace, {}, [], [])

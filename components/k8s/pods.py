@@ -35,10 +35,12 @@ def pod_security(user: int) -> k8s.core.v1.PodSecurityContextArgs:
     )  # fmt: skip
 
 
-def container_security() -> k8s.core.v1.SecurityContextArgs:
-    """Non-root, read-only root file system, no privilege escalation, every capability dropped."""
+def container_security(user: int | None = None) -> k8s.core.v1.SecurityContextArgs:
+    """Non-root, read-only root file system, no privilege escalation, every capability dropped; `user`: another
+    user than the pod's (a container of another image in the same pod)."""
     return k8s.core.v1.SecurityContextArgs(
         allow_privilege_escalation=False, read_only_root_filesystem=True, run_as_non_root=True,
+        run_as_user=user, run_as_group=user,
         capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
         seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
     )  # fmt: skip

@@ -66,13 +66,17 @@ class CloudBackupSettings(BackupSchedule):
 
 class KubernetesBackupSettings(BackupSchedule):
     """The pg_dump CronJob into a bucket you have: off until bucket_uri is set. Expiring old backups is the
-    bucket's lifecycle rule's job. The `backup` service account must be able to write there: give it the
-    annotation your cluster's identity needs (IRSA's eks.amazonaws.com/role-arn, GKE's
-    iam.gke.io/gcp-service-account), or bind it with EKS Pod Identity (no annotation)."""
+    bucket's lifecycle rule's job. The `backup` service account must be able to write there, and the
+    `db-restore` one (what `helixflow restore` runs under) to read it: give each the annotation your cluster's
+    identity needs (IRSA's eks.amazonaws.com/role-arn, GKE's iam.gke.io/gcp-service-account), or bind them
+    with EKS Pod Identity (no annotation)."""
 
     bucket_uri: str | None = Field(None, description="s3://bucket/prefix/ or gs://bucket/prefix/ (none: no CronJob)")
     service_account_annotations: dict[str, str] = Field(
         default_factory=dict, description="annotations on the `backup` service account the job runs under")
+    restore_service_account_annotations: dict[str, str] = Field(
+        default_factory=dict, description="annotations on the `db-restore` service account `helixflow restore` runs "
+        "its jobs under (read access to bucket_uri)")
 
     @field_validator("bucket_uri")
     @classmethod

@@ -22,6 +22,7 @@ from helixflow.components.k8s.backup import APP as BACKUP_APP
 from helixflow.components.k8s.backup import BucketBackup
 from helixflow.components.k8s.layer import ExternalData, LayerArgs
 from helixflow.components.k8s.pool import GpuPlacement
+from helixflow.components.k8s.restore import APP as RESTORE_APP
 from helixflow.components.k8s.runtime import Scaling
 from helixflow.runtime.pool.sglang_worker import SGLangWorkerSpec
 from helixflow.stacks.config import AwsStack
@@ -156,7 +157,7 @@ def build_aws_program(config: AwsStack, secrets: SecretSource, access: AwsAccess
         pulumi.export("bucket", platform.bucket)
         if a.backup.enabled:  # what `helixflow backup` runs
             pulumi.export("backup_cron_job", {
-                "namespace": a.namespace_prefix, "name": BACKUP_APP,
+                "namespace": a.namespace_prefix, "name": BACKUP_APP, "restore": RESTORE_APP,
                 "bucket_uri": pulumi.Output.concat("s3://", platform.bucket, "/", a.bucket.backup_prefix)})  # fmt: skip
         if config.domain:
             pulumi.export("endpoint", f"https://{config.domain}")

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from helixflow.stacks.backup.model import BackupInfo
+from helixflow.stacks.backup.model import BackupInfo, RestoreSummary
 from helixflow.stacks.config.cloud import ClusterRuntimeSettings
 from helixflow.stacks.errors import HelixFlowError
 from helixflow.stacks.paths import StackPaths
@@ -24,8 +24,6 @@ class CloudTarget(Target[ConfigT]):
     bucket_scheme: ClassVar[str]  # s3 / gs
     cluster_kind: ClassVar[str]  # eks / gke: names the temporary kubeconfig
     unprotect_hint: ClassVar[str]  # after "run `helixflow up` to ": what lifting deletion protection takes
-    backup_hint = ("restore into a cluster stack is not run by helixflow in this release: its backup identity "
-                   "may only write the backup prefix; the managed database's own backups restore from the console")
 
     @abstractmethod
     def settings(self, config: ConfigT) -> ClusterRuntimeSettings:
@@ -112,3 +110,13 @@ class CloudTarget(Target[ConfigT]):
             raise HelixFlowError(f"give the stack's backup prefix: --from {self.bucket_scheme}://BUCKET/{prefix}",
                                  hint="`helixflow outputs` shows BUCKET (its bucket)")
         return cluster.bucket_backups(None, source)
+
+    def restore(
+        self, config: ConfigT, paths: StackPaths, outputs: Callable[[], Mapping[str, Any]], backup: str, *,
+        confirmed: bool, retention_days: int, restart: Callable[[], None],
+    ) -> RestoreSummary:  # fmt: skip
+        """Through the restore template's Jobs; the writers are scaled back by the restore itself, so `restart`
+        (an `up`, which leaves replica counts to the HPA) is not needed."""
+        from helixflow.stacks.backup import cluster_restore
+
+        return cluster_restore.restore(outputs(), backup, confirmed=confirmed)

@@ -22,6 +22,7 @@ from helixflow.components.k8s.backup import APP as BACKUP_APP
 from helixflow.components.k8s.backup import BucketBackup
 from helixflow.components.k8s.layer import ExternalData, LayerArgs
 from helixflow.components.k8s.pool import GpuPlacement
+from helixflow.components.k8s.restore import APP as RESTORE_APP
 from helixflow.components.k8s.runtime import Scaling
 from helixflow.runtime.pool.sglang_worker import SGLangWorkerSpec
 from helixflow.stacks.config import GcpStack
@@ -149,7 +150,7 @@ def build_gcp_program(config: GcpStack, secrets: SecretSource, access: GcpAccess
         pulumi.export("bucket", platform.bucket)
         if g.backup.enabled:  # what `helixflow backup` runs
             pulumi.export("backup_cron_job", {
-                "namespace": g.namespace_prefix, "name": BACKUP_APP,
+                "namespace": g.namespace_prefix, "name": BACKUP_APP, "restore": RESTORE_APP,
                 "bucket_uri": pulumi.Output.concat("gs://", platform.bucket, "/", g.bucket.backup_prefix)})  # fmt: skip
         pulumi.export("namespace", platform.namespace)
         pulumi.export("gateway_service", platform.gateway_service)

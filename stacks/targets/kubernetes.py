@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helixflow.stacks.backup.model import BackupInfo
+from helixflow.stacks.backup.model import BackupInfo, RestoreSummary
 from helixflow.stacks.config import KubernetesStack
 from helixflow.stacks.errors import HelixFlowError
 from helixflow.stacks.paths import StackPaths
@@ -125,9 +125,6 @@ class KubernetesTarget(Target[KubernetesStack]):
                              f"{config.kubernetes.namespace_prefix}-data")  # fmt: skip
 
     # --- backups: the layer's pg_dump CronJob, run now through the Kubernetes API ------------------------
-    backup_hint = ("restore into a cluster stack is not run by helixflow in this release: its backup identity "
-                   "may only write the backup prefix; restore a dump with pg_restore from a machine that reaches "
-                   "the database")
 
     def backup(
         self, config: KubernetesStack, paths: StackPaths, outputs: Callable[[], Mapping[str, Any]], *,
@@ -146,3 +143,13 @@ class KubernetesTarget(Target[KubernetesStack]):
         from helixflow.stacks.backup import cluster
 
         return cluster.bucket_backups(config.kubernetes.backup.bucket_uri, source)
+
+    def restore(
+        self, config: KubernetesStack, paths: StackPaths, outputs: Callable[[], Mapping[str, Any]], backup: str, *,
+        confirmed: bool, retention_days: int, restart: Callable[[], None],
+    ) -> RestoreSummary:  # fmt: skip
+        """Through the restore template's Jobs; the writers are scaled back by the restore itself, so `restart`
+        (an `up`, which leaves replica counts to the HPA) is not needed."""
+        from helixflow.stacks.backup import cluster_restore
+
+        return cluster_restore.restore(outputs(), backup, confirmed=confirmed)

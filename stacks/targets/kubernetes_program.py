@@ -13,6 +13,7 @@ from helixflow.components.k8s.data import InClusterData
 from helixflow.components.k8s.layer import ExternalData, KubernetesLayer, LayerArgs
 from helixflow.components.k8s.monitoring import SlackReceiver
 from helixflow.components.k8s.pool import GpuPlacement
+from helixflow.components.k8s.restore import APP as RESTORE_APP
 from helixflow.components.k8s.runtime import Scaling
 from helixflow.runtime.pool.sglang_worker import SGLangWorkerSpec
 from helixflow.stacks.config import KubernetesStack
@@ -64,7 +65,8 @@ def layer_args(config: KubernetesStack, secrets: StackSecrets) -> LayerArgs:
         slack=SlackReceiver(secret=k.alerting.slack_secret, key=k.alerting.slack_secret_key,
                             channel=k.alerting.slack_channel) if k.alerting.slack_secret else None,
         accounts=WorkloadAccounts(worker_annotations=dict(k.worker_service_account_annotations),
-                                  backup_annotations=dict(k.backup.service_account_annotations)),
+                                  backup_annotations=dict(k.backup.service_account_annotations),
+                                  restore_annotations=dict(k.backup.restore_service_account_annotations)),
         backup=BucketBackup(image=k.images.postgres, schedule=k.backup.schedule, bucket_uri=k.backup.bucket_uri)
         if k.backup.bucket_uri else None,
     )  # fmt: skip
@@ -94,7 +96,7 @@ def build_kubernetes_program(config: KubernetesStack, secrets: SecretSource, acc
         pulumi.export("context", access.context or "")
         if k.backup.bucket_uri:  # what `helixflow backup` runs
             pulumi.export("backup_cron_job", {"namespace": k.namespace_prefix, "name": BACKUP_APP,
-                                              "bucket_uri": k.backup.bucket_uri})  # fmt: skip
+                                              "restore": RESTORE_APP, "bucket_uri": k.backup.bucket_uri})  # fmt: skip
         pulumi.export("workloads", [
             {"kind": kind, "namespace": f"{k.namespace_prefix}{suffix}", "name": name}
             for kind, suffix, name in workloads

@@ -179,7 +179,9 @@ def _statements(plan: Plan, role_suffix: str) -> list[dict[str, Any]]:
     return list(json.loads(policy.properties["policy"])["Statement"])
 
 
-def test_workers_read_models_the_backup_job_writes_backups_and_nobody_else_touches_the_bucket(plan: Planner) -> None:
+def test_workers_read_models_the_backup_job_writes_backups_the_restore_reads_them_and_nobody_else_touches_the_bucket(
+    plan: Planner,
+) -> None:
     p = plan()
     bucket = p.one("aws:s3/bucket:Bucket")
     bucket_arn = f"arn:aws:s3:::{bucket.properties['bucketPrefix']}{hex_id(bucket.name, 12)}"  # as the mocks name it
@@ -193,12 +195,18 @@ def test_workers_read_models_the_backup_job_writes_backups_and_nobody_else_touch
     assert backup[0]["Action"] == ["s3:PutObject", "s3:AbortMultipartUpload"]
     assert backup[0]["Resource"] == f"{bucket_arn}/backups/*"
     assert not any("s3:GetObject" in json.dumps(s) or "s3:Delete" in json.dumps(s) for s in backup)
+    restore = _statements(p, "-identities-restore")
+    restore_actions = {a for s in restore for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert restore_actions == {"s3:ListBucket", "s3:GetObject", "kms:Decrypt"}  # read only: no put, no delete
+    assert next(s for s in restore if s["Action"] == "s3:GetObject")["Resource"] == f"{bucket_arn}/backups/*"
+    assert next(s for s in restore if s["Action"] == "s3:ListBucket")["Condition"] == {
+        "StringLike": {"s3:prefix": ["backups/*"]}}
     others = [r for r in p.of("aws:iam/rolePolicy:RolePolicy") if "-identities-" not in r.name]
     assert others and not any("s3:" in r.properties["policy"] for r in others)
     assert not any("AmazonS3" in a["policyArn"] for a in p.props("aws:iam/rolePolicyAttachment:RolePolicyAttachment"))
     associations = p.props("aws:eks/podIdentityAssociation:PodIdentityAssociation")
     bindings = {(a["namespace"], a["serviceAccount"]) for a in associations}
-    assert bindings == {("helixflow", "sglang-worker"), ("helixflow", "backup")}
+    assert bindings == {("helixflow", "sglang-worker"), ("helixflow", "backup"), ("helixflow", "db-restore")}
 
 
 @pytest.mark.parametrize(
