@@ -54,6 +54,11 @@ def backup_name(reference: str, bucket_uri: str) -> str:
     return name
 
 
+def check_reference(reference: str) -> None:
+    """Refuses (before the engine is asked for the outputs) what names no backup."""
+    backup_name(reference.rsplit("/", 1)[-1], "") if "://" in reference else backup_name(reference, "")
+
+
 def _template_containers(pod: Any) -> dict[str, Any]:
     containers = {c.name: c for c in [*(pod.init_containers or []), *(pod.containers or [])]}
     if not {FETCH, RESTORE, MIGRATE} <= containers.keys():

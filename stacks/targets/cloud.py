@@ -96,10 +96,7 @@ class CloudTarget(Target[ConfigT]):
         from helixflow.stacks.backup import cluster
 
         cluster.refuse_destination(destination, self.name)
-        if not self.settings(config).backup.enabled:
-            setting = f"{self.name}.backup.enabled"
-            raise HelixFlowError(f"this stack runs no backup CronJob ({setting} is false)",
-                                 hint=f"`helixflow config set {setting} true`, then `helixflow up`")  # fmt: skip
+        self._require_backups(config)
         return cluster.cluster_backup(outputs())  # expiry is the bucket's lifecycle rule's, not retention_days
 
     def backups(self, config: ConfigT, paths: StackPaths, source: str | None = None) -> list[BackupInfo]:
@@ -119,4 +116,12 @@ class CloudTarget(Target[ConfigT]):
         (an `up`, which leaves replica counts to the HPA) is not needed."""
         from helixflow.stacks.backup import cluster_restore
 
+        cluster_restore.check_reference(backup)
+        self._require_backups(config)
         return cluster_restore.restore(outputs(), backup, confirmed=confirmed)
+
+    def _require_backups(self, config: ConfigT) -> None:
+        if not self.settings(config).backup.enabled:
+            setting = f"{self.name}.backup.enabled"
+            raise HelixFlowError(f"this stack runs no backup CronJob ({setting} is false)",
+                                 hint=f"`helixflow config set {setting} true`, then `helixflow up`")  # fmt: skip

@@ -152,4 +152,8 @@ class KubernetesTarget(Target[KubernetesStack]):
         (an `up`, which leaves replica counts to the HPA) is not needed."""
         from helixflow.stacks.backup import cluster_restore
 
+        cluster_restore.check_reference(backup)
+        if not config.kubernetes.backup.bucket_uri:
+            raise HelixFlowError("this stack runs no backup CronJob (kubernetes.backup.bucket_uri is not set), so it "
+                                 "has no backups to restore", hint="set it, then `helixflow up`")  # fmt: skip
         return cluster_restore.restore(outputs(), backup, confirmed=confirmed)

@@ -32,10 +32,12 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     [("kubernetes", ["backup"], "kubernetes.backup.bucket_uri is not set"),
      ("kubernetes", ["backup", "list"], "runs no backup CronJob, so it has no bucket"),
      ("kubernetes", ["backup", "--to", "s3://b/p/"], "go where its CronJob writes them"),
-     ("kubernetes", ["restore", "x.dump"], "does not support `helixflow restore`"),
+     ("kubernetes", ["restore", "x.dump"], "runs no backup CronJob (kubernetes.backup.bucket_uri is not set)"),
+     ("kubernetes", ["restore", "../x.dump"], "is not a backup's name"),
+     ("aws", ["restore", "s3://b/backups/x.tar"], "is not a backup's name"),
      ("aws", ["backup", "list"], "--from s3://BUCKET/backups/"),
      ("gcp", ["backup", "list", "--from", "gs://b/backups/"], "Google Cloud Storage) are not supported"),
-     ("gcp", ["restore", "x.dump"], "may only write the backup prefix")],
+     ("gcp", ["restore", "x; rm -rf /"], "is not a backup's name")],
 )  # fmt: skip
 def test_a_cluster_target_says_what_its_backup_verbs_need_before_the_engine(
     home: Path, capsys: pytest.CaptureFixture[str], target: str, argv: list[str], says: str

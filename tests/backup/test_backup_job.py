@@ -78,10 +78,18 @@ def test_the_dump_is_a_checked_custom_format_archive_with_its_checksum() -> None
     pod = cron_job()["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     [dump] = pod["initContainers"]
     script = dump["command"][-1]
-    assert "pg_dump --format=custom --compress=6" in script and 'pg_restore --list "/backup/$name.partial"' in script
+    assert "pg_dump --format=custom --compress=6" in script and 'pg_restore --list "$name.partial"' in script
     assert 'sha256sum "$name" > "$name.sha256"' in script
     [url] = dump["env"]
     assert url["valueFrom"]["secretKeyRef"] == {"name": "helixflow-runtime", "key": "HELIXFLOW_DATABASE_URL"}
+    assert {m["mountPath"] for m in dump["volumeMounts"]} == {"/backup", "/tmp"}  # no CA: none was given
+
+
+def test_the_data_stores_ca_is_mounted_where_the_database_url_names_it() -> None:
+    pod = cron_job(replace(ARGS, ca_secret="helixflow-data-ca"))["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    [dump] = pod["initContainers"]
+    assert {"name": "data-ca", "mountPath": "/etc/helixflow/ca", "readOnly": True} in dump["volumeMounts"]
+    assert {"name": "data-ca", "secret": {"secretName": "helixflow-data-ca", "defaultMode": 0o444}} in pod["volumes"]
 
 
 @pytest.mark.parametrize(
@@ -119,7 +127,7 @@ def test_with_a_bucket_the_layer_runs_the_job_under_the_backup_account_with_the_
                                  "service_account_annotations": role}})  # fmt: skip
     for obj in objects:
         kubernetes_validate.validate(obj, "1.34", strict=True)
-    [cron] = [o for o in objects if o["kind"] == "CronJob"]
+    [cron] = [o for o in objects if o["kind"] == "CronJob" and o["metadata"]["name"] == "db-backup"]
     assert cron["spec"]["schedule"] == "0 2 * * *" and cron["metadata"]["namespace"] == "helixflow"
     pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     accounts = {o["metadata"]["name"]: o for o in objects if o["kind"] == "ServiceAccount"}

@@ -150,9 +150,14 @@ def test_the_bucket_is_private_uniform_versioned_and_expires_backups(plan: PlanO
 def test_workload_identity_gives_each_job_only_its_prefix(plan: PlanOf) -> None:
     p = plan()
     grants = {r.name: r.inputs for r in p.of("gcp:storage/bucketIAMMember:BucketIAMMember")}
-    assert set(grants) == {"hf-unit-identities-worker-reads-models", "hf-unit-identities-backup-writes-backups"}
+    assert set(grants) == {"hf-unit-identities-worker-reads-models", "hf-unit-identities-backup-writes-backups",
+                           "hf-unit-identities-restore-reads-backups"}  # fmt: skip
     worker = grants["hf-unit-identities-worker-reads-models"]
     backup = grants["hf-unit-identities-backup-writes-backups"]
+    restore = grants["hf-unit-identities-restore-reads-backups"]
+    assert restore["role"] == "roles/storage.objectViewer"  # read: no create, no delete
+    assert restore["member"].startswith("serviceAccount:hf-unit-identities-restore@")
+    assert 'startsWith("projects/_/buckets/hf-unit-bucket/objects/backups/")' in restore["condition"]["expression"]
     assert worker["role"] == "roles/storage.objectViewer"
     assert worker["member"].startswith("serviceAccount:hf-unit-identities-worker@")
     assert 'startsWith("projects/_/buckets/hf-unit-bucket/objects/models/")' in worker["condition"]["expression"]
@@ -163,7 +168,8 @@ def test_workload_identity_gives_each_job_only_its_prefix(plan: PlanOf) -> None:
     bindings = {r.name: r.inputs for r in p.of("gcp:serviceaccount/iAMMember:IAMMember")}
     assert {b["member"] for b in bindings.values()} == {
         f"serviceAccount:{PROJECT}.svc.id.goog[helixflow/sglang-worker]",
-        f"serviceAccount:{PROJECT}.svc.id.goog[helixflow/backup]"}  # fmt: skip
+        f"serviceAccount:{PROJECT}.svc.id.goog[helixflow/backup]",
+        f"serviceAccount:{PROJECT}.svc.id.goog[helixflow/db-restore]"}  # fmt: skip
     assert {b["role"] for b in bindings.values()} == {"roles/iam.workloadIdentityUser"}
     node_roles = {r.inputs["role"] for r in p.of("gcp:projects/iAMMember:IAMMember")}
     assert not any("storage" in role or role in ("roles/owner", "roles/editor") for role in node_roles)
@@ -171,6 +177,7 @@ def test_workload_identity_gives_each_job_only_its_prefix(plan: PlanOf) -> None:
             for r in p.of("kubernetes:core/v1:ServiceAccount") if r.parent == "hf-unit-k8s-accounts"}  # fmt: skip
     assert ksas["sglang-worker"]["iam.gke.io/gcp-service-account"].startswith("hf-unit-identities-worker@")
     assert ksas["backup"]["iam.gke.io/gcp-service-account"].startswith("hf-unit-identities-backup@")
+    assert ksas["db-restore"]["iam.gke.io/gcp-service-account"].startswith("hf-unit-identities-restore@")
 
 
 def test_the_layer_reaches_the_managed_stores_over_verified_tls(plan: PlanOf) -> None:

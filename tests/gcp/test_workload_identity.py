@@ -75,7 +75,7 @@ def test_the_backup_job_dumps_into_the_bucket_prefix_the_lifecycle_expires(plan:
     bucket = p.one("gcp:storage/bucket:Bucket")
     [expiring] = [r["condition"]["matchesPrefixes"][0] for r in bucket.inputs["lifecycleRules"]
                   if r["condition"].get("matchesPrefixes")]  # fmt: skip
-    cron = p.one("kubernetes:batch/v1:CronJob").inputs
+    cron = p.named("hf-unit-k8s-backup-cronjob", "kubernetes:batch/v1:CronJob").inputs
     pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     uri = next(e["value"] for e in pod["containers"][0]["env"] if e["name"] == "BUCKET_URI")
     assert uri == f"gs://{bucket.name}/{expiring}"
