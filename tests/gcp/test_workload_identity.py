@@ -81,3 +81,10 @@ def test_the_backup_job_dumps_into_the_bucket_prefix_the_lifecycle_expires(plan:
     assert uri == f"gs://{bucket.name}/{expiring}"
     assert pod["containers"][0]["command"][:3] == ["gcloud", "storage", "cp"]
     assert cron["spec"]["schedule"] == "17 3 * * *"
+    # the runtime's URL names sslrootcert=/etc/helixflow/ca/postgres-ca.pem: pg_dump finds it there too
+    assert {"name": "data-ca", "mountPath": "/etc/helixflow/ca", "readOnly": True} in pod["initContainers"][0][
+        "volumeMounts"]  # fmt: skip
+    restore = p.named("hf-unit-k8s-restore-cronjob", "kubernetes:batch/v1:CronJob").inputs
+    restore_pod = restore["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert {"name": "data-ca", "mountPath": "/etc/helixflow/ca", "readOnly": True} in restore_pod["initContainers"][1][
+        "volumeMounts"]  # fmt: skip
