@@ -91,7 +91,8 @@ def restore(
 ) -> None:
     """Replace the stack's database with a backup's. The backup is checked first (checksum, every block
     readable); the database as it was is saved as a `pre-restore` backup; the gateway, auth and monitoring
-    services stop during the restore and start again after it."""
+    services stop during the restore and start again after it. On a cluster stack all of it runs as Jobs in
+    the cluster, from the backups in the stack's bucket (`backup list`)."""
     from helixflow.cli.progress import EngineProgress
     from helixflow.stacks.backup import operations
     from helixflow.stacks.driver import StackDriver
