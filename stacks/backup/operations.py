@@ -1,7 +1,8 @@
 """The backup verbs for any stack: what differs between targets is asked of its Target.
 
 Taking or restoring a backup reads the stack's outputs (secrets included: the database URL) through
-the driver; a restore brings the writers back with the driver's `up`.
+the driver; a local restore brings the writers back with the driver's `up` (a cluster stack's scales its
+Deployments back itself: `up` leaves their replica counts to the HPA).
 """
 
 from __future__ import annotations

@@ -187,6 +187,37 @@ def test_status_reports_pending_workers_with_the_schedulers_reason(cluster: Clus
     cluster.up()
 
 
+def test_backup_and_restore_run_as_jobs_in_the_cluster_and_the_writers_come_back(cluster: ClusterStack) -> None:
+    """Through the CLI on the stack `up` made: the program's outputs name the CronJobs, the Jobs complete
+    (kwok runs no container: nothing is dumped or restored), the writers stop and come back."""
+    from kubernetes import client
+
+    cluster.configure(backup={"bucket_uri": "s3://acme-backups/helixflow/"})
+    cluster.up()
+    apps = client.AppsV1Api(cluster.api())
+    before = {d.metadata.name: d.spec.replicas for d in apps.list_namespaced_deployment("helixflow").items}
+    taken = cluster.cli("backup", "-s", cluster.name, "--json")
+    assert taken.returncode == 0, taken.stderr[-2000:]
+    assert json.loads(taken.stdout)["name"].startswith("db-backup-manual-")
+    name = "helixflow-20261201T031700Z.dump"
+    refused = cluster.cli("restore", name, "-s", cluster.name)  # no terminal, no --yes
+    assert refused.returncode == 1 and "the gateway is serving" in refused.stderr
+    restored = cluster.cli("restore", name, "-s", cluster.name, "--yes", "--json")
+    assert restored.returncode == 0, restored.stderr[-2000:]
+    summary = json.loads(restored.stdout)
+    assert summary["restored"] == name and set(summary["stopped"]) == {"gateway", "auth", "monitoring"}
+    jobs = client.BatchV1Api(cluster.api()).list_namespaced_job("helixflow").items
+    made = sorted((j.metadata.creation_timestamp, j.metadata.labels["app.kubernetes.io/name"]) for j in jobs
+                  if (j.metadata.annotations or {}).get("cronjob.kubernetes.io/instantiate") == "manual")  # fmt: skip
+    assert [app for _, app in made] == ["db-backup", "db-restore", "db-backup", "db-restore"]
+    after = {d.metadata.name: (d.spec.replicas, d.status.ready_replicas)
+             for d in apps.list_namespaced_deployment("helixflow").items}  # fmt: skip
+    assert {n: replicas for n, (replicas, _) in after.items()} == before
+    assert all(ready == before[n] for n, (_, ready) in after.items() if n in ("gateway", "auth", "monitoring"))
+    cluster.configure()
+    cluster.up()
+
+
 def test_down_removes_all_but_the_data(cluster: ClusterStack) -> None:
     from kubernetes import client
 
