@@ -109,7 +109,7 @@ class RestoreJob(pulumi.ComponentResource):
             spec=k8s.batch.v1.CronJobSpecArgs(
                 schedule="0 0 1 1 *", suspend=True,  # a template only: `helixflow restore` makes its Jobs
                 time_zone="Etc/UTC", concurrency_policy="Forbid",
-                successful_jobs_history_limit=1, failed_jobs_history_limit=1,
+                successful_jobs_history_limit=4, failed_jobs_history_limit=4,  # two Jobs a restore: check, restore
                 job_template=k8s.batch.v1.JobTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=pods.labels(APP)),
                     # no retry: a second restore over a half-done one is the operator's call

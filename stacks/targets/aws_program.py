@@ -19,16 +19,13 @@ from helixflow.components.aws.nodegroups import NodePoolSpec
 from helixflow.components.aws.platform import AwsPlatform, AwsPlatformArgs
 from helixflow.components.k8s.addons import AddonsArgs
 from helixflow.components.k8s.backup import APP as BACKUP_APP
-from helixflow.components.k8s.backup import BucketBackup
 from helixflow.components.k8s.layer import ExternalData, LayerArgs
-from helixflow.components.k8s.pool import GpuPlacement
 from helixflow.components.k8s.restore import APP as RESTORE_APP
-from helixflow.components.k8s.runtime import Scaling
-from helixflow.runtime.pool.sglang_worker import SGLangWorkerSpec
 from helixflow.stacks.config import AwsStack
 from helixflow.stacks.config.aws import AwsSettings
 from helixflow.stacks.secrets import SecretSource, StackSecrets
 from helixflow.stacks.targets.base import Program
+from helixflow.stacks.targets.cloud_program import cloud_layer_args
 
 WORKLOADS = ("gateway", "auth", "monitoring", "sglang-router", "sglang-worker")
 
@@ -77,26 +74,11 @@ NLB_ANNOTATIONS = {
 
 def layer_args(a: AwsSettings, secrets: StackSecrets, data: ExternalData, domain: str | None = None,
                acme_email: str | None = None) -> LayerArgs:  # fmt: skip
-    model_dir = "/models/model" if a.model.source == "bucket" else a.model.id
-    worker = SGLangWorkerSpec(
-        model_path=model_dir, served_model_name=a.model.name, gpus=a.gpus_per_worker, tp_size=a.gpus_per_worker,
-        context_length=a.model.context_length, model_uri=a.model.uri if a.model.source == "bucket" else None,
-    )  # fmt: skip
-    return LayerArgs(
-        namespace_prefix=a.namespace_prefix, runtime_image=a.images.runtime, sglang_image=a.images.sglang, data=data,
-        secret_key=pulumi.Output.secret(secrets.secret_key), pool_api_key=pulumi.Output.secret(secrets.router_api_key),
-        worker=worker, workers=a.workers, router_replicas=a.router_replicas,
-        placement=GpuPlacement(node_selector={"nvidia.com/gpu.present": "true"}, toleration_key="nvidia.com/gpu"),
-        scaling=Scaling(min_replicas=a.scaling.min_replicas, max_replicas=a.scaling.max_replicas,
-                        target_cpu_percent=a.scaling.target_cpu_percent),
-        # A new EKS cluster has none of them; the AL2023 NVIDIA image has the driver, not the device plugin.
-        addons=AddonsArgs(ingress_nginx="install", cert_manager="install", kube_prometheus_stack="install",
-                          nvidia_device_plugin="install", dcgm_exporter="install",
-                          load_balancer_annotations=NLB_ANNOTATIONS),
-        domain=domain, acme_email=acme_email,
-        # the platform points it at its bucket's backup prefix
-        backup=BucketBackup(image=a.images.postgres, schedule=a.backup.schedule) if a.backup.enabled else None,
-    )  # fmt: skip
+    # A new EKS cluster has none of them; the AL2023 NVIDIA image has the driver, not the device plugin.
+    addons = AddonsArgs(ingress_nginx="install", cert_manager="install", kube_prometheus_stack="install",
+                        nvidia_device_plugin="install", dcgm_exporter="install",
+                        load_balancer_annotations=NLB_ANNOTATIONS)
+    return cloud_layer_args(a, secrets, data, addons, domain, acme_email)
 
 
 def platform_args(a: AwsSettings, secrets: StackSecrets, name: str, domain: str | None = None,

@@ -19,16 +19,13 @@ from helixflow.components.gcp.nodepools import NodePoolSpec
 from helixflow.components.gcp.platform import GcpPlatform, GcpPlatformArgs
 from helixflow.components.k8s.addons import AddonsArgs
 from helixflow.components.k8s.backup import APP as BACKUP_APP
-from helixflow.components.k8s.backup import BucketBackup
 from helixflow.components.k8s.layer import ExternalData, LayerArgs
-from helixflow.components.k8s.pool import GpuPlacement
 from helixflow.components.k8s.restore import APP as RESTORE_APP
-from helixflow.components.k8s.runtime import Scaling
-from helixflow.runtime.pool.sglang_worker import SGLangWorkerSpec
 from helixflow.stacks.config import GcpStack
 from helixflow.stacks.config.gcp import GcpSettings
 from helixflow.stacks.secrets import SecretSource, StackSecrets
 from helixflow.stacks.targets.base import Program
+from helixflow.stacks.targets.cloud_program import cloud_layer_args
 
 WORKLOADS = ("gateway", "auth", "monitoring", "sglang-router", "sglang-worker")
 NAME_LENGTH = 20  # service account ids stop at 30 characters: room for "-worker", "-backup", "-nodes"
@@ -66,25 +63,10 @@ def pools(g: GcpSettings) -> tuple[NodePoolSpec, list[NodePoolSpec]]:
 
 def layer_args(g: GcpSettings, secrets: StackSecrets, data: ExternalData, domain: str | None = None,
                acme_email: str | None = None) -> LayerArgs:  # fmt: skip
-    model_dir = "/models/model" if g.model.source == "bucket" else g.model.id
-    worker = SGLangWorkerSpec(
-        model_path=model_dir, served_model_name=g.model.name, gpus=g.gpus_per_worker, tp_size=g.gpus_per_worker,
-        context_length=g.model.context_length, model_uri=g.model.uri if g.model.source == "bucket" else None,
-    )  # fmt: skip
-    return LayerArgs(
-        namespace_prefix=g.namespace_prefix, runtime_image=g.images.runtime, sglang_image=g.images.sglang, data=data,
-        secret_key=pulumi.Output.secret(secrets.secret_key), pool_api_key=pulumi.Output.secret(secrets.router_api_key),
-        worker=worker, workers=g.workers, router_replicas=g.router_replicas,
-        placement=GpuPlacement(node_selector={"nvidia.com/gpu.present": "true"}, toleration_key="nvidia.com/gpu"),
-        scaling=Scaling(min_replicas=g.scaling.min_replicas, max_replicas=g.scaling.max_replicas,
-                        target_cpu_percent=g.scaling.target_cpu_percent),
-        # GKE installs the NVIDIA driver and device plugin on its GPU nodes itself; the rest comes from here.
-        addons=AddonsArgs(ingress_nginx="install", cert_manager="install", kube_prometheus_stack="install",
-                          nvidia_device_plugin="none", dcgm_exporter="install"),
-        domain=domain, acme_email=acme_email,
-        # the platform points it at its bucket's backup prefix
-        backup=BucketBackup(image=g.images.postgres, schedule=g.backup.schedule) if g.backup.enabled else None,
-    )  # fmt: skip
+    # GKE installs the NVIDIA driver and device plugin on its GPU nodes itself; the rest comes from here.
+    addons = AddonsArgs(ingress_nginx="install", cert_manager="install", kube_prometheus_stack="install",
+                        nvidia_device_plugin="none", dcgm_exporter="install")
+    return cloud_layer_args(g, secrets, data, addons, domain, acme_email)
 
 
 def platform_args(g: GcpSettings, secrets: StackSecrets, name: str, domain: str | None = None,
