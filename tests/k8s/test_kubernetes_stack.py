@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -216,6 +217,50 @@ def test_backup_and_restore_run_as_jobs_in_the_cluster_and_the_writers_come_back
     assert all(ready == before[n] for n, (_, ready) in after.items() if n in ("gateway", "auth", "monitoring"))
     cluster.configure()
     cluster.up()
+
+
+def test_a_tenant_gets_its_namespace_quota_limits_policies_and_record_and_delete_retires_it(
+    cluster: ClusterStack,
+) -> None:
+    """`tenant create` on the platform stack `up` made: a stack of its own, referencing the platform's outputs,
+    whose objects the API server admits; its record Job completes (kwok runs no container: no key is written)."""
+    from kubernetes import client
+
+    made = cluster.cli("tenant", "create", "acme", "-s", cluster.name, "--plan", "free", "--gpus", "4", "--json")
+    assert made.returncode == 0, made.stderr[-2000:]
+    assert json.loads(made.stdout)["api_key"].startswith("hf_")
+    core = client.CoreV1Api(cluster.api())
+    namespace = core.read_namespace("helixflow-tenant-acme")
+    assert namespace.metadata.labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    [quota] = core.list_namespaced_resource_quota("helixflow-tenant-acme").items
+    assert quota.spec.hard["requests.nvidia.com/gpu"] == "4"
+    assert core.list_namespaced_limit_range("helixflow-tenant-acme").items
+    policies = client.NetworkingV1Api(cluster.api()).list_namespaced_network_policy("helixflow-tenant-acme").items
+    assert any(p.spec.pod_selector.match_labels is None and not p.spec.ingress for p in policies)  # default deny
+    batch = client.BatchV1Api(cluster.api())
+    records = batch.list_namespaced_job("helixflow", label_selector="helixflow.io/tenant=acme").items
+    assert records and all(j.status.succeeded == 1 for j in records)
+    assert "acme" in cluster.cli("tenant", "list", "-s", cluster.name, "--json").stdout
+    seen: dict[str, tuple[list[str], int]] = {}  # the retire Job is destroyed with the stack: watched meanwhile
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            for job in batch.list_namespaced_job("helixflow", label_selector="helixflow.io/tenant=acme").items:
+                seen[job.metadata.name] = (job.spec.template.spec.containers[0].command, job.status.succeeded or 0)
+            time.sleep(0.2)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        gone = cluster.cli("tenant", "delete", "acme", "-s", cluster.name, "--yes", "--json")
+    finally:
+        stop.set()
+        watcher.join()
+    assert gone.returncode == 0, gone.stderr[-2000:]
+    assert any("--retire" in command and succeeded for command, succeeded in seen.values())  # completed first
+    wait_for(lambda: not [n for n in core.list_namespace().items if n.metadata.name == "helixflow-tenant-acme"],
+             120, "the tenant's namespace to go")  # fmt: skip
 
 
 def test_down_removes_all_but_the_data(cluster: ClusterStack) -> None:
