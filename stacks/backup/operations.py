@@ -43,7 +43,8 @@ def backup(
 
 def list_backups(driver: StackDriver, source: str | None = None) -> list[BackupInfo]:
     config = driver.load_config()
-    return driver.target().backups(config, driver.paths, source=source)
+    return driver.target().backups(config, driver.paths, source=source,
+                                   outputs=lambda: driver.outputs(show_secrets=False))  # fmt: skip
 
 
 def restore(

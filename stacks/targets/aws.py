@@ -18,7 +18,6 @@ class AwsTarget(CloudTarget[AwsStack]):
     name = "aws"
     description = "EKS with GPU node groups, RDS PostgreSQL, ElastiCache Redis, S3"
     config_model = AwsStack
-    bucket_scheme = "s3"
     cluster_kind = "eks"
     unprotect_hint = "apply it (RDS leaves a final snapshot)"
 

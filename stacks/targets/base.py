@@ -163,8 +163,10 @@ class Target(ABC, Generic[ConfigT]):
         start: called only once the target knows it can back up)."""
         raise self._no_backups("backup")
 
-    def backups(self, config: ConfigT, paths: StackPaths, source: str | None = None) -> list[BackupInfo]:
-        """The stack's backups, newest first (those under `source`, a bucket URL, when given)."""
+    def backups(self, config: ConfigT, paths: StackPaths, source: str | None = None,
+                outputs: Callable[[], Mapping[str, Any]] | None = None) -> list[BackupInfo]:  # fmt: skip
+        """The stack's backups, newest first (those under `source`, a bucket URL, when given). `outputs()` reads
+        the stack's outputs (an engine start), for a target whose backups' place only the outputs know."""
         raise self._no_backups("backup list")
 
     def restore(

@@ -21,7 +21,6 @@ from helixflow.stacks.targets.base import ComponentStatus, ConfigT, Program, Tar
 
 class CloudTarget(Target[ConfigT]):
     status_columns = ("ready", "detail")
-    bucket_scheme: ClassVar[str]  # s3 / gs
     cluster_kind: ClassVar[str]  # eks / gke: names the temporary kubeconfig
     unprotect_hint: ClassVar[str]  # after "run `helixflow up` to ": what lifting deletion protection takes
 
@@ -99,14 +98,19 @@ class CloudTarget(Target[ConfigT]):
         self._require_backups(config)
         return cluster.cluster_backup(outputs())  # expiry is the bucket's lifecycle rule's, not retention_days
 
-    def backups(self, config: ConfigT, paths: StackPaths, source: str | None = None) -> list[BackupInfo]:
+    def backups(self, config: ConfigT, paths: StackPaths, source: str | None = None,
+                outputs: Callable[[], Mapping[str, Any]] | None = None) -> list[BackupInfo]:  # fmt: skip
         from helixflow.stacks.backup import cluster
 
-        if not source:  # the bucket's name is chosen by the cloud: it is in the outputs, not the configuration
-            prefix = self.settings(config).bucket.backup_prefix  # type: ignore[attr-defined]
-            raise HelixFlowError(f"give the stack's backup prefix: --from {self.bucket_scheme}://BUCKET/{prefix}",
-                                 hint="`helixflow outputs` shows BUCKET (its bucket)")
-        return cluster.bucket_backups(None, source)
+        if source:
+            return cluster.bucket_backups(None, source)
+        self._require_backups(config)
+        # the bucket's name is chosen by the cloud: it is in the outputs, not the configuration
+        job = (outputs() if outputs else {}).get(cluster.OUTPUT)
+        if not isinstance(job, dict) or not job.get("bucket_uri"):
+            raise HelixFlowError("the stack's last `up` made no backup CronJob, so it has no bucket of backups yet",
+                                 hint="run `helixflow up`, or give --from URL")  # fmt: skip
+        return cluster.bucket_backups(str(job["bucket_uri"]))
 
     def restore(
         self, config: ConfigT, paths: StackPaths, outputs: Callable[[], Mapping[str, Any]], backup: str, *,

@@ -18,7 +18,6 @@ class GcpTarget(CloudTarget[GcpStack]):
     name = "gcp"
     description = "GKE with GPU node pools, Cloud SQL, Memorystore, GCS"
     config_model = GcpStack
-    bucket_scheme = "gs"
     cluster_kind = "gke"
     unprotect_hint = "lift it on Cloud SQL and GKE"
 

@@ -139,7 +139,8 @@ class KubernetesTarget(Target[KubernetesStack]):
                                  " and give the backup service account its identity, then `helixflow up`")  # fmt: skip
         return cluster.cluster_backup(outputs())  # expiry is the bucket's lifecycle rule's, not retention_days
 
-    def backups(self, config: KubernetesStack, paths: StackPaths, source: str | None = None) -> list[BackupInfo]:
+    def backups(self, config: KubernetesStack, paths: StackPaths, source: str | None = None,
+                outputs: Callable[[], Mapping[str, Any]] | None = None) -> list[BackupInfo]:  # fmt: skip
         from helixflow.stacks.backup import cluster
 
         return cluster.bucket_backups(config.kubernetes.backup.bucket_uri, source)

@@ -35,7 +35,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
      ("kubernetes", ["restore", "x.dump"], "runs no backup CronJob (kubernetes.backup.bucket_uri is not set)"),
      ("kubernetes", ["restore", "../x.dump"], "is not a backup's name"),
      ("aws", ["restore", "s3://b/backups/x.tar"], "is not a backup's name"),
-     ("aws", ["backup", "list"], "--from s3://BUCKET/backups/"),
      ("gcp", ["backup", "list", "--from", "gs://b/backups/"], "Google Cloud Storage) are not supported"),
      ("gcp", ["restore", "x; rm -rf /"], "is not a backup's name")],
 )  # fmt: skip
@@ -83,3 +82,13 @@ def test_restoring_a_backup_that_is_not_there_names_the_way_to_take_one(
     assert run(["restore", "-s", "dev", "nope.dump"]) == 1
     err = capsys.readouterr().err
     assert "no backup 'nope.dump' for stack 'dev'" in err and "helixflow backup" in err
+
+
+def test_a_cloud_stack_without_backups_says_so_before_the_engine(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_stack(home, "cluster", {"helixflow:target": "aws", "helixflow:aws": {"backup": {"enabled": False}}})
+    for argv in (["backup", "list"], ["backup"], ["restore", "helixflow-20261201T031700Z.dump"]):
+        assert run([*argv, "-s", "cluster"]) == 1
+        err = " ".join(capsys.readouterr().err.split())
+        assert "runs no backup CronJob (aws.backup.enabled is false)" in err and "Traceback" not in err, argv

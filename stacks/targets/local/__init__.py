@@ -106,7 +106,8 @@ class LocalTarget(Target[LocalStack]):
         # the folder keeps a copy (and its retention applies there); the bucket's own lifecycle rules expire its
         return bucket.upload(local.take_backup(LocalPaths(paths), outputs(), retention_days), prefix)
 
-    def backups(self, config: LocalStack, paths: StackPaths, source: str | None = None) -> list[BackupInfo]:
+    def backups(self, config: LocalStack, paths: StackPaths, source: str | None = None,
+                outputs: Callable[[], Mapping[str, Any]] | None = None) -> list[BackupInfo]:  # fmt: skip
         from helixflow.stacks.backup import bucket, local
 
         if source:
