@@ -9,7 +9,7 @@ import datetime as dt
 import os
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -91,10 +91,17 @@ def _reason(err: Exception) -> str:
     if isinstance(err, DefaultCredentialsError):
         return f"no Google credentials: {str(err).split('. ', 1)[0].rstrip('.')}"
     if isinstance(err, GoogleAPICallError) and err.code is not None:
-        details = [e.get("message") for e in err.errors or [] if isinstance(e, dict) and e.get("message")]
+        details = _messages(err.errors)
+        if not details and err.response is not None:  # an upload's error carries only the response
+            with suppress(ValueError, KeyError, TypeError, AttributeError):
+                details = _messages(err.response.json()["error"]["errors"])
         try:
             phrase = HTTPStatus(err.code).phrase
         except ValueError:
             phrase = type(err).__name__
         return f"{err.code}: {details[0] if details else phrase}"
     return str(err).splitlines()[0] if str(err) else type(err).__name__
+
+
+def _messages(errors: Any) -> list[str]:
+    return [str(e["message"]) for e in errors or [] if isinstance(e, dict) and e.get("message")]
