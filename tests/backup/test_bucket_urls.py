@@ -86,10 +86,14 @@ def test_no_google_credentials_is_a_clear_error_with_the_way_to_get_them(
 
 
 def test_no_aws_credentials_is_a_clear_error_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
+    import boto3
+
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # it keeps the credentials an earlier test's client found
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(key, raising=False)
     for key, value in {"AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"), "AWS_CONFIG_FILE": str(tmp_path / "none"),
-                       "AWS_EC2_METADATA_DISABLED": "true", "AWS_DEFAULT_REGION": "us-east-1"}.items():  # fmt: skip
+                       "AWS_EC2_METADATA_DISABLED": "true", "AWS_DEFAULT_REGION": "us-east-1",
+                       "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}.items():  # fmt: skip (nothing leaves the machine)
         monkeypatch.setenv(key, value)
     with pytest.raises(HelixFlowError, match=r"could not list s3://hf-backups/ \(Unable to locate credentials") as err:
         bucket.list_backups(bucket.BucketPrefix.parse("s3://hf-backups/"))
