@@ -27,7 +27,7 @@ flock 9
 if installed; then echo "$BIN"; exit 0; fi
 
 command -v go >/dev/null || { echo "error: Go is needed to build fake-gcs-server (put go >= 1.24 on PATH)" >&2; exit 1; }
-log "building fake-gcs-server $VERSION into $ROOT (first time only, ~1 min)"
+log "building fake-gcs-server $VERSION into $ROOT (first time only, ~1-2 min)"
 rm -rf "$ROOT"
 mkdir -p "$ROOT"
 GOBIN="$ROOT" GOFLAGS="${GOFLAGS:-} -mod=mod" GOSUMDB="${GOSUMDB:-off}" GOTOOLCHAIN=local CGO_ENABLED=0 \

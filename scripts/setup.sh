@@ -110,7 +110,7 @@ CHECKOV=$(HELIXFLOW_CACHE="$CACHE" UV="$UV" PYTHON="$PY" bash scripts/install-ch
 ln -sf "$CHECKOV" "$VENV/bin/checkov"
 step_done "checkov at $CHECKOV (linked into $VENV/bin)"
 
-# --- 4c. fake-gcs-server, a dev tool: the gs:// backup tests' Cloud Storage server (built once with Go, ~1 min) ---
+# --- 4c. fake-gcs-server, a dev tool: the gs:// backup tests' Cloud Storage server (built once with Go, ~1-2 min) ---
 FAKE_GCS=$(HELIXFLOW_CACHE="$CACHE" bash scripts/install-fake-gcs-server.sh | tail -n 1)
 ln -sf "$FAKE_GCS" "$VENV/bin/fake-gcs-server"
 step_done "fake-gcs-server at $FAKE_GCS (linked into $VENV/bin)"
