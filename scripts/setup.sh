@@ -2,8 +2,8 @@
 # One command to set HelixFlow up on a fresh Debian machine. Idempotent: a second
 # run on a machine already set up only checks what is there.
 #
-#   ./scripts/setup.sh            # OS packages, .venv, helixflow[dev,cpu], checkov, Pulumi CLI, simulated cluster,
-#                                 # tiny model
+#   ./scripts/setup.sh            # OS packages, .venv, helixflow[dev,cpu], checkov, fake-gcs-server, Pulumi CLI,
+#                                 # simulated cluster, tiny model
 #
 # Environment:
 #   HELIXFLOW_SKIP_APT=1     never call apt-get (report what is missing instead)
@@ -109,6 +109,11 @@ fi
 CHECKOV=$(HELIXFLOW_CACHE="$CACHE" UV="$UV" PYTHON="$PY" bash scripts/install-checkov.sh | tail -n 1)
 ln -sf "$CHECKOV" "$VENV/bin/checkov"
 step_done "checkov at $CHECKOV (linked into $VENV/bin)"
+
+# --- 4c. fake-gcs-server, a dev tool: the gs:// backup tests' Cloud Storage server (built once with Go, ~1-2 min) ---
+FAKE_GCS=$(HELIXFLOW_CACHE="$CACHE" bash scripts/install-fake-gcs-server.sh | tail -n 1)
+ln -sf "$FAKE_GCS" "$VENV/bin/fake-gcs-server"
+step_done "fake-gcs-server at $FAKE_GCS (linked into $VENV/bin)"
 
 # --- 5. the Pulumi CLI ---------------------------------------------------------
 say "checking the Pulumi CLI"

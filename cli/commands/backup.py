@@ -26,7 +26,10 @@ def backup(
     stack: str = STACK_OPTION,
     retention_days: int = RETENTION_OPTION,
     destination: str = typer.Option(
-        None, "--to", help="Also copy it to a bucket, s3://bucket/prefix/ (the stack's backup folder keeps it too)."
+        None,
+        "--to",
+        help="Also copy it to a bucket, s3://bucket/prefix/ or gs://bucket/prefix/ (the stack's backup folder keeps it "
+        "too).",
     ),
     json_output: bool = JSON_OPTION,
 ) -> None:
@@ -55,7 +58,9 @@ def backup(
 @app.command("list")
 def list_backups(
     stack: str = STACK_OPTION,
-    source: str = typer.Option(None, "--from", help="List those under a bucket prefix, s3://bucket/prefix/."),
+    source: str = typer.Option(
+        None, "--from", help="List those under a bucket prefix, s3://bucket/prefix/ or gs://bucket/prefix/."
+    ),
     json_output: bool = JSON_OPTION,
 ) -> None:
     """The stack's backups, newest first, with size and age."""
@@ -82,7 +87,9 @@ def list_backups(
 
 def restore(
     backup_name: str = typer.Argument(
-        ..., metavar="BACKUP", help="A backup from `backup list`, a dump file's path, or s3://bucket/prefix/NAME.dump."
+        ...,
+        metavar="BACKUP",
+        help="A backup from `backup list`, a dump file's path, or s3://bucket/prefix/NAME.dump (or gs://...).",
     ),
     stack: str = STACK_OPTION,
     yes: bool = typer.Option(False, "--yes", "-y", help="Restore even while the gateway is serving."),

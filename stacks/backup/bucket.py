@@ -1,140 +1,164 @@
-"""Backups in an S3 bucket: `helixflow backup --to s3://bucket/prefix/` copies a backup (its dump and the
-`.sha256` beside it) under that prefix; `restore s3://bucket/prefix/NAME.dump` fetches both back, and the
-usual checks (checksum, every block readable) run on the fetched copy before anything is changed.
+"""Backups in a bucket, S3 (s3://) or Google Cloud Storage (gs://): `helixflow backup --to
+s3://bucket/prefix/` (or gs://bucket/prefix/) copies a backup (its dump and the `.sha256` beside it, the
+checksum first) under that prefix; `backup list --from PREFIX` lists the dumps there, newest first;
+`restore s3://bucket/prefix/NAME.dump` fetches both back, and the usual checks (checksum, every block
+readable) run on the fetched copy before anything is changed.
 
-boto3 finds its credentials and region as the AWS CLI does (environment, ~/.aws, an instance or pod role);
-AWS_ENDPOINT_URL points it at another S3-compatible server. gs:// is not offered: google-cloud-storage is not
-a dependency of this release.
+Each scheme has its store (bucket_s3.S3Store, bucket_gcs.GcsStore; the interface: bucket_store.BucketStore),
+which says where its credentials come from: boto3 finds them as the AWS CLI does (AWS_ENDPOINT_URL points it
+at another S3-compatible server); google-cloud-storage uses Application Default Credentials
+(STORAGE_EMULATOR_HOST points it at an emulator, with no credentials).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Literal, get_args
 
 from helixflow.stacks.backup.archive import CHECKSUM_SUFFIX, PARTIAL_SUFFIX, checksum_file
+from helixflow.stacks.backup.bucket_store import BucketStore, StoredObject
 from helixflow.stacks.backup.model import BackupInfo
 from helixflow.stacks.errors import HelixFlowError
 
-_PREFIX = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<prefix>([^/]+/)*)$")
-_OBJECT = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>([^/]+/)*[^/]+\.dump)$")
+Scheme = Literal["s3", "gs"]
+SCHEMES: tuple[Scheme, ...] = get_args(Scheme)
+# bucket names as each cloud allows them (GCS also takes '_', and up to 222 characters when dotted)
+_BUCKET = {"s3": r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", "gs": r"[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]"}
+_PREFIX = {s: re.compile(rf"^{s}://(?P<bucket>{b})/(?P<prefix>([^/]+/)*)$") for s, b in _BUCKET.items()}
+_OBJECT = {s: re.compile(rf"^{s}://(?P<bucket>{b})/(?P<key>([^/]+/)*[^/]+\.dump)$") for s, b in _BUCKET.items()}
+_EXAMPLES = " or ".join(f"{s}://bucket/prefix/" for s in SCHEMES)
 
 
 def is_bucket_url(reference: str) -> bool:
     return "://" in reference
 
 
-def _refuse_other_schemes(url: str) -> None:
+def _scheme(url: str) -> Scheme:
     scheme = url.split("://", 1)[0]
+    for known in SCHEMES:
+        if scheme == known:
+            return known
+    raise HelixFlowError(f"{url!r} is not a bucket URL this release writes to",
+                         hint=f"give {_EXAMPLES} (or no --to: the stack's backup folder)")  # fmt: skip
+
+
+def _store(scheme: Scheme) -> BucketStore:
     if scheme == "gs":
-        raise HelixFlowError(f"backups to {url} (Google Cloud Storage) are not supported in this release",
-                             hint="back up into the stack's folder and copy it with `gcloud storage cp`")  # fmt: skip
-    if scheme != "s3":
-        raise HelixFlowError(f"{url!r} is not a bucket URL this release writes to",
-                             hint="give s3://bucket/prefix/ (or no --to: the stack's backup folder)")  # fmt: skip
+        from helixflow.stacks.backup.bucket_gcs import GcsStore
+
+        return GcsStore()
+    from helixflow.stacks.backup.bucket_s3 import S3Store
+
+    return S3Store()
 
 
 @dataclass(frozen=True)
 class BucketPrefix:
-    """Where backups go: s3://bucket/prefix/ (the prefix may be empty: s3://bucket/)."""
+    """Where backups go: s3://bucket/prefix/ or gs://bucket/prefix/ (the prefix may be empty: s3://bucket/)."""
 
     bucket: str
     prefix: str
+    scheme: Scheme = "s3"
 
     @classmethod
     def parse(cls, url: str) -> BucketPrefix:
-        """Raises HelixFlowError for anything but s3://bucket/prefix/."""
-        _refuse_other_schemes(url)
-        match = _PREFIX.match(url)
+        """Raises HelixFlowError for anything but s3://bucket/prefix/ or gs://bucket/prefix/."""
+        scheme = _scheme(url)
+        match = _PREFIX[scheme].match(url)
         if not match:
-            raise HelixFlowError(f"{url!r} is not a bucket prefix",
-                                 hint="give s3://bucket/prefix/ (a bucket, then a prefix ending in '/')")  # fmt: skip
-        return cls(match["bucket"], match["prefix"])
+            hint = f"give {scheme}://bucket/prefix/ (a bucket, then a prefix ending in '/')"
+            raise HelixFlowError(f"{url!r} is not a bucket prefix", hint=hint)
+        return cls(match["bucket"], match["prefix"], scheme)
 
     def url(self, name: str = "") -> str:
-        return f"s3://{self.bucket}/{self.prefix}{name}"
+        return f"{self.scheme}://{self.bucket}/{self.prefix}{name}"
 
 
-def _client() -> Any:
-    import boto3
+def _split_object(url: str) -> tuple[BucketPrefix, str]:
+    """s3://bucket/prefix/NAME.dump (or gs://...) as its prefix and NAME.dump; raises HelixFlowError."""
+    scheme = _scheme(url)
+    match = _OBJECT[scheme].match(url)
+    if not match:
+        raise HelixFlowError(f"{url!r} is not a backup in a bucket",
+                             hint=f"give {scheme}://bucket/prefix/NAME.dump, as `backup --to` printed it")  # fmt: skip
+    prefix, _, name = match["key"].rpartition("/")
+    return BucketPrefix(match["bucket"], prefix + "/" if prefix else "", scheme), name
 
-    return boto3.client("s3")
+
+def _info(prefix: BucketPrefix, name: str, stored: StoredObject) -> BackupInfo:
+    kind = "pre-restore" if name.endswith("-pre-restore.dump") else "manual"
+    return BackupInfo(name, prefix.url(name), stored.size, stored.stored, kind)
 
 
-def _failed(action: str, url: str, err: Exception) -> HelixFlowError:
-    from botocore.exceptions import ClientError
-
-    if isinstance(err, ClientError):
-        code = err.response.get("Error", {}).get("Code", "error")
-        reason = f"{code}: {err.response.get('Error', {}).get('Message', '')}".rstrip(": ")
-    else:
-        reason = str(err)
-    return HelixFlowError(f"could not {action} {url} ({reason})",
-                          hint="check the bucket's name, your AWS credentials (`aws sts get-caller-identity`) "
-                          "and that they may read and write that prefix")  # fmt: skip
+def _no_checksum(prefix: BucketPrefix, name: str) -> HelixFlowError:
+    return HelixFlowError(f"{prefix.url(name)} has no checksum beside it ({name}{CHECKSUM_SUFFIX} is missing), so "
+                          "it cannot be checked before a restore",
+                          hint="upload backups with `helixflow backup --to PREFIX` (it writes the checksum first), "
+                          f"or put the dump's {CHECKSUM_SUFFIX} back beside it")  # fmt: skip
 
 
 def upload(backup: BackupInfo, destination: BucketPrefix) -> BackupInfo:
     """Copies a sealed local backup and its checksum under the prefix (checksum first: a listed dump always
     has one); returns it as a bucket backup. Raises HelixFlowError when the bucket refuses."""
-    from boto3.exceptions import Boto3Error
-    from botocore.exceptions import BotoCoreError, ClientError
-
     archive = Path(backup.location)
-    s3 = _client()
-    try:
+    store = _store(destination.scheme)
+    with store.guard("upload the backup to", destination.url(archive.name)):
         for path in (checksum_file(archive), archive):
-            s3.upload_file(str(path), destination.bucket, destination.prefix + path.name)
-    except (BotoCoreError, ClientError, Boto3Error) as err:  # upload_file wraps the bucket's error in Boto3Error
-        raise _failed("upload the backup to", destination.url(archive.name), err) from None
+            store.upload(path, destination.bucket, destination.prefix + path.name)
     return BackupInfo(backup.name, destination.url(backup.name), backup.size_bytes, backup.created, backup.kind,
                       backup.pruned)  # fmt: skip
 
 
 def fetch(url: str, directory: Path) -> Path:
-    """Downloads s3://bucket/prefix/NAME.dump and its checksum into `directory` (under a partial name until
-    both are there); returns the dump's path. Raises HelixFlowError for a missing backup or checksum."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    _refuse_other_schemes(url)
-    match = _OBJECT.match(url)
-    if not match:
-        raise HelixFlowError(f"{url!r} is not a backup in a bucket",
-                             hint="give s3://bucket/prefix/NAME.dump, as `backup --to` printed it")  # fmt: skip
-    bucket, key = match["bucket"], match["key"]
-    name = key.rsplit("/", 1)[-1]
+    """Downloads s3://bucket/prefix/NAME.dump (or gs://...) and its checksum into `directory` (under a partial
+    name until both are there); returns the dump's path. Raises HelixFlowError for a bad URL, a missing backup
+    or checksum, or the bucket's refusal."""
+    prefix, name = _split_object(url)
+    key = prefix.prefix + name
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
     archive = directory / name
-    s3 = _client()
-    try:
+    store = _store(prefix.scheme)
+    with store.guard("fetch", url):
+        # a dump without its checksum is refused by name (a missing dump fails on the download below)
+        if store.stat(prefix.bucket, key + CHECKSUM_SUFFIX) is None and store.stat(prefix.bucket, key) is not None:
+            raise _no_checksum(prefix, name)
         for source, target in ((key + CHECKSUM_SUFFIX, checksum_file(archive)), (key, archive)):
             partial = target.with_name(target.name + PARTIAL_SUFFIX)
-            s3.download_file(bucket, source, str(partial))
+            store.download(prefix.bucket, source, partial)
             partial.chmod(0o600)
             partial.rename(target)
-    except (BotoCoreError, ClientError) as err:
-        raise _failed("fetch", url, err) from None
     return archive
 
 
-def list_backups(prefix: BucketPrefix) -> list[BackupInfo]:
-    """The dumps under the prefix, newest first (by the time the bucket stored them)."""
-    from botocore.exceptions import BotoCoreError, ClientError
+def find_backup(prefix: BucketPrefix, name: str) -> BackupInfo:
+    """The dump NAME directly under the prefix (its size, and when the bucket stored it), checked to have its
+    checksum beside it: what a restore looks up before changing anything. Raises HelixFlowError for a name
+    that is not a dump's, a missing dump or checksum, or the bucket's refusal."""
+    if "/" in name or not name.endswith(".dump"):
+        raise HelixFlowError(f"{name!r} is not the name of a backup under {prefix.url()}",
+                             hint="give a NAME.dump from `helixflow backup list --from PREFIX`")  # fmt: skip
+    store = _store(prefix.scheme)
+    with store.guard("look up", prefix.url(name)):
+        dump = store.stat(prefix.bucket, prefix.prefix + name)
+        if dump is None:
+            raise HelixFlowError(f"there is no backup {name} under {prefix.url()}",
+                                 hint=f"`helixflow backup list --from {prefix.url()}` shows the names")  # fmt: skip
+        if store.stat(prefix.bucket, prefix.prefix + name + CHECKSUM_SUFFIX) is None:
+            raise _no_checksum(prefix, name)
+    return _info(prefix, name, dump)
 
+
+def list_backups(prefix: BucketPrefix) -> list[BackupInfo]:
+    """The dumps under the prefix, newest first (by the time the bucket stored them). Raises HelixFlowError
+    when the bucket refuses."""
+    store = _store(prefix.scheme)
     found = []
-    try:
-        pages = _client().get_paginator("list_objects_v2").paginate(Bucket=prefix.bucket, Prefix=prefix.prefix)
-        for page in pages:
-            for item in page.get("Contents", []):
-                name = str(item["Key"])[len(prefix.prefix) :]
-                if name.endswith(".dump") and "/" not in name:
-                    created = item["LastModified"].astimezone(dt.UTC)
-                    kind = "pre-restore" if name.endswith("-pre-restore.dump") else "manual"
-                    found.append(BackupInfo(name, prefix.url(name), int(item["Size"]), created, kind))
-    except (BotoCoreError, ClientError) as err:
-        raise _failed("list", prefix.url(), err) from None
+    with store.guard("list", prefix.url()):
+        for item in store.list(prefix.bucket, prefix.prefix):
+            name = item.key[len(prefix.prefix) :]
+            if name.endswith(".dump") and "/" not in name:
+                found.append(_info(prefix, name, item))
     return sorted(found, key=lambda b: (b.created, b.name), reverse=True)

@@ -1,6 +1,7 @@
 """The backup verbs' refusals, without an engine or a database: a cluster stack says what its backup verbs
 need (a configured bucket, --from for a cloud's bucket) and why it offers no restore, and a local stack
-refuses a destination it cannot write or a retention that would delete the new backup."""
+refuses a destination it cannot write or a retention that would delete the new backup. Google credentials are
+never found here (GOOGLE_APPLICATION_CREDENTIALS names a missing file), so a gs:// prefix fails on them."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ def write_stack(home: Path, name: str, config: dict[str, object]) -> None:
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HELIXFLOW_HOME", str(tmp_path))
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "no-such-key.json"))
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
     return tmp_path
 
 
@@ -35,7 +38,9 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
      ("kubernetes", ["restore", "x.dump"], "runs no backup CronJob (kubernetes.backup.bucket_uri is not set)"),
      ("kubernetes", ["restore", "../x.dump"], "is not a backup's name"),
      ("aws", ["restore", "s3://b/backups/x.tar"], "is not a backup's name"),
-     ("gcp", ["backup", "list", "--from", "gs://b/backups/"], "Google Cloud Storage) are not supported"),
+     ("gcp", ["backup", "list", "--from", "gs://bkt/backups/"], "could not list gs://bkt/backups/ (no Google "
+      "credentials: File"),
+     ("gcp", ["backup", "list", "--from", "gs://bkt/backups/"], "gcloud auth application-default login"),
      ("gcp", ["restore", "x; rm -rf /"], "is not a backup's name")],
 )  # fmt: skip
 def test_a_cluster_target_says_what_its_backup_verbs_need_before_the_engine(
@@ -51,7 +56,8 @@ def test_a_cluster_target_says_what_its_backup_verbs_need_before_the_engine(
 @pytest.mark.parametrize(
     ("destination", "says"),
     [("/srv/backups", "backs up into its own backup folder or a bucket"),
-     ("gs://bucket/backups/", "Google Cloud Storage) are not supported"),
+     ("gs://bucket/backups", "give gs://bucket/prefix/ (a bucket, then a prefix ending in '/')"),
+     ("az://bucket/backups/", "give s3://bucket/prefix/ or gs://bucket/prefix/"),
      ("s3://bucket/backups", "is not a bucket prefix"), ("ftp://host/backups/", "not a bucket URL")],
 )  # fmt: skip
 def test_a_local_stack_refuses_a_destination_it_cannot_write_before_the_engine(

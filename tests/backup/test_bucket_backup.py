@@ -1,60 +1,23 @@
 """Backups in an S3 bucket, against a real S3 API server on 127.0.0.1 (moto's server mode): a sealed backup is
 uploaded with its checksum, listed with its size, fetched back byte for byte, and a dump that changed in the
 bucket is refused by the checksum check before any restore could use it. The bucket's errors are clear
-HelixFlowErrors. (Not covered here: a local stack's real pg_dump going through it; gs:// is refused.)"""
+HelixFlowErrors. The same for both schemes, s3:// and gs:// (find_backup too): test_bucket_schemes.py. (Not
+covered here: a local stack's real pg_dump going through it.)"""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from helixflow.stacks.backup import bucket
 from helixflow.stacks.backup.archive import BackupFolder, checksum_file
-from helixflow.stacks.backup.model import BackupInfo
 from helixflow.stacks.errors import HelixFlowError
-from tests.tiers import require_services
+from tests.backup.buckets import sealed
+from tests.backup.conftest import BUCKET
 
 pytestmark = pytest.mark.services
-BUCKET = "hf-backups"
 PREFIX = f"s3://{BUCKET}/stacks/dev/"
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    require_services("moto's S3 server")
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def s3(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    import boto3
-
-    for key, value in {"AWS_ENDPOINT_URL": s3_endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-                       "AWS_DEFAULT_REGION": "us-east-1"}.items():  # fmt: skip
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    client = boto3.client("s3")
-    client.create_bucket(Bucket=BUCKET)
-    yield client
-    for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
-        client.delete_object(Bucket=BUCKET, Key=item["Key"])
-    client.delete_bucket(Bucket=BUCKET)
-
-
-def sealed(tmp_path: Path, content: bytes = b"PGDMP" + bytes(range(256)) * 64) -> BackupInfo:
-    folder = BackupFolder(tmp_path / "backups", "dev")
-    partial, final = folder.new_partial(dt.datetime(2026, 5, 1, 3, 17, tzinfo=dt.UTC))
-    partial.write_bytes(content)
-    return folder.seal(partial, final)
 
 
 def test_a_backup_goes_up_with_its_checksum_is_listed_and_comes_back_byte_for_byte(
