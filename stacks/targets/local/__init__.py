@@ -100,7 +100,7 @@ class LocalTarget(Target[LocalStack]):
             raise HelixFlowError(
                 f"a local stack backs up into its own backup folder or a bucket, not {destination!r}",
                 hint=f"drop --to (backups go to {local.backup_folder(LocalPaths(paths)).directory}), "
-                "or give s3://bucket/prefix/",
+                "or give s3://bucket/prefix/ or gs://bucket/prefix/",
             )
         prefix = bucket.BucketPrefix.parse(destination)  # before the engine is asked anything
         # the folder keeps a copy (and its retention applies there); the bucket's own lifecycle rules expire its
