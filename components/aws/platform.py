@@ -20,11 +20,14 @@ from helixflow.components.aws.cluster import GpuCluster, GpuClusterArgs
 from helixflow.components.aws.database import Database, DatabaseArgs
 from helixflow.components.aws.identity import Identities, IdentitiesArgs
 from helixflow.components.aws.network import Network, NetworkArgs
+from helixflow.components.aws.rds_ca import region_roots
 from helixflow.components.k8s.layer import ExternalData, KubernetesLayer, LayerArgs
+from helixflow.components.k8s.runtime import DATA_CA_DIR
 from helixflow.runtime.db.roles import RUNTIME_ROLE
 
 TYPE = "helixflow:aws:Platform"
-RDS_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"  # the runtime image's store holds the Amazon RDS roots
+RDS_CA_FILE = "rds-ca.pem"  # the region's RDS roots (rds_ca.py): no public trust store holds them
+RDS_CA_BUNDLE = f"{DATA_CA_DIR}/{RDS_CA_FILE}"  # where the layer mounts the data stores' CA files
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ class AwsPlatform(pulumi.ComponentResource):
     def __init__(self, name: str, args: AwsPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         for part in (args.network, args.cluster, args.database, args.cache, args.bucket):
             part.validate()
+        rds_roots = region_roots(args.region)
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         kept = pulumi.ResourceOptions(parent=self, protect=args.deletion_protection)
@@ -122,6 +126,8 @@ class AwsPlatform(pulumi.ComponentResource):
             redis_url=pulumi.Output.secret(pulumi.Output.all(args.cache.auth_token, cache.primary_endpoint,
                                                              cache.port).apply(
                 lambda v: redis_url(str(v[0]), str(v[1]), int(v[2])))),
+            # ElastiCache's certificates chain to Amazon's public roots, which the images' stores hold
+            ca_files={RDS_CA_FILE: rds_roots},
         )  # fmt: skip
         layer_args = args.layer(data)
         # The roles are bound to the layer's own service accounts (Pod Identity needs no annotation on them).

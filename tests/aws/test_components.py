@@ -249,3 +249,42 @@ def test_the_master_users_url_is_the_migrations_jobs_alone(plan: Planner) -> Non
     for deployment in p.props("kubernetes:apps/v1:Deployment"):
         for container in deployment["spec"]["template"]["spec"]["containers"]:
             assert "helixflow-migrations" not in str(container), deployment["metadata"]["name"]
+
+
+def test_the_database_is_verified_against_the_regions_rds_roots_mounted_in_every_pod_that_connects(
+    plan: Planner,
+) -> None:
+    """No public trust store holds the RDS roots, so `verify-full` against /etc/ssl/certs would fail: the
+    platform ships the region's roots as a data-stores CA file where the URL's sslrootcert names it."""
+    from cryptography import x509
+
+    from helixflow.components.aws.platform import RDS_CA_BUNDLE
+    from helixflow.components.aws.rds_ca import region_roots
+
+    p = plan()
+    region = p.one("pulumi:providers:aws").properties["region"]
+    assert "helixflow-data-ca" in {s["metadata"]["name"] for s in p.props("kubernetes:core/v1:Secret")}  # masked
+    roots = x509.load_pem_x509_certificates(region_roots(region).encode())
+    names = {str(c.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value) for c in roots}
+    assert names == {f"Amazon RDS {region} Root CA {kind} G1" for kind in ("RSA2048", "RSA4096", "ECC384")}
+    assert RDS_CA_BUNDLE == "/etc/helixflow/ca/rds-ca.pem"
+    pods = {d["metadata"]["name"]: d["spec"]["template"]["spec"] for d in p.props("kubernetes:apps/v1:Deployment")
+            if d["metadata"]["name"] in ("gateway", "auth", "monitoring")}  # fmt: skip
+    pods["migrate"] = p.one("kubernetes:batch/v1:Job").properties["spec"]["template"]["spec"]
+    for cron in p.props("kubernetes:batch/v1:CronJob"):  # db-backup, db-restore
+        pods[cron["metadata"]["name"]] = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert set(pods) == {"gateway", "auth", "monitoring", "migrate", "db-backup", "db-restore"}
+    for name, pod in pods.items():
+        connecting = [c for c in [*pod.get("initContainers", []), *pod["containers"]]
+                      if c["name"] not in ("upload", "fetch")]  # fmt: skip  (the bucket copies need no database)
+        for container in connecting:
+            mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
+            assert mounts.get("/etc/helixflow/ca") == "data-ca", (name, container["name"])
+
+
+def test_a_region_without_rds_roots_in_the_bundle_is_refused() -> None:
+    from helixflow.components.aws.rds_ca import region_roots
+
+    assert region_roots("eu-west-1").count("BEGIN CERTIFICATE") == 3
+    with pytest.raises(ValueError, match="no valid Amazon RDS root CA for region 'xx-nowhere-1'"):
+        region_roots("xx-nowhere-1")
