@@ -30,10 +30,9 @@ from helixflow.stacks.backup.cluster import (
     run_job,
     set_env,
 )
-from helixflow.stacks.backup.model import RestoreSummary
+from helixflow.stacks.backup.model import WRITERS, RestoreSummary, StepClock, serving_refusal
 from helixflow.stacks.errors import HelixFlowError
 
-WRITERS = ("gateway", "auth", "monitoring")  # the Deployments that write to the database
 APP_LABEL = "app.kubernetes.io/name"
 REPLICAS_ANNOTATION = "helixflow.dev/replicas-before-restore"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.dump$")
@@ -160,24 +159,14 @@ def restore(outputs: Mapping[str, Any], reference: str, *, confirmed: bool, time
                              hint="run `helixflow up` once to add it")  # fmt: skip
     namespace, bucket_uri = str(jobs["namespace"]), str(jobs.get("bucket_uri") or "")
     name = backup_name(reference, bucket_uri)
-    seconds: dict[str, float] = {}
-    clock = time.monotonic()
-
-    def lap(step: str) -> None:
-        nonlocal clock
-        seconds[step] = time.monotonic() - clock
-        clock = time.monotonic()
-
+    clock = StepClock()
+    lap = clock.lap
     with kubeconfig_of(outputs) as (kubeconfig, context), \
             kubernetes_api(kubeconfig, context, "restore the backup") as api:  # fmt: skip
         writers = _Writers(api, namespace, poll)
         deployments = writers.read()
         if writers.serving(deployments) and not confirmed:
-            raise HelixFlowError(
-                "the gateway is serving: a restore stops it and replaces every user, key and usage record "
-                "written since the backup",
-                hint="add --yes to restore anyway; nothing was changed",
-            )
+            raise serving_refusal()
         try:
             run_job(api, namespace, str(jobs["restore"]), what="restore check", edit=_named(name, "verify"),
                     timeout=timeout, poll=poll)  # fmt: skip
@@ -209,4 +198,4 @@ def restore(outputs: Mapping[str, Any], reference: str, *, confirmed: bool, time
         lap("start_writers")
     stopped = tuple(w for w, count in replicas.items() if count)
     return RestoreSummary(restored=name, safety_backup=f"the -pre-restore.dump of job {safety} in {bucket_uri}",
-                          stopped=stopped, seconds=seconds)  # fmt: skip
+                          stopped=stopped, seconds=clock.seconds)  # fmt: skip

@@ -10,7 +10,6 @@ import datetime as dt
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,12 +17,9 @@ from typing import Any
 from helixflow.runtime.db.roles import SCHEMA
 from helixflow.stacks.backup import pg
 from helixflow.stacks.backup.archive import BackupFolder
-from helixflow.stacks.backup.model import BackupInfo, RestoreSummary
+from helixflow.stacks.backup.model import WRITERS, BackupInfo, RestoreSummary, StepClock, serving_refusal
 from helixflow.stacks.errors import HelixFlowError
 from helixflow.stacks.targets.local.paths import LocalPaths
-
-# The processes that write to the database; the gateway is the one that serves clients.
-WRITERS = ("gateway", "auth", "monitoring")
 
 
 def backup_folder(paths: LocalPaths) -> BackupFolder:
@@ -153,14 +149,8 @@ def restore(
     """Replace the runtime database with a backup's. Nothing is changed when the backup fails its checks,
     when the gateway is serving and the restore is not `confirmed`, or when pg_restore fails; the database
     as it was is first saved as a `pre-restore` backup, so a restore can be undone."""
-    seconds: dict[str, float] = {}
-    clock = time.monotonic()
-
-    def lap(step: str) -> None:
-        nonlocal clock
-        seconds[step] = time.monotonic() - clock
-        clock = time.monotonic()
-
+    clock = StepClock()
+    lap = clock.lap
     archive = verify(paths, reference)  # before the engine is asked anything
     lap("verify")
     outputs = read_outputs()
@@ -168,11 +158,7 @@ def restore(
     runtime, db = _require_database(outputs)
     lap("read_outputs")
     if _states(components).get("gateway") == "healthy" and not confirmed:
-        raise HelixFlowError(
-            "the gateway is serving: a restore stops it and replaces every user, key and usage record "
-            "written since the backup",
-            hint="add --yes to restore anyway; nothing was changed",
-        )
+        raise serving_refusal()
     safety = take_backup(paths, outputs, retention_days, kind="pre-restore")
     lap("safety_backup")
     stopped = _stop_writers(components)
@@ -189,4 +175,4 @@ def restore(
         raise HelixFlowError(f"the database is restored, but {', '.join(stopped)} did not come back: {err.message}",
                              hint="run `helixflow up` to start them") from None  # fmt: skip
     lap("restart")
-    return RestoreSummary(restored=archive.name, safety_backup=safety.name, stopped=stopped, seconds=seconds)
+    return RestoreSummary(restored=archive.name, safety_backup=safety.name, stopped=stopped, seconds=clock.seconds)

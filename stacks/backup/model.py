@@ -3,10 +3,33 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from helixflow.stacks.errors import HelixFlowError
+
 DEFAULT_RETENTION_DAYS = 30  # the seed's routine keeps 30 days
+WRITERS = ("gateway", "auth", "monitoring")  # the services that write to the database; the gateway serves
+
+
+class StepClock:
+    """How long each step of a restore took, in order (RestoreSummary.seconds)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._since = time.monotonic()
+
+    def lap(self, step: str) -> None:
+        now = time.monotonic()
+        self.seconds[step] = now - self._since
+        self._since = now
+
+
+def serving_refusal() -> HelixFlowError:
+    """What a restore says, with nothing changed, when the gateway serves and the user did not confirm."""
+    return HelixFlowError("the gateway is serving: a restore stops it and replaces every user, key and usage "
+                          "record written since the backup", hint="add --yes to restore anyway; nothing was changed")
 
 
 @dataclass(frozen=True)

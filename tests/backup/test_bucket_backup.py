@@ -56,23 +56,3 @@ def test_the_buckets_refusals_are_clear_errors(s3: object, tmp_path: Path) -> No
         bucket.upload(sealed(tmp_path), bucket.BucketPrefix.parse("s3://no-such-bucket/backups/"))
     with pytest.raises(HelixFlowError, match="is not a backup in a bucket"):
         bucket.fetch(PREFIX, tmp_path)
-
-
-def test_backup_list_reads_a_bucket_prefix_through_the_cli(
-    s3: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    import json
-
-    import yaml
-
-    from helixflow.cli.main import run
-
-    local = sealed(tmp_path)
-    bucket.upload(local, bucket.BucketPrefix.parse(PREFIX))
-    monkeypatch.setenv("HELIXFLOW_HOME", str(tmp_path))
-    (tmp_path / "project").mkdir()
-    (tmp_path / "project" / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": {}}))
-    assert run(["backup", "list", "-s", "dev", "--from", PREFIX, "--json"]) == 0
-    [listed] = json.loads(capsys.readouterr().out)["backups"]
-    assert (listed["name"], listed["size_bytes"], listed["location"]) == (local.name, local.size_bytes,
-                                                                         PREFIX + local.name)  # fmt: skip

@@ -158,3 +158,23 @@ def test_a_dump_changed_in_the_bucket_fails_the_checksum_before_any_restore(
     fetched = bucket.fetch(prefix.url(local.name), folder.directory)
     with pytest.raises(HelixFlowError, match="does not match its checksum"):
         folder.check_checksum(fetched)
+
+
+def test_backup_list_reads_the_prefix_through_the_cli(
+    prefix: bucket.BucketPrefix, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    import yaml
+
+    from helixflow.cli.main import run
+
+    local = sealed(tmp_path)
+    bucket.upload(local, prefix)
+    monkeypatch.setenv("HELIXFLOW_HOME", str(tmp_path))
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": {}}))
+    assert run(["backup", "list", "-s", "dev", "--from", prefix.url(), "--json"]) == 0
+    [listed] = json.loads(capsys.readouterr().out)["backups"]
+    assert (listed["name"], listed["size_bytes"], listed["location"]) == (local.name, local.size_bytes,
+                                                                         prefix.url(local.name))  # fmt: skip

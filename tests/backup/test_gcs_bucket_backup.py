@@ -1,17 +1,15 @@
 """gs:// on its own, against fake-gcs-server on 127.0.0.1 (STORAGE_EMULATOR_HOST, no Google credentials): a dump
 past the size google-cloud-storage sends in one request goes up as a resumable upload and comes back whole; a
-bucket that is not there is a clear error; `backup list --from gs://...` reads it through the CLI. (The contract
-both schemes share: test_bucket_schemes.py.)"""
+bucket that is not there is a clear error. (The contract both schemes share, `backup list --from` through the
+CLI included: test_bucket_schemes.py.)"""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from helixflow.stacks.backup import bucket
 from helixflow.stacks.backup.archive import BackupFolder
@@ -41,19 +39,3 @@ def test_a_bucket_that_is_not_there_is_a_clear_error(gcs: Any, tmp_path: Path) -
     assert "gcloud auth application-default login" in (err.value.hint or "")
     with pytest.raises(HelixFlowError, match=r"could not list gs://no-such-bucket/backups/ \(404"):
         bucket.list_backups(elsewhere)
-
-
-def test_backup_list_reads_a_gs_prefix_through_the_cli(
-    gcs: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from helixflow.cli.main import run
-
-    local = sealed(tmp_path)
-    bucket.upload(local, bucket.BucketPrefix.parse(PREFIX))
-    monkeypatch.setenv("HELIXFLOW_HOME", str(tmp_path))
-    (tmp_path / "project").mkdir()
-    (tmp_path / "project" / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": {}}))
-    assert run(["backup", "list", "-s", "dev", "--from", PREFIX, "--json"]) == 0
-    [listed] = json.loads(capsys.readouterr().out)["backups"]
-    assert (listed["name"], listed["size_bytes"], listed["location"]) == (local.name, local.size_bytes,
-                                                                         PREFIX + local.name)  # fmt: skip
