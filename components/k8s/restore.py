@@ -26,11 +26,11 @@ from helixflow.components.k8s import pods
 from helixflow.components.k8s.backup import _DNS_LABEL, DATA_USER, BackupArgs
 from helixflow.components.k8s.cloud_cli import CLI_ENV
 from helixflow.components.k8s.pods import Resources
+from helixflow.components.k8s.runtime import ADMIN_URL_KEY, RUNTIME_USER
+from helixflow.runtime.db.roles import SCHEMA  # the only schema the backups hold
 
 TYPE = "helixflow:k8s:RestoreJob"
 APP = "db-restore"
-SCHEMA = "helixflow"  # runtime/db/roles.py's: the only schema the backups hold
-RUNTIME_USER = 10001  # the runtime image's user (templates/runtime/Dockerfile)
 # A Job whose template says otherwise is refused by the CLI: these are its contract with `helixflow restore`.
 BACKUP_NAME_ENV, MODE_ENV = "BACKUP_NAME", "RESTORE_MODE"
 FETCH, RESTORE, MIGRATE = "fetch", "restore", "migrate"
@@ -80,7 +80,7 @@ class RestoreArgs:
     runtime_image: str
     service_account: str
     admin_url_secret: str | None = None
-    admin_url_key: str = "HELIXFLOW_DATABASE_ADMIN_URL"
+    admin_url_key: str = ADMIN_URL_KEY
 
     def validate(self) -> None:
         """Raises ValueError for arguments no cluster would run (before any resource is created)."""
@@ -160,7 +160,7 @@ class RestoreJob(pulumi.ComponentResource):
         admin_url = next(e for e in env if e.name == "ADMIN_URL").value_from
         migrate = k8s.core.v1.ContainerArgs(
             name=MIGRATE, image=a.runtime_image, command=["python", "-m", "helixflow.runtime.db", "upgrade"],
-            env=[k8s.core.v1.EnvVarArgs(name="HELIXFLOW_DATABASE_ADMIN_URL", value_from=admin_url),
+            env=[k8s.core.v1.EnvVarArgs(name=ADMIN_URL_KEY, value_from=admin_url),
                  k8s.core.v1.EnvVarArgs(name="HOME", value="/tmp")],
             env_from=pods.env_from_secret(b.database_url_secret),
             resources=Resources("100m", "128Mi", "500m", "256Mi").args(),
