@@ -149,18 +149,11 @@ def kubernetes_api(kubeconfig: Path, context: str | None, doing: str) -> Iterato
         api.close()
 
 
-def run_backup_job(kubeconfig: Path, context: str | None, namespace: str, cron_job: str, *, kind: str = "",
+def run_backup_job(kubeconfig: Path, context: str | None, namespace: str, cron_job: str, *,
                    timeout: float = DEFAULT_TIMEOUT, poll: float = 1.0) -> tuple[str, dt.datetime]:  # fmt: skip
-    """Runs the backup CronJob's job now (its dump named for `kind`, e.g. pre-restore); returns (the Job's
-    name, when it completed)."""
-
-    def named(pod: Any) -> None:
-        for container in pod.init_containers or []:
-            set_env(container, BACKUP_KIND=kind)
-
+    """Runs the backup CronJob's job now; returns (the Job's name, when it completed)."""
     with kubernetes_api(kubeconfig, context, "run the backup job") as api:
-        return run_job(api, namespace, cron_job, what="backup", edit=named if kind else None, timeout=timeout,
-                       poll=poll)  # fmt: skip
+        return run_job(api, namespace, cron_job, what="backup", timeout=timeout, poll=poll)
 
 
 def cluster_backup(outputs: Mapping[str, Any], timeout: float = DEFAULT_TIMEOUT) -> BackupInfo:
