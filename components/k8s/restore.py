@@ -147,8 +147,9 @@ class RestoreJob(pulumi.ComponentResource):
     def _pod(self) -> k8s.core.v1.PodTemplateSpecArgs:
         a, b = self._args, self._args.backup
         env = self._env()
+        plain = [e for e in env if e.value_from is None]  # the copy needs no database URL
         fetch = k8s.core.v1.ContainerArgs(
-            name=FETCH, image=b.uploader(), command=FETCH_COMMANDS[b.scheme], env=[*env, *pods.env(CLI_ENV)],
+            name=FETCH, image=b.uploader(), command=FETCH_COMMANDS[b.scheme], env=[*plain, *pods.env(CLI_ENV)],
             resources=Resources("50m", "128Mi", "500m", "512Mi").args(), security_context=pods.container_security(),
             volume_mounts=self._mounts()[:2], termination_message_policy="FallbackToLogsOnError",
         )  # fmt: skip
