@@ -116,15 +116,13 @@ def fetch(url: str, directory: Path) -> Path:
     name until both are there); returns the dump's path. Raises HelixFlowError for a bad URL, a missing backup
     or checksum, or the bucket's refusal."""
     prefix, name = _split_object(url)
+    find_backup(prefix, name)  # a missing dump or checksum is refused by name, before anything is downloaded
     key = prefix.prefix + name
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
     archive = directory / name
     store = _store(prefix.scheme)
     with store.guard("fetch", url):
-        # a dump without its checksum is refused by name (a missing dump fails on the download below)
-        if store.stat(prefix.bucket, key + CHECKSUM_SUFFIX) is None and store.stat(prefix.bucket, key) is not None:
-            raise _no_checksum(prefix, name)
         for source, target in ((key + CHECKSUM_SUFFIX, checksum_file(archive)), (key, archive)):
             partial = target.with_name(target.name + PARTIAL_SUFFIX)
             store.download(prefix.bucket, source, partial)

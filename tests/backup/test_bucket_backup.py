@@ -49,10 +49,8 @@ def test_a_dump_changed_in_the_bucket_fails_the_checksum_before_any_restore(s3: 
 
 
 def test_the_buckets_refusals_are_clear_errors(s3: object, tmp_path: Path) -> None:
-    with pytest.raises(HelixFlowError, match=r"could not fetch s3://hf-backups/stacks/dev/nope\.dump \(404") as err:
-        bucket.fetch(PREFIX + "nope.dump", tmp_path / "restore-here")
-    assert "credentials" in (err.value.hint or "")
-    with pytest.raises(HelixFlowError, match="NoSuchBucket"):
+    with pytest.raises(HelixFlowError, match="NoSuchBucket") as err:
         bucket.upload(sealed(tmp_path), bucket.BucketPrefix.parse("s3://no-such-bucket/backups/"))
+    assert "credentials" in (err.value.hint or "")
     with pytest.raises(HelixFlowError, match="is not a backup in a bucket"):
         bucket.fetch(PREFIX, tmp_path)
