@@ -2,7 +2,7 @@
 # One command to set HelixFlow up on a fresh Debian machine. Idempotent: a second
 # run on a machine already set up only checks what is there.
 #
-#   ./scripts/setup.sh            # OS packages, .venv, helixflow[dev,cpu], checkov, fake-gcs-server, Pulumi CLI,
+#   ./scripts/setup.sh            # OS packages, .venv, helixflow[dev,cpu], checkov, AWS CLI, fake-gcs-server, Pulumi CLI,
 #                                 # simulated cluster, tiny model
 #
 # Environment:
@@ -105,10 +105,17 @@ else
 fi
 "$VENV/bin/python" -m compileall -q cli stacks components runtime >/dev/null
 
-# --- 4b. checkov, a dev tool in its own environment (its pins clash with requirements.lock) ---
-CHECKOV=$(HELIXFLOW_CACHE="$CACHE" UV="$UV" PYTHON="$PY" bash scripts/install-checkov.sh | tail -n 1)
+# --- 4b. checkov and the AWS CLI, dev tools in their own environments (their pins clash with requirements.lock) ---
+python_tool() { HELIXFLOW_CACHE="$CACHE" UV="$UV" PYTHON="$PY" bash scripts/install-python-tool.sh "$@" | tail -n 1; }
+CHECKOV=$(python_tool checkov 3.3.30 checkov)
 ln -sf "$CHECKOV" "$VENV/bin/checkov"
 step_done "checkov at $CHECKOV (linked into $VENV/bin)"
+# The backup tests run the pods' bucket copy commands with it. Linked off PATH ($VENV/tools) so that it
+# never shadows the user's own aws (v2) when the venv is activated.
+AWS_CLI=$(python_tool awscli 1.46.2 aws)
+mkdir -p "$VENV/tools"
+ln -sf "$AWS_CLI" "$VENV/tools/aws"
+step_done "AWS CLI (for the backup copy tests) at $AWS_CLI (linked into $VENV/tools)"
 
 # --- 4c. fake-gcs-server, a dev tool: the gs:// backup tests' Cloud Storage server (built once with Go, ~1-2 min) ---
 FAKE_GCS=$(HELIXFLOW_CACHE="$CACHE" bash scripts/install-fake-gcs-server.sh | tail -n 1)

@@ -1,26 +1,34 @@
 """The cluster jobs' own shell scripts (the backup CronJob's dump, the restore template's check and restore),
-run for real with sh and PostgreSQL's tools against a real server whose schema the release's migrations made:
-what the pods run, minus the bucket copy. The simulated cluster runs no container, so this is where the
-scripts themselves are tested."""
+run for real with sh and PostgreSQL's tools against a real server whose schema the release's migrations made;
+and the S3 copy commands between them, run with the real AWS CLI against moto's S3 server. The simulated
+cluster runs no container, so this is where what the pods run is tested. (Not run anywhere: the gs:// copies,
+whose `gcloud` is not served here; and the pods run aws-cli v2, this test the v1 from PyPI, whose `s3 cp`
+filters and recursion are the same.)"""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 
-from helixflow.components.k8s.backup import DUMP_SCRIPT
-from helixflow.components.k8s.restore import RESTORE_SCRIPT
+from helixflow.components.k8s.backup import DUMP_SCRIPT, UPLOAD_COMMANDS
+from helixflow.components.k8s.restore import FETCH_COMMANDS, RESTORE_SCRIPT
+from helixflow.stacks.backup import bucket
+from tests.backup.conftest import BUCKET
 from tests.support.postgres import PG_BIN, PostgresServer
 
 pytestmark = pytest.mark.services
 ROLE, PASSWORD = "helixflow_app", "app-secret"
 REPO = Path(__file__).resolve().parents[2]
+# ./scripts/setup.sh links it there, off PATH, so it never stands in for a user's own `aws`
+AWS_CLI = Path(sys.executable).parent.parent / "tools" / "aws"
 
 
 @pytest.fixture(scope="module")
@@ -149,3 +157,58 @@ def test_a_restore_that_fails_part_way_is_rolled_back_whole(
     assert "rolled back: the database is as it was" in proc.stderr
     assert len(_probe(database)) == 10
     assert _owners(server) == {ROLE}
+
+
+def _pod_command(argv: list[str], volume: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """A container's command as the kubelet runs it: $(VAR) from the container's env, /backup/ the volume."""
+    assert AWS_CLI.exists(), "the AWS CLI is missing: ./scripts/setup.sh installs it (scripts/install-python-tool.sh)"
+    expanded = [re.sub(r"\$\(([A-Z_]+)\)", lambda m: env[m[1]], arg).replace("/backup/", f"{volume}/")
+                for arg in argv]  # fmt: skip
+    assert expanded[0] == "aws"
+    return subprocess.run([str(AWS_CLI), *expanded[1:]], env={**os.environ, **env}, capture_output=True, text=True,
+                          check=False, timeout=120)  # fmt: skip
+
+
+def test_a_backup_goes_to_the_bucket_and_its_restore_fetches_only_that_one(
+    database: str, server: PostgresServer, tmp_path: Path, s3: Any
+) -> None:
+    prefix = f"s3://{BUCKET}/backups/"
+    dumped = tmp_path / "dump-volume"
+    dumped.mkdir()
+    name = _dump(dumped, database)
+    upload = _pod_command(UPLOAD_COMMANDS["s3"], dumped, BUCKET_URI=prefix)
+    assert upload.returncode == 0, upload.stderr
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"])
+    assert keys == [f"backups/{name}", f"backups/{name}.sha256"]
+    # what `helixflow backup list` then shows of the job's upload
+    [listed] = bucket.list_backups(bucket.BucketPrefix.parse(prefix))
+    assert (listed.name, listed.kind, listed.size_bytes) == (name, "manual", (dumped / name).stat().st_size)
+
+    for other in ("helixflow-20200101T000000Z.dump", "helixflow-20200101T000000Z.dump.sha256",
+                  f"older/{name}", f"{name}.bak"):  # fmt: skip
+        s3.put_object(Bucket=BUCKET, Key=f"backups/{other}", Body=b"not this one")
+    fetched = tmp_path / "restore-volume"
+    fetched.mkdir()
+    fetch = _pod_command(FETCH_COMMANDS["s3"], fetched, BUCKET_URI=prefix, BACKUP_NAME=name)
+    assert fetch.returncode == 0, fetch.stderr
+    assert sorted(p.name for p in fetched.iterdir()) == [name, f"{name}.sha256"]
+    assert (fetched / name).read_bytes() == (dumped / name).read_bytes()
+
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("DELETE FROM helixflow.probe WHERE id > 10")
+    proc = _restore(fetched, name, server)
+    assert proc.returncode == 0, proc.stderr
+    assert len(_probe(database)) == 500
+
+
+def test_fetching_a_backup_the_bucket_lacks_leaves_the_restore_to_refuse_it(
+    database: str, server: PostgresServer, tmp_path: Path, s3: Any
+) -> None:
+    # `aws s3 cp --recursive` that matches nothing copies nothing and succeeds: the restore step says why
+    name = "helixflow-20200101T000000Z.dump"
+    fetch = _pod_command(FETCH_COMMANDS["s3"], tmp_path, BUCKET_URI=f"s3://{BUCKET}/backups/", BACKUP_NAME=name)
+    assert fetch.returncode == 0, fetch.stderr
+    assert not list(tmp_path.iterdir())
+    proc = _restore(tmp_path, name, server)
+    assert proc.returncode == 1 and "helixflow backup list shows the names" in proc.stderr
+    assert len(_probe(database)) == 500

@@ -27,7 +27,7 @@ OFFLINE = {"CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"}
 
 def checkov() -> str:
     found = shutil.which("checkov") or str(Path(sys.executable).parent / "checkov")
-    assert Path(found).exists(), "checkov is missing: ./scripts/setup.sh installs it (scripts/install-checkov.sh)"
+    assert Path(found).exists(), "checkov is missing: ./scripts/setup.sh installs it (install-python-tool.sh)"
     return found
 
 
