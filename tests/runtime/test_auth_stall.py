@@ -19,8 +19,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from helixflow.runtime.auth.attempts import WINDOW_S
 from tests.runtime.helpers import bearer, new_tenant
+from tests.support.clock import avoid_minute_boundary
 from tests.support.services import Service
 
 
@@ -42,17 +42,9 @@ def password_grant(client: httpx.Client, url: str, username: str, password: str)
                                                    "password": password})
 
 
-def _start_of_a_window(room_s: float = 25) -> None:
-    """The limits count in fixed one-minute windows of the wall clock (this machine's, as the service's): a
-    window that ended part way through the attempts below would start their counts again."""
-    left = WINDOW_S - time.time() % WINDOW_S
-    if left < room_s:
-        time.sleep(left + 0.1)
-
-
 def test_password_attempts_are_limited_per_username_and_per_address(auth: Service, admin_key: str) -> None:
     target = new_tenant(auth.url, admin_key)["user"]["username"]
-    _start_of_a_window()
+    avoid_minute_boundary(room_s=15)  # twenty hashed attempts: ~2.5 s, more on a loaded machine
     with client_from("127.0.0.3") as attacker, client_from("127.0.0.4") as owner, \
             client_from("127.0.0.5") as sprayer:
         wrong = [password_grant(attacker, auth.url, target, "not-the-password").status_code for _ in range(5)]

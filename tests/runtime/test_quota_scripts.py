@@ -15,6 +15,7 @@ from helixflow.runtime.common.errors import ApiError
 from helixflow.runtime.common.principal import Principal, TenantLimits
 from helixflow.runtime.gateway.batcher import RedisBatcher
 from helixflow.runtime.gateway.quotas import WINDOW_TTL, Quotas, _too_old
+from tests.support.clock import avoid_minute_boundary
 from tests.support.redis import RedisServer
 
 pytestmark = pytest.mark.services
@@ -40,13 +41,8 @@ async def _consume(quotas: Quotas, principal: Principal, tokens: int) -> None:
     await quotas.consume(principal, tokens, time.time())
 
 
-def _minute_safe() -> None:
-    if time.time() % 60 > 55:
-        time.sleep(60 - time.time() % 60 + 0.1)
-
-
 def test_tokens_go_to_the_tenant_counters_with_their_ttls(redis_server: RedisServer) -> None:
-    _minute_safe()
+    avoid_minute_boundary()
 
     async def check(quotas: Quotas, redis: Redis) -> None:
         principal = _principal(TenantLimits(requests_per_minute=100, tokens_per_minute=1000,
@@ -67,7 +63,7 @@ def test_tokens_go_to_the_tenant_counters_with_their_ttls(redis_server: RedisSer
 
 
 def test_a_key_token_limit_counts_and_refuses_per_key(redis_server: RedisServer) -> None:
-    _minute_safe()
+    avoid_minute_boundary()
 
     async def check(quotas: Quotas, redis: Redis) -> None:
         principal = _principal(TenantLimits(), TenantLimits(tokens_per_minute=10))
@@ -91,7 +87,7 @@ def test_a_redis_older_than_7_is_reported() -> None:
 
 
 def test_a_reservation_must_fit_and_is_settled_to_what_was_used(redis_server: RedisServer) -> None:
-    _minute_safe()
+    avoid_minute_boundary()
 
     async def check(quotas: Quotas, redis: Redis) -> None:
         principal = _principal(TenantLimits(tokens_per_minute=100, monthly_token_budget=1000),

@@ -9,6 +9,7 @@ import httpx
 import psycopg
 
 from tests.runtime.helpers import MODEL, admin_post, assert_openai_error, bearer, chat, new_tenant
+from tests.support.clock import avoid_minute_boundary
 from tests.support.postgres import PostgresServer
 from tests.support.services import Service
 
@@ -26,12 +27,6 @@ def wait_for_rows(postgres: PostgresServer, sql: str, params: tuple[Any, ...], c
         if len(found) >= count or time.monotonic() > deadline:
             return found
         time.sleep(0.1)
-
-
-def avoid_minute_boundary() -> None:
-    """Quota windows are calendar minutes: do not let one roll over in the middle of a test."""
-    if time.time() % 60 > 55:
-        time.sleep(60 - time.time() % 60 + 0.1)
 
 
 def test_requests_per_minute_limit(gateway: Service, auth_service: Service, admin_key: str) -> None:

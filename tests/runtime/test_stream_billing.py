@@ -15,7 +15,8 @@ import orjson
 import pytest
 
 from tests.runtime.helpers import MODEL, bearer, chat, new_tenant
-from tests.runtime.test_quotas_cache_usage import avoid_minute_boundary, wait_for_rows
+from tests.runtime.test_quotas_cache_usage import wait_for_rows
+from tests.support.clock import avoid_minute_boundary
 from tests.support.postgres import PostgresServer
 from tests.support.services import Service
 
