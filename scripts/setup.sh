@@ -2,8 +2,8 @@
 # One command to set HelixFlow up on a fresh Debian machine. Idempotent: a second
 # run on a machine already set up only checks what is there.
 #
-#   ./scripts/setup.sh            # OS packages, .venv, helixflow[dev,cpu], checkov, AWS CLI, fake-gcs-server, Pulumi CLI,
-#                                 # simulated cluster, tiny model
+#   ./scripts/setup.sh            # OS packages, .venv, helixflow[dev,cpu], checkov, AWS CLI, fake-gcs-server,
+#                                 # Pulumi CLI, simulated cluster, tiny model
 #
 # Environment:
 #   HELIXFLOW_SKIP_APT=1     never call apt-get (report what is missing instead)
