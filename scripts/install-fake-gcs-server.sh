@@ -11,28 +11,14 @@ CACHE_ROOT="${HELIXFLOW_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/helixflow}"
 ROOT="$CACHE_ROOT/tools/fake-gcs-server-$VERSION"
 BIN="$ROOT/fake-gcs-server"
 
-log() { echo "[fake-gcs-server] $*" >&2; }
-installed() { [ "$(cat "$ROOT/.installed" 2>/dev/null)" = "$VERSION" ] && [ -x "$BIN" ]; }
-
-if installed; then
-  log "cached fake-gcs-server $VERSION at $BIN"
-  echo "$BIN"
-  exit 0
-fi
-
-# Two set-ups at once must not build into the same directory.
-mkdir -p "$CACHE_ROOT/tools"
-exec 9>"$CACHE_ROOT/tools/.fake-gcs-server-lock"
-flock 9
-if installed; then echo "$BIN"; exit 0; fi
+source "$(dirname "$0")/lib/tool-cache.sh"
+if tool_ready_or_locked fake-gcs-server "$ROOT" "$VERSION" "$BIN"; then exit 0; fi
 
 command -v go >/dev/null || { echo "error: Go is needed to build fake-gcs-server (put go >= 1.24 on PATH)" >&2; exit 1; }
-log "building fake-gcs-server $VERSION into $ROOT (first time only, ~1-2 min)"
+echo "[fake-gcs-server] building $VERSION into $ROOT (first time only, ~1-2 min)" >&2
 rm -rf "$ROOT"
 mkdir -p "$ROOT"
 GOBIN="$ROOT" GOFLAGS="${GOFLAGS:-} -mod=mod" GOSUMDB="${GOSUMDB:-off}" GOTOOLCHAIN=local CGO_ENABLED=0 \
   go install -trimpath -ldflags "-s -w" "github.com/fsouza/fake-gcs-server@v$VERSION" >&2
 "$BIN" -help >/dev/null 2>&1 || [ $? -eq 2 ]  # flag's usage exits 2: it runs
-echo "$VERSION" > "$ROOT/.installed"
-log "installed fake-gcs-server $VERSION at $BIN"
-echo "$BIN"
+tool_installed fake-gcs-server "$ROOT" "$VERSION" "$BIN"

@@ -19,30 +19,16 @@ export UV_CACHE_DIR="${UV_CACHE_DIR:-$CACHE_ROOT/uv}"
 # checkov contacts PyPI at start (and stalls offline) unless told not to
 export CKV_SKIP_PACKAGE_UPDATE_CHECK=true
 
-log() { echo "[$PACKAGE] $*" >&2; }
+source "$(dirname "$0")/lib/tool-cache.sh"
 STAMP="$VERSION with bytecode"
-installed() { [ "$(cat "$ROOT/.installed" 2>/dev/null)" = "$STAMP" ] && [ -x "$ROOT/bin/$EXECUTABLE" ]; }
+BIN="$ROOT/bin/$EXECUTABLE"
+if tool_ready_or_locked "$PACKAGE" "$ROOT" "$STAMP" "$BIN"; then exit 0; fi
 
-if installed; then
-  log "cached $PACKAGE $VERSION at $ROOT"
-  echo "$ROOT/bin/$EXECUTABLE"
-  exit 0
-fi
-
-# Two set-ups at once must not install into the same directory.
-mkdir -p "$CACHE_ROOT/tools"
-exec 9>"$CACHE_ROOT/tools/.$PACKAGE-lock"
-flock 9
-if installed; then echo "$ROOT/bin/$EXECUTABLE"; exit 0; fi
-
-log "installing $PACKAGE $VERSION into $ROOT (first time only)"
+echo "[$PACKAGE] installing $PACKAGE $VERSION into $ROOT (first time only)" >&2
 rm -rf "$ROOT"
 "$UV" venv -q --python "$PY" "$ROOT" >&2
 # Bytecode compiled at install: with PYTHONDONTWRITEBYTECODE set (CI, containers) each run would otherwise
 # compile every module again (checkov's 2,000+: ~10 s of a scan).
 "$UV" pip install -q --compile-bytecode --python "$ROOT/bin/python" "$PACKAGE==$VERSION" >&2
-# proves the install runs, offline
-"$ROOT/bin/$EXECUTABLE" --version >&2
-echo "$STAMP" > "$ROOT/.installed"
-log "installed $PACKAGE $VERSION at $ROOT"
-echo "$ROOT/bin/$EXECUTABLE"
+"$BIN" --version >&2  # proves the install runs, offline
+tool_installed "$PACKAGE" "$ROOT" "$STAMP" "$BIN"
